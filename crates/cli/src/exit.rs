@@ -1,0 +1,10 @@
+//! Exit codes: what the process tells CI.
+
+/// Every assertion passed.
+pub const PASS: u8 = 0;
+/// The run completed and at least one assertion failed.
+pub const ASSERTION_FAILED: u8 = 1;
+/// The scenario or the command line is invalid.
+pub const BAD_INPUT: u8 = 2;
+/// The environment (backend, provisioning, S3 reads) failed; nothing can be said about the pipeline.
+pub const ENVIRONMENT_FAILED: u8 = 3;

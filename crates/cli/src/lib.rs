@@ -1,0 +1,7 @@
+//! The `streamproof` command's library half: a run from scenario to report, and the exit-code contract.
+//!
+//! The binary (`main.rs`) only parses arguments and prints; everything a test needs to drive a run
+//! end to end lives here, composed from the library crates.
+
+pub mod exit;
+pub mod run;

@@ -1,0 +1,57 @@
+//! An endpoint and the AWS SDK clients configured for it.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+
+/// How to reach a backend: every backend is an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Base URL, e.g. `http://127.0.0.1:4566`.
+    pub url: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl Endpoint {
+    /// A loopback endpoint with the conventional test credentials (`test` / `test`).
+    pub fn local(url: String) -> Endpoint {
+        Endpoint {
+            url,
+            region: "us-east-1".to_owned(),
+            access_key_id: "test".to_owned(),
+            secret_access_key: "test".to_owned(),
+        }
+    }
+
+    /// Kinesis, Firehose and S3 clients for this endpoint (S3 in path style).
+    pub async fn clients(&self) -> Clients {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(Credentials::new(
+                &self.access_key_id,
+                &self.secret_access_key,
+                None,
+                None,
+                "streamproof",
+            ))
+            .endpoint_url(&self.url)
+            .load()
+            .await;
+        Clients {
+            kinesis: aws_sdk_kinesis::Client::new(&config),
+            firehose: aws_sdk_firehose::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+            ),
+        }
+    }
+}
+
+/// The SDK clients producer, verifier and provisioning use.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub firehose: aws_sdk_firehose::Client,
+    pub s3: aws_sdk_s3::Client,
+}

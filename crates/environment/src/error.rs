@@ -1,0 +1,21 @@
+//! Environment errors: the backend could not be started, reached, provisioned or torn down.
+
+use std::time::Duration;
+
+/// Why an environment could not be brought up or used.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("cannot start the embedded emulator")]
+    EmbeddedStart(#[source] emulator::StartError),
+    #[error("{operation} failed: {message}")]
+    Aws { operation: String, message: String },
+    #[error("{what} did not become {wanted} within {deadline:?} (last status: {last})")]
+    NotReady { what: String, wanted: &'static str, deadline: Duration, last: String },
+}
+
+impl EnvError {
+    /// Wraps an SDK error with the operation that failed, keeping the whole cause chain in the message.
+    pub(crate) fn aws(operation: impl Into<String>, error: impl std::error::Error) -> EnvError {
+        EnvError::Aws { operation: operation.into(), message: aws_sdk_s3::error::DisplayErrorContext(error).to_string() }
+    }
+}

@@ -1,0 +1,33 @@
+//! The scenario file: a TOML description of a pipeline, a workload and the expectations a run must meet.
+//!
+//! Parsing happens in two passes, as in `raw` → [`model`]: serde reads the file into raw structs that keep
+//! the source span of every value, then validation turns them into the typed [`Scenario`] and reports the
+//! first problem as a [`ScenarioError`] naming the file, the line and the field.
+
+mod error;
+mod model;
+mod raw;
+mod validate;
+
+pub use error::{Invalid, ScenarioError};
+pub use model::{
+    BufferingHints, Delivery, Expect, Ordering, Pipeline, Scenario, Schema, Source, Workload,
+    DEFAULT_ENVELOPE_FIELD,
+};
+
+use std::path::Path;
+
+/// Reads and validates the scenario at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Validates scenario `text`; `path` is used for error messages and the default scenario name.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw = raw::parse(path, text)?;
+    validate::validate(path, text, raw)
+}

@@ -1,0 +1,92 @@
+//! First pass: the scenario file as serde reads it, every value kept with its source span.
+//!
+//! Numbers are read as `i64` so that a negative or oversized value reaches validation, which
+//! reports it with the field's range instead of a bare type error.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Locator, ScenarioError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub(crate) name: Option<Spanned<String>>,
+    #[allow(dead_code, reason = "free text for people; accepted so files can carry it")]
+    pub(crate) description: Option<String>,
+    pub(crate) pipeline: Spanned<RawPipeline>,
+    pub(crate) workload: Spanned<RawWorkload>,
+    pub(crate) expect: Spanned<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPipeline {
+    pub(crate) shards: Option<Spanned<i64>>,
+    pub(crate) source: Option<Spanned<String>>,
+    pub(crate) bucket: Spanned<String>,
+    pub(crate) prefix: Option<Spanned<String>>,
+    pub(crate) buffering: Option<RawBuffering>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBuffering {
+    pub(crate) size_mb: Option<Spanned<i64>>,
+    pub(crate) interval_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkload {
+    pub(crate) events: Spanned<i64>,
+    pub(crate) schema: Spanned<String>,
+    pub(crate) partition_key: Spanned<String>,
+    pub(crate) users: Option<Spanned<i64>>,
+    pub(crate) seed: Option<Spanned<i64>>,
+    pub(crate) envelope_field: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExpect {
+    pub(crate) delivery: Option<Spanned<String>>,
+    pub(crate) ordering: Option<Spanned<String>>,
+    pub(crate) max_latency_seconds: Option<Spanned<i64>>,
+    pub(crate) timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// Reads `text` into the raw structs, turning serde's errors into located ones.
+pub(crate) fn parse(path: &Path, text: &str) -> Result<RawScenario, ScenarioError> {
+    let locator = Locator { path, text };
+    toml::from_str(text).map_err(|error| {
+        let message = error.message().trim().replace("expected i64", "expected an integer");
+        if let Some(missing) = missing_field(&message) {
+            // serde reports a missing field without a useful span: point at the table that lacks it.
+            // The span covers the header of the table that lacks the field, or the whole document.
+            let table = error
+                .span()
+                .filter(|span| text[span.clone()].starts_with('['))
+                .map(|span| locator.field_at(span.start))
+                .unwrap_or_default();
+            let (offset, field, message) = if table.is_empty() {
+                (0, missing.to_owned(), format!("missing section [{missing}]"))
+            } else {
+                let field = format!("{table}.{missing}");
+                (locator.table_offset(&table), field, format!("missing required field `{missing}` in [{table}]"))
+            };
+            return locator.at(offset, &field, message);
+        }
+        match error.span() {
+            Some(span) => locator.at(span.start, &locator.field_at(span.start), message),
+            None => locator.at(0, "", message),
+        }
+    })
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}

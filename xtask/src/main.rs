@@ -1,0 +1,60 @@
+//! `cargo xtask`: the project's own automation (CI gate, end-to-end scenarios).
+
+mod ci;
+mod e2e;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use xshell::Shell;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci     format check, clippy -D warnings, every test, every scenario on the embedded backend
+  e2e    every scenario in scenarios/ on the embedded backend
+";
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sh = Shell::new()?;
+    sh.change_dir(workspace_root());
+    match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&sh),
+        Some("e2e") => e2e::run(&sh),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+/// Runs one named step, printing its duration, and stops at the first failure.
+fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    eprintln!("==> {name}");
+    let started = Instant::now();
+    let result = f();
+    let secs = started.elapsed().as_secs_f64();
+    match &result {
+        Ok(()) => eprintln!("<== {name}: ok ({secs:.0} s)"),
+        Err(_) => eprintln!("<== {name}: FAILED ({secs:.0} s)"),
+    }
+    result
+}
