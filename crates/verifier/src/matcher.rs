@@ -1,0 +1,611 @@
+//! Record-for-record matching of delivered objects against the expectation, in bounded memory.
+//!
+//! The matcher keeps one bit per generated record for "seen" and one for "seen more than once",
+//! the highest first-delivered kseq per partition key, a latency histogram and a bounded number of
+//! examples per finding. It never keeps payloads. Objects are fed in delivery order; inside an
+//! object, records are in byte order.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use producer::{Envelope, Expectation};
+use scenario::Expect;
+
+use crate::bitset::Bitset;
+use crate::decode::{Content, Decoded, Decoder};
+use crate::report::{
+    self, CorruptExample, Counts, ExpectSummary, LateExample, LatencySummary, MAX_EXAMPLES, RangeCollector,
+    ReorderedExample, Report, SCHEMA_VERSION, UnexpectedExample, UnexpectedReason, UnexpectedSummary,
+    WaitSummary,
+};
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+/// Where the objects came from and how reading them went, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub bucket: String,
+    /// The key prefix listed; empty for the whole bucket.
+    pub prefix: String,
+    /// Objects not read because they are older than the run.
+    pub objects_skipped: u64,
+    /// Time spent waiting for and reading objects.
+    pub elapsed: Duration,
+}
+
+/// Matches delivered records against an [`Expectation`] and classifies them.
+#[derive(Debug)]
+pub struct Matcher {
+    config: Config,
+    state: State,
+}
+
+/// What the matcher compares against; fixed for its lifetime.
+#[derive(Debug)]
+struct Config {
+    expectation: Expectation,
+    expect: Expect,
+    max_latency_ns: u64,
+    precision: String,
+}
+
+/// What the matcher has learned so far.
+#[derive(Debug)]
+struct State {
+    seen: Bitset,
+    duplicated: Bitset,
+    extra_copies: u64,
+    seen_acknowledged: u64,
+    /// Highest kseq first-delivered so far, per partition key.
+    highest_kseq: HashMap<String, u64>,
+    reordered: u64,
+    reordered_examples: Vec<ReorderedExample>,
+    corrupt: u64,
+    corrupt_bytes: u64,
+    corrupt_examples: Vec<CorruptExample>,
+    unexpected: UnexpectedSummary,
+    /// Records of other runs sharing the bucket: ignored, only counted.
+    other_runs: u64,
+    late: u64,
+    late_examples: Vec<LateExample>,
+    latency_ms: Histogram<u64>,
+    clock_skew: u64,
+    records: u64,
+    objects: u64,
+    bytes: u64,
+}
+
+impl Matcher {
+    /// A matcher for the run `expectation` describes, held to `expect`.
+    ///
+    /// `precision` names the clock that marks a record visible and its precision, for example
+    /// `"S3 LastModified, millisecond precision"`; the report repeats it next to the latencies.
+    pub fn new(expectation: &Expectation, expect: &Expect, precision: impl Into<String>) -> Self {
+        let generated = expectation.generated;
+        Matcher {
+            config: Config {
+                expectation: expectation.clone(),
+                expect: expect.clone(),
+                max_latency_ns: u64::try_from(expect.max_latency.as_nanos()).unwrap_or(u64::MAX),
+                precision: precision.into(),
+            },
+            state: State {
+                seen: Bitset::new(generated),
+                duplicated: Bitset::new(generated),
+                extra_copies: 0,
+                seen_acknowledged: 0,
+                highest_kseq: HashMap::new(),
+                reordered: 0,
+                reordered_examples: Vec::new(),
+                corrupt: 0,
+                corrupt_bytes: 0,
+                corrupt_examples: Vec::new(),
+                unexpected: UnexpectedSummary::default(),
+                other_runs: 0,
+                late: 0,
+                late_examples: Vec::new(),
+                latency_ms: Histogram::new(3).expect("3 significant figures is a valid precision"),
+                clock_skew: 0,
+                records: 0,
+                objects: 0,
+                bytes: 0,
+            },
+        }
+    }
+
+    /// Decodes one object and matches its records; objects must come in delivery order.
+    ///
+    /// `object` names the object in examples; `visible_ns` is when it became visible (for S3,
+    /// LastModified) in Unix nanoseconds.
+    pub fn observe_object(&mut self, object: &str, visible_ns: u64, bytes: &[u8]) {
+        let state = &mut self.state;
+        state.objects += 1;
+        state.bytes += bytes.len() as u64;
+        for item in Decoder::new(bytes, &self.config.expectation.envelope_field) {
+            match item {
+                Decoded::Corrupt(span) => {
+                    state.corrupt += 1;
+                    state.corrupt_bytes += span.len as u64;
+                    if state.corrupt_examples.len() < MAX_EXAMPLES {
+                        state.corrupt_examples.push(CorruptExample {
+                            object: object.to_owned(),
+                            offset: span.offset as u64,
+                            length: span.len as u64,
+                            excerpt: span.excerpt,
+                        });
+                    }
+                }
+                Decoded::Record(record) => {
+                    state.records += 1;
+                    let offset = record.offset as u64;
+                    match record.content {
+                        Content::Envelope(envelope) => {
+                            state.observe_record(&self.config, object, offset, visible_ns, envelope);
+                        }
+                        Content::NoEnvelope => {
+                            state.unexpected(object, offset, UnexpectedReason::NoEnvelope, String::new());
+                        }
+                        Content::MalformedEnvelope(why) => {
+                            state.unexpected(object, offset, UnexpectedReason::MalformedEnvelope, why);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether every acknowledged record has been seen at least once.
+    pub fn complete(&self) -> bool {
+        self.state.seen_acknowledged == self.config.expectation.acknowledged()
+    }
+
+    /// The report of everything observed so far.
+    pub fn report(&self, read: &ReadSummary) -> Report {
+        let (config, state) = (&self.config, &self.state);
+        let expectation = &config.expectation;
+
+        let mut lost = 0;
+        let mut lost_ranges = RangeCollector::new(MAX_EXAMPLES);
+        for seq in state.seen.zeros().filter(|seq| !expectation.failed.contains_key(seq)) {
+            lost += 1;
+            lost_ranges.push(seq);
+        }
+        let (lost_ranges, lost_ranges_truncated) = lost_ranges.finish();
+        let delivered_unacknowledged: Vec<u64> =
+            expectation.failed.keys().copied().filter(|seq| state.seen.contains(*seq)).collect();
+        let duplicated_records = state.duplicated.count_ones();
+
+        let counts = Counts {
+            generated: expectation.generated,
+            acknowledged: expectation.acknowledged(),
+            failed_to_send: expectation.failed.len() as u64,
+            delivered: state.seen.count_ones() - duplicated_records,
+            delivered_unacknowledged: delivered_unacknowledged.len() as u64,
+            lost,
+            duplicated: state.extra_copies,
+            duplicated_records,
+            reordered: state.reordered,
+            corrupt: state.corrupt,
+            corrupt_bytes: state.corrupt_bytes,
+            unexpected: state.unexpected.total(),
+            other_runs: state.other_runs,
+            late: state.late,
+            records: state.records,
+            objects: state.objects,
+            bytes: state.bytes,
+            objects_skipped: read.objects_skipped,
+        };
+        let assertions = report::assertions(&config.expect, &counts, &state.unexpected);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            run_id: expectation.run_id.clone(),
+            bucket: read.bucket.clone(),
+            prefix: read.prefix.clone(),
+            passed: assertions.iter().all(|assertion| assertion.passed),
+            expect: ExpectSummary::new(&config.expect),
+            wait: WaitSummary { complete: self.complete(), elapsed_ms: report::millis(read.elapsed) },
+            counts,
+            lost_ranges,
+            lost_ranges_truncated,
+            duplicated_seqs: state.duplicated.ones().take(MAX_EXAMPLES).collect(),
+            delivered_unacknowledged_seqs: delivered_unacknowledged.into_iter().take(MAX_EXAMPLES).collect(),
+            reordered: state.reordered_examples.clone(),
+            corrupt: state.corrupt_examples.clone(),
+            unexpected: state.unexpected.clone(),
+            late: state.late_examples.clone(),
+            latency: state.latency_summary(&config.precision),
+            assertions,
+        }
+    }
+}
+
+impl State {
+    /// Classifies one record that carries an envelope.
+    fn observe_record(
+        &mut self,
+        config: &Config,
+        object: &str,
+        offset: u64,
+        visible_ns: u64,
+        envelope: Envelope,
+    ) {
+        let expectation = &config.expectation;
+        if envelope.run != expectation.run_id {
+            self.other_runs += 1;
+            return;
+        }
+        if envelope.seq >= expectation.generated {
+            let detail = format!("seq {} but only {} generated", envelope.seq, expectation.generated);
+            self.unexpected(object, offset, UnexpectedReason::SeqOutOfRange, detail);
+            return;
+        }
+        if !self.seen.insert(envelope.seq) {
+            self.extra_copies += 1;
+            self.duplicated.insert(envelope.seq);
+            return;
+        }
+        if expectation.expects(envelope.seq) {
+            self.seen_acknowledged += 1;
+        }
+
+        // Ordering: judged on first deliveries only, against the highest kseq of the key so far.
+        match self.highest_kseq.get_mut(envelope.key.as_str()) {
+            Some(highest) if envelope.kseq < *highest => {
+                self.reordered += 1;
+                if self.reordered_examples.len() < MAX_EXAMPLES {
+                    self.reordered_examples.push(ReorderedExample {
+                        key: envelope.key.clone(),
+                        kseq: envelope.kseq,
+                        after_kseq: *highest,
+                        object: object.to_owned(),
+                    });
+                }
+            }
+            Some(highest) => *highest = envelope.kseq,
+            None => {
+                self.highest_kseq.insert(envelope.key.clone(), envelope.kseq);
+            }
+        }
+
+        // Latency: visibility minus send time, clamped at zero when the clocks disagree.
+        let latency_ns = visible_ns.checked_sub(envelope.sent_ns).unwrap_or_else(|| {
+            self.clock_skew += 1;
+            0
+        });
+        let latency_ms = latency_ns / NANOS_PER_MILLI;
+        if self.latency_ms.record(latency_ms).is_err() {
+            self.latency_ms.saturating_record(latency_ms);
+        }
+        if latency_ns > config.max_latency_ns {
+            self.late += 1;
+            if self.late_examples.len() < MAX_EXAMPLES {
+                self.late_examples.push(LateExample {
+                    seq: envelope.seq,
+                    key: envelope.key,
+                    latency_ms,
+                    object: object.to_owned(),
+                });
+            }
+        }
+    }
+
+    fn unexpected(&mut self, object: &str, offset: u64, reason: UnexpectedReason, detail: String) {
+        self.unexpected.count(reason);
+        if self.unexpected.examples.len() < MAX_EXAMPLES {
+            self.unexpected.examples.push(UnexpectedExample {
+                object: object.to_owned(),
+                offset,
+                reason,
+                detail,
+            });
+        }
+    }
+
+    fn latency_summary(&self, precision: &str) -> LatencySummary {
+        let histogram = &self.latency_ms;
+        let quantile = |q: f64| (!histogram.is_empty()).then(|| histogram.value_at_quantile(q));
+        LatencySummary {
+            precision: precision.to_owned(),
+            samples: histogram.len(),
+            p50_ms: quantile(0.5),
+            p90_ms: quantile(0.9),
+            p99_ms: quantile(0.99),
+            max_ms: (!histogram.is_empty()).then(|| histogram.max()),
+            clock_skew: self.clock_skew,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use scenario::{Delivery, Ordering};
+
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+    const T0: u64 = 1_700_000_000 * SECOND;
+
+    fn expectation(generated: u64) -> Expectation {
+        Expectation {
+            run_id: "r1".into(),
+            envelope_field: "_streamproof".into(),
+            generated,
+            failed: BTreeMap::new(),
+            first_sent_ns: T0,
+            last_ack_ns: T0 + generated,
+        }
+    }
+
+    fn expect() -> Expect {
+        Expect {
+            delivery: Delivery::ExactlyOnce,
+            ordering: Ordering::PerKey,
+            max_latency: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Record `seq` of run `run`: two keys alternate, each with its own kseq; sent at T0 + seq ms.
+    fn event(run: &str, seq: u64) -> Vec<u8> {
+        let envelope = Envelope {
+            run: run.into(),
+            seq,
+            key: format!("k{}", seq % 2),
+            kseq: seq / 2,
+            sent_ns: T0 + seq * NANOS_PER_MILLI,
+        };
+        let mut out = Vec::new();
+        producer::envelope::append(br#"{"msg":"hello"}"#, "_streamproof", &envelope, &mut out);
+        out
+    }
+
+    fn object(run: &str, seqs: &[u64]) -> Vec<u8> {
+        seqs.iter().flat_map(|&seq| event(run, seq)).collect()
+    }
+
+    fn matcher(generated: u64) -> Matcher {
+        Matcher::new(&expectation(generated), &expect(), "test clock, nanosecond precision")
+    }
+
+    fn report(matcher: &Matcher) -> Report {
+        matcher.report(&ReadSummary { bucket: "b".into(), ..ReadSummary::default() })
+    }
+
+    fn clean_counts(generated: u64) -> Counts {
+        Counts {
+            generated,
+            acknowledged: generated,
+            delivered: generated,
+            records: generated,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn clean_run_is_all_delivered_and_nothing_else() {
+        let mut matcher = matcher(10);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 2, 3, 4]));
+        assert!(!matcher.complete());
+        matcher.observe_object("o2", T0 + 2 * SECOND, &object("r1", &[5, 6, 7, 8, 9]));
+        assert!(matcher.complete());
+        let report = report(&matcher);
+        let bytes = report.counts.bytes;
+        assert_eq!(report.counts, Counts { objects: 2, bytes, ..clean_counts(10) });
+        assert!(report.passed(), "{}", report.summary());
+        assert!(report.passed);
+        assert!(report.lost_ranges.is_empty() && report.duplicated_seqs.is_empty());
+        assert_eq!(report.latency.samples, 10);
+        assert_eq!(report.latency.max_ms, Some(2_000 - 5));
+        assert_eq!(report.latency.p50_ms, Some(1_000));
+        assert_eq!(report.latency.clock_skew, 0);
+        assert!(report.summary().starts_with("PASS"), "{}", report.summary());
+    }
+
+    #[test]
+    fn dropped_record_is_lost_with_exactly_its_seq() {
+        let mut matcher = matcher(6);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 2, 4, 5]));
+        assert!(!matcher.complete());
+        let report = report(&matcher);
+        assert_eq!(report.counts.lost, 1);
+        assert_eq!(report.counts.delivered, 5);
+        assert_eq!(report.lost_ranges, vec![report::SeqRange { start: 3, end: 3 }]);
+        assert!(!report.passed());
+        assert!(!report.wait.complete);
+        let delivery = &report.assertions[0];
+        assert_eq!((delivery.name.as_str(), delivery.passed), ("delivery", false));
+        let summary = report.summary();
+        assert!(summary.contains("lost 1 record: seq 3\n"), "{summary}");
+        assert!(summary.starts_with("FAIL"), "{summary}");
+    }
+
+    #[test]
+    fn duplicates_count_extra_copies_and_fail_only_exactly_once() {
+        let mut matcher = matcher(4);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 2, 3]));
+        matcher.observe_object("o2", T0 + SECOND, &object("r1", &[2, 3, 2]));
+        let report = report(&matcher);
+        assert_eq!(report.counts.duplicated, 3);
+        assert_eq!(report.counts.duplicated_records, 2);
+        assert_eq!(report.counts.delivered, 2);
+        assert_eq!(report.counts.lost, 0);
+        assert_eq!(report.counts.reordered, 0, "copies are not reorderings");
+        assert_eq!(report.duplicated_seqs, vec![2, 3]);
+        assert!(!report.assertions[0].passed);
+        assert!(
+            report.summary().contains("duplicated 3 extra copies of 2 records: seq 2..=3"),
+            "{}",
+            report.summary()
+        );
+
+        let at_least_once = Expect { delivery: Delivery::AtLeastOnce, ..expect() };
+        let mut lenient = Matcher::new(&expectation(4), &at_least_once, "test clock");
+        lenient.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 2, 3, 3]));
+        assert!(lenient.report(&ReadSummary::default()).passed());
+    }
+
+    #[test]
+    fn swapping_two_records_of_one_key_across_objects_is_one_reordering() {
+        // Key k0 holds seqs 0, 2, 4 with kseqs 0, 1, 2; seq 4 arrives before seq 2.
+        let mut matcher = matcher(6);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 4, 3]));
+        matcher.observe_object("o2", T0 + 2 * SECOND, &object("r1", &[2, 5]));
+        let report = report(&matcher);
+        assert_eq!(report.counts.reordered, 1);
+        assert_eq!(
+            report.reordered,
+            vec![ReorderedExample { key: "k0".into(), kseq: 1, after_kseq: 2, object: "o2".into() }]
+        );
+        assert_eq!(report.counts.delivered, 6);
+        assert!(!report.assertions[1].passed);
+
+        let unordered = Expect { ordering: Ordering::None, ..expect() };
+        let mut relaxed = Matcher::new(&expectation(6), &unordered, "test clock");
+        relaxed.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 4, 3, 2, 5]));
+        let report = relaxed.report(&ReadSummary::default());
+        assert_eq!(report.counts.reordered, 1);
+        assert_eq!(
+            (report.assertions[1].passed, report.assertions[1].detail.as_str()),
+            (true, "not asserted")
+        );
+    }
+
+    #[test]
+    fn other_runs_are_ignored_and_out_of_range_or_envelope_less_records_are_unexpected() {
+        let mut matcher = matcher(2);
+        let mut bytes = object("r1", &[0, 1]);
+        bytes.extend(object("r0", &[0]));
+        bytes.extend(object("r1", &[2]));
+        bytes.extend_from_slice(br#"{"msg":"no envelope"}"#);
+        matcher.observe_object("o1", T0 + SECOND, &bytes);
+        let report = report(&matcher);
+        assert_eq!(report.counts.unexpected, 2);
+        assert_eq!(report.counts.other_runs, 1);
+        assert_eq!(report.counts.delivered, 2);
+        assert_eq!(report.counts.records, 5);
+        assert_eq!((report.unexpected.seq_out_of_range, report.unexpected.no_envelope), (1, 1));
+        assert_eq!(report.unexpected.examples[0].detail, "seq 2 but only 2 generated");
+        let first_out_of_range = object("r1", &[0, 1]).len() + object("r0", &[0]).len();
+        assert_eq!(report.unexpected.examples[0].offset, first_out_of_range as u64);
+        let verdict = &report.assertions[3];
+        assert_eq!((verdict.name.as_str(), verdict.passed), ("no unexpected records", false));
+        assert_eq!(verdict.detail, "2 unexpected: 1 seq out of range, 1 no envelope");
+        assert!(report.assertions[0].passed, "other runs' and unexpected records do not affect delivery");
+    }
+
+    #[test]
+    fn unacknowledged_records_may_be_missing_and_are_noted_when_delivered() {
+        let mut expectation = expectation(4);
+        expectation.failed.insert(1, "throttled".into());
+        expectation.failed.insert(3, "throttled".into());
+        let mut matcher = Matcher::new(&expectation, &expect(), "test clock");
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 2]));
+        assert!(matcher.complete());
+        matcher.observe_object("o2", T0 + SECOND, &object("r1", &[3]));
+        let report = matcher.report(&ReadSummary::default());
+        assert_eq!(report.counts.lost, 0);
+        assert_eq!(report.counts.delivered, 3);
+        assert_eq!(report.counts.delivered_unacknowledged, 1);
+        assert_eq!(report.delivered_unacknowledged_seqs, vec![3]);
+        assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (2, 2));
+        assert!(report.passed());
+    }
+
+    #[test]
+    fn late_records_and_clock_skew() {
+        let mut matcher = matcher(3);
+        // Seq 0 becomes visible before it was sent; seq 1 and 2 after 11 s, beyond the 10 s bound.
+        matcher.observe_object("o1", T0 - SECOND, &object("r1", &[0]));
+        matcher.observe_object("o2", T0 + 11 * SECOND, &object("r1", &[1, 2]));
+        let report = report(&matcher);
+        assert_eq!(report.latency.clock_skew, 1);
+        assert_eq!(report.counts.late, 2);
+        assert_eq!(report.late[0].seq, 1);
+        assert_eq!(report.late[0].latency_ms, 11_000 - 1);
+        assert_eq!(report.latency.p50_ms.map(|ms| ms / 100), Some(109));
+        assert!(!report.assertions[2].passed);
+        assert!(
+            report.summary().contains("seq 1 (key \"k1\") took 10999 ms (in o2)"),
+            "{}",
+            report.summary()
+        );
+    }
+
+    #[test]
+    fn corrupt_spans_fail_delivery_and_name_object_and_offset() {
+        let mut matcher = matcher(2);
+        let mut bytes = object("r1", &[0, 1]);
+        let offset = bytes.len();
+        bytes.extend_from_slice(br#"{"msg":"cut"#);
+        matcher.observe_object("2024/01/01/o1", T0 + SECOND, &bytes);
+        let report = report(&matcher);
+        assert_eq!((report.counts.corrupt, report.counts.corrupt_bytes), (1, 11));
+        assert_eq!(report.corrupt[0].object, "2024/01/01/o1");
+        assert_eq!(report.corrupt[0].offset, offset as u64);
+        assert!(!report.assertions[0].passed);
+        let summary = report.summary();
+        assert!(
+            summary.contains(&format!("corrupt 11 bytes in 2024/01/01/o1 at offset {offset}")),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn report_json_is_written_atomically_with_stable_field_names() {
+        let mut matcher = matcher(3);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 2]));
+        let report = report(&matcher);
+        let dir = tempfile::tempdir().unwrap();
+        let path = report.write_json(dir.path()).unwrap();
+        assert_eq!(path, dir.path().join("report.json"));
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["run_id"], "r1");
+        assert_eq!(json["passed"], false);
+        assert_eq!(json["counts"]["lost"], 1);
+        assert_eq!(json["lost_ranges"], serde_json::json!([{"start": 1, "end": 1}]));
+        assert_eq!(json["expect"]["delivery"], "exactly_once");
+        assert_eq!(json["assertions"][0]["name"], "delivery");
+        assert_eq!(json["latency"]["samples"], 2);
+        let leftovers: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    proptest! {
+        /// Deliver every record of a run except some, some several times, in random object splits:
+        /// the report names exactly the dropped seqs as lost and counts every extra copy.
+        #[test]
+        fn lost_and_duplicated_match_what_was_withheld_and_repeated(
+            copies in proptest::collection::vec(0usize..3, 1..200),
+            object_size in 1usize..20,
+        ) {
+            let generated = copies.len() as u64;
+            let deliveries: Vec<u64> = copies
+                .iter()
+                .enumerate()
+                .flat_map(|(seq, &count)| std::iter::repeat_n(seq as u64, count))
+                .collect();
+            let mut matcher = matcher(generated);
+            for (index, chunk) in deliveries.chunks(object_size).enumerate() {
+                matcher.observe_object(&format!("o{index}"), T0 + SECOND, &object("r1", chunk));
+            }
+            let report = report(&matcher);
+            let lost: Vec<u64> = (0..generated).filter(|seq| copies[*seq as usize] == 0).collect();
+            let extra: usize = copies.iter().map(|count| count.saturating_sub(1)).sum();
+            prop_assert_eq!(&report.lost_ranges, &report::compress(lost.iter().copied()));
+            prop_assert_eq!(report.counts.lost, lost.len() as u64);
+            prop_assert_eq!(report.counts.duplicated, extra as u64);
+            prop_assert_eq!(report.counts.reordered, 0);
+            prop_assert_eq!(
+                report.counts.delivered + report.counts.duplicated_records + report.counts.lost,
+                report.counts.acknowledged
+            );
+            prop_assert_eq!(matcher.complete(), lost.is_empty());
+        }
+    }
+}
