@@ -39,7 +39,8 @@ async fn clickstream_scenario_delivers_every_record_once_and_in_order() {
     assert_eq!(outcome.exit_code(), 0);
 
     // The JSON report on disk says the same.
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&outcome.report_path).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&outcome.report_path).unwrap()).unwrap();
     assert_eq!(json["run_id"], outcome.run_id.as_str());
     assert_eq!(json["counts"]["delivered"], 20_000);
     assert_eq!(json["counts"]["lost"], 0);

@@ -21,7 +21,8 @@ pub(crate) fn run(sh: &Shell) -> Result<()> {
     let reports = sh.current_dir().join("target/streamproof-reports");
     let mut failed = Vec::new();
     for scenario in &scenarios {
-        let name = scenario.file_name().context("scenario path has a file name")?.to_string_lossy().into_owned();
+        let name =
+            scenario.file_name().context("scenario path has a file name")?.to_string_lossy().into_owned();
         let result = step(&format!("scenario {name}"), || {
             Ok(cmd!(sh, "{binary} run {scenario} --backend embedded --report-dir {reports}").run()?)
         });

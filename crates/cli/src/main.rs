@@ -10,7 +10,11 @@ use streamproof::exit;
 use streamproof::run::{RunOptions, RunOutcome};
 
 #[derive(Debug, Parser)]
-#[command(name = "streamproof", version, about = "Prove that a Kinesis → Firehose → S3 pipeline delivers every record")]
+#[command(
+    name = "streamproof",
+    version,
+    about = "Prove that a Kinesis → Firehose → S3 pipeline delivers every record"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,7 +59,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(error) => return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error).context("cannot start tokio")),
+        Err(error) => {
+            return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error).context("cannot start tokio"));
+        }
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(run(args)),
@@ -73,13 +79,13 @@ async fn run(args: RunArgs) -> ExitCode {
         }),
     };
     println!(
-        "streamproof run {} ({} events, {} shards, buffering {} MiB / {} s) on {:?}",
+        "streamproof run {} ({} events, {} shards, buffering {} MiB / {} s) on {}",
         scenario.name,
         scenario.workload.events,
         scenario.pipeline.shards,
         scenario.pipeline.buffering.size_mb,
         scenario.pipeline.buffering.interval_seconds,
-        args.backend,
+        args.backend.to_possible_value().expect("no variant is skipped").get_name(),
     );
     let options = RunOptions { backend, report_dir: args.report_dir };
     match streamproof::run::run(&scenario, &options).await {

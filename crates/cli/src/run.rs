@@ -54,12 +54,14 @@ pub enum RunError {
     Produce(#[from] producer::ProduceError),
     #[error("verifier failed")]
     Verify(#[from] verifier::VerifyError),
-    #[error("cannot write the report under {}", path.display())]
-    Report {
+    #[error("cannot create the report directory {}", path.display())]
+    ReportDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write the report")]
+    Report(#[from] verifier::WriteReportError),
 }
 
 impl RunError {
@@ -116,7 +118,12 @@ async fn run_in(
 ) -> Result<(Provisioned, Metrics, Report, PathBuf), RunError> {
     let clients = environment.endpoint().clients().await;
     let provisioned = environment::provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
-    tracing::info!(?provisioned, "pipeline provisioned");
+    tracing::info!(
+        stream = provisioned.stream_name.as_deref().unwrap_or("(direct put)"),
+        delivery_stream = %provisioned.delivery_stream_name,
+        bucket = %provisioned.bucket,
+        "pipeline provisioned"
+    );
 
     let target = match (&scenario.pipeline.source, &provisioned.stream_name) {
         (Source::KinesisStream, Some(stream)) => {
@@ -144,9 +151,8 @@ async fn run_in(
     let report = verifier::verify(&clients.s3, &produced.expectation, &verify_options).await?;
 
     let dir = report_dir.join(format!("{}-{run_id}", scenario.name));
-    std::fs::create_dir_all(&dir).map_err(|source| RunError::Report { path: dir.clone(), source })?;
-    let report_path =
-        report.write_json(&dir).map_err(|source| RunError::Report { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
+    let report_path = report.write_json(&dir)?;
 
     if let Err(error) = environment::teardown(&clients, &provisioned).await {
         tracing::warn!(%error, "teardown failed");

@@ -16,6 +16,9 @@ pub enum EnvError {
 impl EnvError {
     /// Wraps an SDK error with the operation that failed, keeping the whole cause chain in the message.
     pub(crate) fn aws(operation: impl Into<String>, error: impl std::error::Error) -> EnvError {
-        EnvError::Aws { operation: operation.into(), message: aws_sdk_s3::error::DisplayErrorContext(error).to_string() }
+        EnvError::Aws {
+            operation: operation.into(),
+            message: aws_sdk_s3::error::DisplayErrorContext(error).to_string(),
+        }
     }
 }

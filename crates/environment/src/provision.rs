@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_firehose::types::{
-    BufferingHints, CompressionFormat, DeliveryStreamStatus, DeliveryStreamType, ExtendedS3DestinationConfiguration,
-    KinesisStreamSourceConfiguration,
+    BufferingHints, CompressionFormat, DeliveryStreamStatus, DeliveryStreamType,
+    ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration,
 };
 use aws_sdk_kinesis::types::StreamStatus;
 use scenario::{Scenario, Source};
@@ -83,13 +83,15 @@ pub async fn provision(
         .delivery_stream_name(&name)
         .extended_s3_destination_configuration(destination);
     create = match &stream_arn {
-        Some(arn) => create.delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource).kinesis_stream_source_configuration(
-            KinesisStreamSourceConfiguration::builder()
-                .kinesis_stream_arn(arn)
-                .role_arn(FIREHOSE_ROLE_ARN)
-                .build()
-                .expect("stream and role ARNs are set"),
-        ),
+        Some(arn) => create
+            .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
+            .kinesis_stream_source_configuration(
+                KinesisStreamSourceConfiguration::builder()
+                    .kinesis_stream_arn(arn)
+                    .role_arn(FIREHOSE_ROLE_ARN)
+                    .build()
+                    .expect("stream and role ARNs are set"),
+            ),
         None => create.delivery_stream_type(DeliveryStreamType::DirectPut),
     };
     create.send().await.map_err(|e| EnvError::aws(format!("CreateDeliveryStream {name}"), e))?;

@@ -17,7 +17,8 @@ const EPOCH_2026: i64 = 1_767_225_600;
 /// Synthetic event time advances by this many milliseconds per seq.
 const MILLIS_PER_EVENT: i64 = 10;
 
-const ACTIONS: &[&str] = &["view", "click", "search", "add_to_cart", "remove_from_cart", "purchase", "login", "logout"];
+const ACTIONS: &[&str] =
+    &["view", "click", "search", "add_to_cart", "remove_from_cart", "purchase", "login", "logout"];
 const CATEGORIES: &[&str] =
     &["electronics", "books", "fashion", "home", "sports", "beauty", "toys", "grocery", "music", "garden"];
 const REGIONS: &[&str] = &[

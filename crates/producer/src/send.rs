@@ -37,7 +37,9 @@ impl Target {
             // PutRecords: at most 500 entries and 5 MiB including partition keys.
             Target::Kinesis { .. } => BatchLimits { entries: 500, request_bytes: 5 << 20, key_counts: true },
             // PutRecordBatch: at most 500 records and 4 MiB.
-            Target::Firehose { .. } => BatchLimits { entries: 500, request_bytes: 4 << 20, key_counts: false },
+            Target::Firehose { .. } => {
+                BatchLimits { entries: 500, request_bytes: 4 << 20, key_counts: false }
+            }
         }
     }
 
@@ -98,7 +100,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 10, base_delay: Duration::from_millis(50), max_delay: Duration::from_secs(5) }
+        RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -206,7 +212,13 @@ pub async fn produce(
     for seq in 0..workload.events {
         let key = generator.event(seq, &mut event);
         let kseq = kseqs.entry(key.clone()).and_modify(|k| *k += 1).or_insert(0);
-        let envelope = Envelope { run: options.run_id.clone(), seq, key: key.clone(), kseq: *kseq, sent_ns: unix_nanos() };
+        let envelope = Envelope {
+            run: options.run_id.clone(),
+            seq,
+            key: key.clone(),
+            kseq: *kseq,
+            sent_ns: unix_nanos(),
+        };
         let mut data = Vec::with_capacity(event.len() + 128);
         envelope::append(&event, &workload.envelope_field, &envelope, &mut data);
         let size = data.len() + if limits.key_counts { key.len() } else { 0 };
@@ -218,7 +230,12 @@ pub async fn produce(
         batch_bytes += size;
         metrics.sent += 1;
         if last_progress.elapsed() >= Duration::from_secs(2) {
-            tracing::info!(sent = metrics.sent, acknowledged = metrics.acknowledged, total = workload.events, "producing");
+            tracing::info!(
+                sent = metrics.sent,
+                acknowledged = metrics.acknowledged,
+                total = workload.events,
+                "producing"
+            );
             last_progress = Instant::now();
         }
     }

@@ -11,18 +11,16 @@ mod validate;
 
 pub use error::{Invalid, ScenarioError};
 pub use model::{
-    BufferingHints, Delivery, Expect, Ordering, Pipeline, Scenario, Schema, Source, Workload,
-    DEFAULT_ENVELOPE_FIELD,
+    BufferingHints, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Ordering, Pipeline, Scenario, Schema, Source,
+    Workload,
 };
 
 use std::path::Path;
 
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
     parse(path, &text)
 }
 

@@ -75,7 +75,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<RawScenario, ScenarioErro
                 (0, missing.to_owned(), format!("missing section [{missing}]"))
             } else {
                 let field = format!("{table}.{missing}");
-                (locator.table_offset(&table), field, format!("missing required field `{missing}` in [{table}]"))
+                (
+                    locator.table_offset(&table),
+                    field,
+                    format!("missing required field `{missing}` in [{table}]"),
+                )
             };
             return locator.at(offset, &field, message);
         }

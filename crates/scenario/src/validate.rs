@@ -7,8 +7,8 @@ use toml::Spanned;
 
 use crate::error::{Locator, ScenarioError};
 use crate::model::{
-    BufferingHints, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Ordering, Pipeline, Scenario, Schema,
-    Source, Workload,
+    BufferingHints, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Ordering, Pipeline, Scenario, Schema, Source,
+    Workload,
 };
 use crate::raw::{RawExpect, RawPipeline, RawScenario, RawWorkload};
 
@@ -53,7 +53,11 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
     check_bucket(locator, &raw.bucket)?;
     let prefix = match raw.prefix {
         Some(prefix) if prefix.get_ref().len() > 1024 => {
-            return Err(locator.at(prefix.span().start, "pipeline.prefix", "prefix is longer than 1024 bytes"));
+            return Err(locator.at(
+                prefix.span().start,
+                "pipeline.prefix",
+                "prefix is longer than 1024 bytes",
+            ));
         }
         Some(prefix) if prefix.get_ref().is_empty() => None,
         Some(prefix) => Some(prefix.into_inner()),
@@ -116,7 +120,10 @@ fn workload(locator: &Locator<'_>, raw: Spanned<RawWorkload>) -> Result<Workload
                 return Err(locator.at(
                     field.span().start,
                     "workload.envelope_field",
-                    format!("must be non-empty and differ from the schema's fields ({})", schema.fields().join(", ")),
+                    format!(
+                        "must be non-empty and differ from the schema's fields ({})",
+                        schema.fields().join(", ")
+                    ),
                 ));
             }
             field.into_inner()
@@ -133,21 +140,27 @@ fn workload(locator: &Locator<'_>, raw: Spanned<RawWorkload>) -> Result<Workload
     })
 }
 
-fn expect(locator: &Locator<'_>, raw: Spanned<RawExpect>, buffering: &BufferingHints) -> Result<Expect, ScenarioError> {
+fn expect(
+    locator: &Locator<'_>,
+    raw: Spanned<RawExpect>,
+    buffering: &BufferingHints,
+) -> Result<Expect, ScenarioError> {
     let raw = raw.into_inner();
     let delivery = match raw.delivery {
         None => Delivery::ExactlyOnce,
-        Some(v) => match v.get_ref().as_str() {
-            "exactly-once" => Delivery::ExactlyOnce,
-            "at-least-once" => Delivery::AtLeastOnce,
-            other => {
-                return Err(locator.at(
+        Some(v) => {
+            match v.get_ref().as_str() {
+                "exactly-once" => Delivery::ExactlyOnce,
+                "at-least-once" => Delivery::AtLeastOnce,
+                other => {
+                    return Err(locator.at(
                     v.span().start,
                     "expect.delivery",
                     format!("unknown delivery guarantee {other:?}; expected \"exactly-once\" or \"at-least-once\""),
                 ));
+                }
             }
-        },
+        }
     };
     let ordering = match raw.ordering {
         None => Ordering::PerKey,
@@ -180,7 +193,13 @@ fn expect(locator: &Locator<'_>, raw: Spanned<RawExpect>, buffering: &BufferingH
     })
 }
 
-fn in_range(locator: &Locator<'_>, value: &Spanned<i64>, field: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
+fn in_range(
+    locator: &Locator<'_>,
+    value: &Spanned<i64>,
+    field: &str,
+    min: i64,
+    max: i64,
+) -> Result<i64, ScenarioError> {
     let v = *value.get_ref();
     if (min..=max).contains(&v) {
         Ok(v)
@@ -195,7 +214,8 @@ fn in_range(locator: &Locator<'_>, value: &Spanned<i64>, field: &str, min: i64, 
 /// starting and ending with a letter or digit.
 fn check_bucket(locator: &Locator<'_>, bucket: &Spanned<String>) -> Result<(), ScenarioError> {
     let name = bucket.get_ref();
-    let allowed = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let allowed =
+        name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     let ends = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if (3..=63).contains(&name.len()) && allowed && ends(name.bytes().next()) && ends(name.bytes().last()) {
         Ok(())
@@ -213,19 +233,23 @@ fn check_bucket(locator: &Locator<'_>, bucket: &Spanned<String>) -> Result<(), S
 /// Scenario names end up in stream and delivery stream names: keep them to `[a-z0-9-]`, 1–40 characters.
 fn check_name(locator: &Locator<'_>, name: &Spanned<String>) -> Result<(), ScenarioError> {
     let v = name.get_ref();
-    if !v.is_empty() && v.len() <= 40 && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !v.is_empty()
+        && v.len() <= 40
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         Ok(())
     } else {
-        Err(locator.at(name.span().start, "name", format!("{v:?} must be 1-40 characters of a-z, 0-9 and '-'")))
+        Err(locator.at(
+            name.span().start,
+            "name",
+            format!("{v:?} must be 1-40 characters of a-z, 0-9 and '-'"),
+        ))
     }
 }
 
 fn default_name(path: &Path) -> String {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_ascii_lowercase();
-    let name: String = stem
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .take(40)
-        .collect();
+    let name: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(40).collect();
     if name.is_empty() { "scenario".to_owned() } else { name }
 }

@@ -349,7 +349,8 @@ impl Report {
             );
         }
         if counts.other_runs > 0 {
-            let _ = writeln!(out, "         {} records of other runs in the bucket ignored", counts.other_runs);
+            let _ =
+                writeln!(out, "         {} records of other runs in the bucket ignored", counts.other_runs);
         }
         let _ = writeln!(
             out,

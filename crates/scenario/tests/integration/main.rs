@@ -51,8 +51,12 @@ fn invalid_scenarios_name_file_line_and_field() {
         let expected_path = path.with_extension("expected");
         match std::fs::read_to_string(&expected_path) {
             Ok(expected) if expected == actual => {}
-            Ok(expected) => mismatches.push(format!("{}:\n  expected {expected}  actual   {actual}", path.display())),
-            Err(_) if std::env::var_os("UPDATE_EXPECT").is_some() => std::fs::write(&expected_path, &actual).unwrap(),
+            Ok(expected) => {
+                mismatches.push(format!("{}:\n  expected {expected}  actual   {actual}", path.display()))
+            }
+            Err(_) if std::env::var_os("UPDATE_EXPECT").is_some() => {
+                std::fs::write(&expected_path, &actual).unwrap()
+            }
             Err(e) => mismatches.push(format!("{}: {e}; actual {actual}", expected_path.display())),
         }
         checked += 1;

@@ -1,0 +1,470 @@
+//! A running delivery stream: its buffer, the task that reads its Kinesis source, and delivery to S3.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::firehose::buffer::{Batch, Buffer};
+use crate::firehose::key::{self, PrefixTemplate};
+use crate::kinesis::store::Stream;
+use crate::lock;
+use crate::s3::store::S3Store;
+
+/// How long to wait before retrying a failed S3 write (wall time).
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Records read from one shard per lock acquisition.
+const READ_CHUNK: usize = 10_000;
+/// The content type Firehose gives the objects it writes.
+const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// Where a delivery stream's records come from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Producers call PutRecord and PutRecordBatch.
+    DirectPut,
+    /// Firehose reads a Kinesis stream, from LATEST at creation, inside the process.
+    Kinesis { stream_arn: String, role_arn: String, stream: Arc<Stream>, start_positions: Vec<u64> },
+}
+
+/// The S3 destination as configured, kept for describing it back.
+#[derive(Debug)]
+pub(crate) struct Destination {
+    pub(crate) role_arn: String,
+    pub(crate) bucket_arn: String,
+    pub(crate) bucket: String,
+    pub(crate) prefix: Option<String>,
+    pub(crate) prefix_template: PrefixTemplate,
+    pub(crate) error_output_prefix: Option<String>,
+    pub(crate) size_in_mbs: i64,
+    pub(crate) interval_in_seconds: i64,
+    pub(crate) compression_format: &'static str,
+    pub(crate) file_extension: Option<String>,
+}
+
+/// One delivery stream, shared by the API handlers and its delivery task.
+#[derive(Debug)]
+pub(crate) struct DeliveryStream {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) created: OffsetDateTime,
+    pub(crate) source: Source,
+    pub(crate) destination: Destination,
+    pending: std::sync::Mutex<Pending>,
+    /// Wakes the task when a direct put starts a buffer or fills it.
+    wake: Notify,
+    stop: watch::Sender<bool>,
+    record_id_base: u64,
+    next_record_id: AtomicU64,
+}
+
+/// Data not yet in S3: the filling buffer and batches waiting to be written.
+#[derive(Debug)]
+struct Pending {
+    buffer: Buffer,
+    ready: VecDeque<Batch>,
+}
+
+impl DeliveryStream {
+    pub(crate) fn new(
+        name: String,
+        arn: String,
+        created: OffsetDateTime,
+        source: Source,
+        destination: Destination,
+        clock: &Clock,
+    ) -> DeliveryStream {
+        let size_limit = usize::try_from(destination.size_in_mbs).unwrap_or(1) * 1024 * 1024;
+        let interval = Duration::from_secs(u64::try_from(destination.interval_in_seconds).unwrap_or(0));
+        DeliveryStream {
+            name,
+            arn,
+            created,
+            source,
+            destination,
+            pending: std::sync::Mutex::new(Pending {
+                buffer: Buffer::new(size_limit, clock.to_wall(interval)),
+                ready: VecDeque::new(),
+            }),
+            wake: Notify::new(),
+            stop: watch::Sender::new(false),
+            record_id_base: uuid::Uuid::new_v4().as_u64_pair().0,
+            next_record_id: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn is_direct_put(&self) -> bool {
+        matches!(self.source, Source::DirectPut)
+    }
+
+    /// Buffers records from a direct put and returns their record ids.
+    pub(crate) fn put(&self, records: &[Vec<u8>]) -> Vec<String> {
+        if self.buffer_records(records.iter().map(Vec::as_slice)) {
+            self.wake.notify_one();
+        }
+        let first = self.next_record_id.fetch_add(records.len() as u64, Ordering::Relaxed);
+        (first..first + records.len() as u64)
+            .map(|n| format!("{:016x}{n:016x}", self.record_id_base))
+            .collect()
+    }
+
+    /// Appends records to the buffer and moves full batches to the ready queue. Returns whether the
+    /// delivery task has something new to act on: a buffer that just started (a new deadline) or a
+    /// batch that is ready.
+    fn buffer_records<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) -> bool {
+        let now = Instant::now();
+        let mut pending = lock(&self.pending);
+        let was_empty = pending.buffer.is_empty();
+        let mut filled = false;
+        for record in records {
+            if pending.buffer.push(record, now) {
+                if let Some(batch) = pending.buffer.take() {
+                    pending.ready.push_back(batch);
+                }
+                filled = true;
+            }
+        }
+        filled || (was_empty && !pending.buffer.is_empty())
+    }
+
+    /// Asks the delivery task to stop.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Everything the delivery task needs besides the stream itself.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskContext {
+    pub(crate) s3: Arc<S3Store>,
+    pub(crate) clock: Clock,
+}
+
+/// Runs a delivery stream until it is stopped: reads its source, flushes by size and interval,
+/// and writes batches to S3, retrying writes that fail.
+///
+/// Buffered records that are not in S3 when the stream stops are discarded, as when a delivery
+/// stream is deleted in AWS.
+pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
+    let mut stop = stream.stop.subscribe();
+    let mut reader = match &stream.source {
+        Source::DirectPut => None,
+        Source::Kinesis { stream: source, start_positions, .. } => Some(KinesisReader {
+            stream: Arc::clone(source),
+            changes: source.subscribe(),
+            positions: start_positions.clone(),
+            scratch: Vec::new(),
+        }),
+    };
+    let mut retry_at: Option<Instant> = None;
+    while !*stop.borrow() {
+        if let Some(active) = reader.as_mut()
+            && let Err(SourceDeleted) = read_source(active, &stream)
+        {
+            tracing::warn!(delivery_stream = %stream.name, "the source Kinesis stream was deleted");
+            reader = None;
+        }
+        let now = Instant::now();
+        let attempt = retry_at.is_none_or(|at| at <= now);
+        let batches = {
+            let mut pending = lock(&stream.pending);
+            if pending.buffer.is_due(now)
+                && let Some(batch) = pending.buffer.take()
+            {
+                pending.ready.push_back(batch);
+            }
+            if attempt { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
+        };
+        if attempt {
+            let failed = deliver(&stream, &context, batches);
+            retry_at = (!failed.is_empty()).then(|| now + RETRY_DELAY);
+            if !failed.is_empty() {
+                let mut pending = lock(&stream.pending);
+                // Failed batches go back in front of anything that filled meanwhile, to keep order.
+                for batch in failed.into_iter().rev() {
+                    pending.ready.push_front(batch);
+                }
+            }
+        }
+        let deadline = {
+            let pending = lock(&stream.pending);
+            let ready_now = (!pending.ready.is_empty() && retry_at.is_none()).then_some(now);
+            [pending.buffer.deadline(), retry_at, ready_now].into_iter().flatten().min()
+        };
+        tokio::select! {
+            biased;
+            _ = stop.changed() => {}
+            () = stream.wake.notified() => {}
+            changed = wait_for_change(reader.as_mut()) => {
+                if !changed {
+                    reader = None;
+                }
+            }
+            () = sleep_until(deadline) => {}
+        }
+    }
+    let pending = lock(&stream.pending);
+    let undelivered =
+        pending.ready.iter().map(|batch| batch.records).sum::<usize>() + pending.buffer.records();
+    if undelivered > 0 {
+        tracing::info!(delivery_stream = %stream.name, undelivered, "stopped; buffered records were discarded");
+    }
+}
+
+/// The source stream was deleted.
+#[derive(Debug)]
+struct SourceDeleted;
+
+/// Reads every new record of the source, shard by shard in shard order, into the buffer.
+fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<(), SourceDeleted> {
+    reader.changes.borrow_and_update();
+    for shard in 0..reader.positions.len() {
+        loop {
+            reader.scratch.clear();
+            let outcome = reader
+                .stream
+                .read_data(shard, reader.positions[shard], READ_CHUNK, usize::MAX, &mut reader.scratch)
+                .map_err(|_| SourceDeleted)?;
+            reader.positions[shard] = outcome.next_position;
+            if reader.scratch.is_empty() {
+                break;
+            }
+            // The task itself reacts to the buffer after reading, so it needs no wake-up.
+            stream.buffer_records(reader.scratch.iter().map(|data| &data[..]));
+            if outcome.oldest_unread_ms.is_none() {
+                break;
+            }
+        }
+    }
+    reader.scratch.clear();
+    Ok(())
+}
+
+/// Writes batches to S3 in order; returns the batches that could not be written, in order.
+fn deliver(stream: &DeliveryStream, context: &TaskContext, mut batches: VecDeque<Batch>) -> VecDeque<Batch> {
+    while let Some(batch) = batches.pop_front() {
+        let key = key::object_key(
+            &stream.destination.prefix_template,
+            &stream.name,
+            context.clock.at(batch.oldest),
+            uuid::Uuid::new_v4(),
+            stream.destination.file_extension.as_deref().unwrap_or(""),
+        );
+        let written = context.s3.put_object(
+            &stream.destination.bucket,
+            &key,
+            batch.data.clone(),
+            Some(OBJECT_CONTENT_TYPE.to_owned()),
+            context.clock.now(),
+        );
+        match written {
+            Ok(_) => {
+                tracing::debug!(
+                    delivery_stream = %stream.name,
+                    %key,
+                    size = batch.data.len(),
+                    records = batch.records,
+                    "delivered object"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(
+                    delivery_stream = %stream.name,
+                    bucket = %stream.destination.bucket,
+                    %err,
+                    "S3 delivery failed; will retry"
+                );
+                batches.push_front(batch);
+                return batches;
+            }
+        }
+    }
+    batches
+}
+
+/// The in-process Kinesis consumer of a Kinesis-source delivery stream.
+#[derive(Debug)]
+struct KinesisReader {
+    stream: Arc<Stream>,
+    changes: watch::Receiver<u64>,
+    /// The next record counter to read, per shard.
+    positions: Vec<u64>,
+    /// Reused between reads so steady-state reading does not allocate.
+    scratch: Vec<Bytes>,
+}
+
+/// Waits for the source to change; returns false when it can no longer change.
+/// Without a source it never completes.
+async fn wait_for_change(reader: Option<&mut KinesisReader>) -> bool {
+    match reader {
+        Some(reader) => reader.changes.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1024 * 1024;
+
+    fn destination(size_in_mbs: i64, interval_in_seconds: i64) -> Destination {
+        Destination {
+            role_arn: "arn:aws:iam::000000000000:role/firehose".to_owned(),
+            bucket_arn: "arn:aws:s3:::bucket".to_owned(),
+            bucket: "bucket".to_owned(),
+            prefix: None,
+            prefix_template: PrefixTemplate::Default,
+            error_output_prefix: None,
+            size_in_mbs,
+            interval_in_seconds,
+            compression_format: "UNCOMPRESSED",
+            file_extension: None,
+        }
+    }
+
+    /// A direct-put stream with its task running on paused Tokio time.
+    fn start(
+        clock: Clock,
+        size_in_mbs: i64,
+        interval_in_seconds: i64,
+    ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>) {
+        let s3 = Arc::new(S3Store::default());
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        let stream = Arc::new(DeliveryStream::new(
+            "ds".to_owned(),
+            "arn:aws:firehose:us-east-1:000000000000:deliverystream/ds".to_owned(),
+            clock.now(),
+            Source::DirectPut,
+            destination(size_in_mbs, interval_in_seconds),
+            &clock,
+        ));
+        let task = tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        (stream, s3, task)
+    }
+
+    fn objects(s3: &S3Store) -> Vec<(String, Bytes)> {
+        let query = crate::s3::store::ListQuery { max_keys: 1000, ..Default::default() };
+        s3.list("bucket", &query)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|(key, object)| (key, object.data))
+            .collect()
+    }
+
+    /// Lets the delivery task run without advancing the paused clock.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_interval_timer_flushes_without_further_records() {
+        let clock = Clock::new(1.0);
+        let (stream, s3, _task) = start(clock, 1, 60);
+        stream.put(&[b"a".to_vec(), b"b".to_vec()]);
+        tokio::time::sleep(Duration::from_millis(59_900)).await;
+        settle().await;
+        assert!(objects(&s3).is_empty(), "flushed before the interval");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        settle().await;
+        let objects = objects(&s3);
+        assert_eq!(objects.len(), 1);
+        assert_eq!(&objects[0].1[..], b"ab");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_time_scale_shortens_the_wall_interval() {
+        let clock = Clock::new(60.0);
+        let (stream, s3, _task) = start(clock, 1, 300);
+        let before = clock.now();
+        stream.put(&[b"x".to_vec()]);
+        tokio::time::sleep(Duration::from_millis(4_900)).await;
+        settle().await;
+        assert!(objects(&s3).is_empty());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        settle().await;
+        let objects = objects(&s3);
+        assert_eq!(objects.len(), 1);
+        // The key carries emulator time: the hour of the record's arrival, not of the wall clock.
+        let hour = format!(
+            "{:04}/{:02}/{:02}/{:02}/",
+            before.year(),
+            u8::from(before.month()),
+            before.day(),
+            before.hour()
+        );
+        let next = before + time::Duration::minutes(5);
+        let next_hour =
+            format!("{:04}/{:02}/{:02}/{:02}/", next.year(), u8::from(next.month()), next.day(), next.hour());
+        assert!(objects[0].0.starts_with(&hour) || objects[0].0.starts_with(&next_hour), "{}", objects[0].0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reaching_the_size_flushes_before_the_interval() {
+        let clock = Clock::new(1.0);
+        let (stream, s3, _task) = start(clock, 1, 900);
+        let record = vec![b'r'; 256 * 1024];
+        stream.put(&[record.clone(), record.clone(), record.clone()]);
+        settle().await;
+        assert!(objects(&s3).is_empty(), "flushed below the size threshold");
+        stream.put(&[record.clone(), b"tail".to_vec()]);
+        settle().await;
+        let delivered = objects(&s3);
+        assert_eq!(delivered.len(), 1, "the fourth record reaches 1 MiB");
+        assert_eq!(delivered[0].1.len(), MIB);
+        // The record after the threshold starts the next batch, which waits for its interval.
+        tokio::time::sleep(Duration::from_secs(901)).await;
+        settle().await;
+        let delivered = objects(&s3);
+        assert_eq!(delivered.len(), 2);
+        assert!(delivered.iter().any(|(_, data)| &data[..] == b"tail"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_bucket_is_retried_until_it_exists() {
+        let clock = Clock::new(1.0);
+        let s3 = Arc::new(S3Store::default());
+        let stream = Arc::new(DeliveryStream::new(
+            "ds".to_owned(),
+            "arn".to_owned(),
+            clock.now(),
+            Source::DirectPut,
+            destination(1, 0),
+            &clock,
+        ));
+        tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        stream.put(&[b"kept".to_vec()]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        settle().await;
+        let delivered = objects(&s3);
+        assert_eq!(delivered.len(), 1);
+        assert_eq!(&delivered[0].1[..], b"kept");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_ends_the_task() {
+        let clock = Clock::new(1.0);
+        let (stream, _s3, task) = start(clock, 1, 60);
+        stream.put(&[b"pending".to_vec()]);
+        stream.stop();
+        tokio::time::timeout(Duration::from_secs(1), task).await.expect("task stopped").unwrap();
+    }
+}

@@ -1,0 +1,443 @@
+//! Kinesis Data Firehose: the awsJson1_1 operations (`Firehose_20150804.<Op>`) and the running delivery streams.
+
+pub(crate) mod api;
+pub(crate) mod buffer;
+pub(crate) mod delivery;
+pub(crate) mod key;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::Response;
+use tokio::task::JoinHandle;
+
+use crate::error::ApiError;
+use crate::json;
+use crate::lock;
+use crate::state::State;
+use api::*;
+use delivery::{DeliveryStream, Destination, Source, TaskContext};
+use key::PrefixTemplate;
+
+/// The `X-Amz-Target` prefix of Firehose operations.
+pub(crate) const TARGET_PREFIX: &str = "Firehose_20150804.";
+
+/// Most records in one PutRecordBatch request.
+const MAX_BATCH_RECORDS: usize = 500;
+/// Largest PutRecordBatch request, counting record data.
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Largest record, before base64.
+const MAX_RECORD_BYTES: usize = 1000 * 1024;
+/// The destination id AWS gives the only destination of a delivery stream.
+const DESTINATION_ID: &str = "destinationId-000000000001";
+
+/// All delivery streams and their tasks.
+#[derive(Debug, Default)]
+pub(crate) struct FirehoseRegistry {
+    inner: Mutex<Registry>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    streams: HashMap<String, Arc<DeliveryStream>>,
+    tasks: Vec<JoinHandle<()>>,
+    closed: bool,
+}
+
+impl FirehoseRegistry {
+    fn get(&self, name: &str, account_id: &str) -> Result<Arc<DeliveryStream>, ApiError> {
+        lock(&self.inner).streams.get(name).cloned().ok_or_else(|| {
+            ApiError::not_found(format!("Firehose {name} under account {account_id} not found."))
+        })
+    }
+
+    /// Signals every delivery task to stop and returns their handles; no stream can be created
+    /// afterwards.
+    pub(crate) fn close(&self) -> Vec<JoinHandle<()>> {
+        let mut registry = lock(&self.inner);
+        registry.closed = true;
+        for stream in registry.streams.values() {
+            stream.stop();
+        }
+        registry.streams.clear();
+        std::mem::take(&mut registry.tasks)
+    }
+
+    /// Stops every delivery task and waits for them.
+    pub(crate) async fn shutdown(&self) {
+        for task in self.close() {
+            if let Err(err) = task.await {
+                tracing::error!(%err, "a Firehose delivery task failed");
+            }
+        }
+    }
+}
+
+/// Runs the Firehose operation `op` on a JSON request body.
+pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
+    let result = match op {
+        "CreateDeliveryStream" => create_delivery_stream(state, body),
+        "DescribeDeliveryStream" => describe_delivery_stream(state, body),
+        "ListDeliveryStreams" => list_delivery_streams(state, body),
+        "PutRecord" => put_record(state, body),
+        "PutRecordBatch" => put_record_batch(state, body),
+        "DeleteDeliveryStream" => delete_delivery_stream(state, body),
+        _ => Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}"))),
+    };
+    match result {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::debug!(op, code = err.code, message = %err.message, "Firehose request failed");
+            json::error(&err)
+        }
+    }
+}
+
+type OpResult = Result<Response<s3s::Body>, ApiError>;
+
+fn unsupported(what: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid_argument(format!("{what} is not supported by the streamproof emulator yet."))
+}
+
+fn validate_name(name: &str) -> Result<(), ApiError> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if name.is_empty() || name.len() > 64 || !valid_chars {
+        return Err(ApiError::validation(format!(
+            "Value '{name}' at 'deliveryStreamName' failed to satisfy constraint: Member must satisfy \
+             regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 1 and 64"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an S3 destination and turns it into the running configuration.
+fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiError> {
+    let bucket = config
+        .bucket_arn
+        .strip_prefix("arn:aws:s3:::")
+        .filter(|bucket| !bucket.is_empty() && !bucket.contains('/'))
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "Value '{}' at 'bucketARN' failed to satisfy constraint: Member must satisfy regular \
+                 expression pattern: arn:.*:s3:::[\\w\\.\\-]{{1,255}}",
+                config.bucket_arn
+            ))
+        })?
+        .to_owned();
+    let hints =
+        config.buffering_hints.unwrap_or(BufferingHints { size_in_mbs: None, interval_in_seconds: None });
+    let size_in_mbs = hints.size_in_mbs.unwrap_or(5);
+    if !(1..=128).contains(&size_in_mbs) {
+        return Err(ApiError::validation(format!(
+            "Value '{size_in_mbs}' at 'bufferingHints.sizeInMBs' failed to satisfy constraint: \
+             Member must have value between 1 and 128"
+        )));
+    }
+    let interval_in_seconds = hints.interval_in_seconds.unwrap_or(300);
+    if !(0..=900).contains(&interval_in_seconds) {
+        return Err(ApiError::validation(format!(
+            "Value '{interval_in_seconds}' at 'bufferingHints.intervalInSeconds' failed to satisfy \
+             constraint: Member must have value between 0 and 900"
+        )));
+    }
+    let compression_format = match config.compression_format.as_deref() {
+        None | Some("UNCOMPRESSED") => "UNCOMPRESSED",
+        Some(format @ ("GZIP" | "ZIP" | "Snappy" | "HADOOP_SNAPPY")) => {
+            return Err(unsupported(format_args!("CompressionFormat {format}")));
+        }
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "Value '{other}' at 'compressionFormat' failed to satisfy constraint: Member must satisfy \
+                 enum value set: [UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY]"
+            )));
+        }
+    };
+    let enabled = |flag: &Option<EnabledFlag>| flag.as_ref().is_some_and(|f| f.enabled.unwrap_or(false));
+    if enabled(&config.processing_configuration) {
+        return Err(unsupported("ProcessingConfiguration (record processors)"));
+    }
+    if config.data_format_conversion_configuration.as_ref().is_some_and(|f| f.enabled.unwrap_or(true)) {
+        return Err(unsupported("DataFormatConversionConfiguration"));
+    }
+    if enabled(&config.dynamic_partitioning_configuration) {
+        return Err(unsupported("DynamicPartitioningConfiguration"));
+    }
+    if config.s3_backup_mode.as_deref().is_some_and(|mode| mode != "Disabled") {
+        return Err(unsupported("S3BackupMode Enabled"));
+    }
+    if config.custom_time_zone.as_deref().is_some_and(|zone| !zone.is_empty() && zone != "UTC") {
+        return Err(unsupported("CustomTimeZone other than UTC"));
+    }
+    if let Some(extension) = config.file_extension.as_deref()
+        && !extension.is_empty()
+        && !extension.starts_with('.')
+    {
+        return Err(ApiError::validation(format!(
+            "Value '{extension}' at 'fileExtension' failed to satisfy constraint: Member must start with '.'"
+        )));
+    }
+    let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(unsupported)?;
+    Ok(Destination {
+        role_arn: config.role_arn,
+        bucket_arn: config.bucket_arn,
+        bucket,
+        prefix: config.prefix,
+        prefix_template,
+        error_output_prefix: config.error_output_prefix,
+        size_in_mbs,
+        interval_in_seconds,
+        compression_format,
+        file_extension: config.file_extension.filter(|extension| !extension.is_empty()),
+    })
+}
+
+fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: CreateDeliveryStreamInput = json::parse(body)?;
+    let name = input.delivery_stream_name;
+    validate_name(&name)?;
+    if let Some(other) = input.other.keys().find(|key| key.ends_with("DestinationConfiguration")) {
+        return Err(unsupported(other));
+    }
+    let config = match (input.s3_destination_configuration, input.extended_s3_destination_configuration) {
+        (Some(config), None) | (None, Some(config)) => config,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_argument(
+                "Only one of S3DestinationConfiguration and ExtendedS3DestinationConfiguration may be given.",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_argument("A destination configuration is required."));
+        }
+    };
+    let destination = destination(config)?;
+    let source = match (input.delivery_stream_type.as_deref(), input.kinesis_stream_source_configuration) {
+        (None | Some("DirectPut"), None) => Source::DirectPut,
+        (None | Some("DirectPut"), Some(_)) => {
+            return Err(ApiError::invalid_argument(
+                "KinesisStreamSourceConfiguration is only allowed with DeliveryStreamType KinesisStreamAsSource.",
+            ));
+        }
+        (Some("KinesisStreamAsSource"), Some(source)) => {
+            let stream = state.kinesis.get_by_arn(&source.kinesis_stream_arn).ok_or_else(|| {
+                ApiError::invalid_argument(format!(
+                    "Kinesis stream {} does not exist.",
+                    source.kinesis_stream_arn
+                ))
+            })?;
+            // Firehose starts reading at LATEST: records put before creation are not delivered.
+            let start_positions = stream
+                .latest_positions()
+                .map_err(|_| ApiError::invalid_argument("The source Kinesis stream was deleted."))?;
+            Source::Kinesis {
+                stream_arn: source.kinesis_stream_arn,
+                role_arn: source.role_arn,
+                stream,
+                start_positions,
+            }
+        }
+        (Some("KinesisStreamAsSource"), None) => {
+            return Err(ApiError::invalid_argument(
+                "KinesisStreamSourceConfiguration is required for DeliveryStreamType KinesisStreamAsSource.",
+            ));
+        }
+        (Some(other), _) => return Err(unsupported(format_args!("DeliveryStreamType {other}"))),
+    };
+    let arn = format!("arn:aws:firehose:{}:{}:deliverystream/{name}", state.region, state.account_id);
+    let stream = Arc::new(DeliveryStream::new(
+        name.clone(),
+        arn.clone(),
+        state.clock.now(),
+        source,
+        destination,
+        &state.clock,
+    ));
+    {
+        let mut registry = lock(&state.firehose.inner);
+        if registry.closed {
+            return Err(ApiError {
+                status: http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "ServiceUnavailableException",
+                message: "The emulator is shutting down.".to_owned(),
+            });
+        }
+        if registry.streams.contains_key(&name) {
+            return Err(ApiError::in_use(format!(
+                "Firehose {name} under accountId {} already exists",
+                state.account_id
+            )));
+        }
+        registry.streams.insert(name.clone(), Arc::clone(&stream));
+        registry.tasks.retain(|task| !task.is_finished());
+        let context = TaskContext { s3: Arc::clone(&state.s3), clock: state.clock };
+        registry.tasks.push(tokio::spawn(delivery::run(stream, context)));
+    }
+    tracing::debug!(delivery_stream = %name, "created delivery stream");
+    Ok(json::ok(&CreateDeliveryStreamOutput { delivery_stream_arn: arn }))
+}
+
+fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: DeliveryStreamSelector = json::parse(body)?;
+    let stream = state.firehose.get(&input.delivery_stream_name, &state.account_id)?;
+    let destination = &stream.destination;
+    let s3 = || S3DestinationDescription {
+        role_arn: destination.role_arn.clone(),
+        bucket_arn: destination.bucket_arn.clone(),
+        prefix: destination.prefix.clone(),
+        error_output_prefix: destination.error_output_prefix.clone(),
+        buffering_hints: BufferingHints {
+            size_in_mbs: Some(destination.size_in_mbs),
+            interval_in_seconds: Some(destination.interval_in_seconds),
+        },
+        compression_format: destination.compression_format,
+        encryption_configuration: NoEncryption { no_encryption_config: "NoEncryption" },
+        cloud_watch_logging_options: EnabledOut { enabled: false },
+    };
+    let (delivery_stream_type, source) = match &stream.source {
+        Source::DirectPut => ("DirectPut", None),
+        Source::Kinesis { stream_arn, role_arn, .. } => (
+            "KinesisStreamAsSource",
+            Some(SourceDescription {
+                kinesis_stream_source_description: KinesisStreamSourceDescription {
+                    kinesis_stream_arn: stream_arn.clone(),
+                    role_arn: role_arn.clone(),
+                    delivery_start_timestamp: json::epoch_seconds(stream.created),
+                },
+            }),
+        ),
+    };
+    Ok(json::ok(&DescribeDeliveryStreamOutput {
+        delivery_stream_description: DeliveryStreamDescription {
+            delivery_stream_name: stream.name.clone(),
+            delivery_stream_arn: stream.arn.clone(),
+            delivery_stream_status: "ACTIVE",
+            delivery_stream_type,
+            version_id: "1",
+            create_timestamp: json::epoch_seconds(stream.created),
+            source,
+            destinations: vec![DestinationDescription {
+                destination_id: DESTINATION_ID,
+                s3_destination_description: s3(),
+                extended_s3_destination_description: ExtendedS3DestinationDescription {
+                    base: s3(),
+                    processing_configuration: ProcessingConfigurationOut {
+                        enabled: false,
+                        processors: Vec::new(),
+                    },
+                    s3_backup_mode: "Disabled",
+                    file_extension: destination.file_extension.clone(),
+                },
+            }],
+            has_more_destinations: false,
+            delivery_stream_encryption_configuration: EncryptionStatus { status: "DISABLED" },
+        },
+    }))
+}
+
+fn list_delivery_streams(state: &State, body: &[u8]) -> OpResult {
+    let input: ListDeliveryStreamsInput = json::parse(body)?;
+    let limit = match input.limit {
+        None => 10,
+        Some(limit @ 1..=10_000) => limit as usize,
+        Some(limit) => {
+            return Err(ApiError::validation(format!(
+                "Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000"
+            )));
+        }
+    };
+    let mut names: Vec<String> = lock(&state.firehose.inner)
+        .streams
+        .values()
+        .filter(|stream| match input.delivery_stream_type.as_deref() {
+            None => true,
+            Some("DirectPut") => stream.is_direct_put(),
+            Some("KinesisStreamAsSource") => !stream.is_direct_put(),
+            Some(_) => false,
+        })
+        .map(|stream| stream.name.clone())
+        .collect();
+    names.sort_unstable();
+    let start = match input.exclusive_start_delivery_stream_name.as_deref() {
+        Some(after) => names.partition_point(|name| name.as_str() <= after),
+        None => 0,
+    };
+    let end = (start + limit).min(names.len());
+    Ok(json::ok(&ListDeliveryStreamsOutput {
+        has_more_delivery_streams: end < names.len(),
+        delivery_stream_names: names.drain(start..end).collect(),
+    }))
+}
+
+/// Looks up a stream that accepts direct puts.
+fn direct_put_stream(state: &State, name: &str) -> Result<Arc<DeliveryStream>, ApiError> {
+    let stream = state.firehose.get(name, &state.account_id)?;
+    if !stream.is_direct_put() {
+        return Err(ApiError::invalid_argument(format!(
+            "This operation is not permitted on KinesisStreamAsSource delivery stream type. \
+             Delivery stream {name} is of type KinesisStreamAsSource."
+        )));
+    }
+    Ok(stream)
+}
+
+fn decode_record(data: &str) -> Result<Vec<u8>, ApiError> {
+    let data = json::decode_blob("Data", data)?;
+    if data.len() > MAX_RECORD_BYTES {
+        return Err(ApiError::validation(format!(
+            "Value at 'record.data' failed to satisfy constraint: Member must have length less than or \
+             equal to {MAX_RECORD_BYTES} (got {} bytes)",
+            data.len()
+        )));
+    }
+    Ok(data)
+}
+
+fn put_record(state: &State, body: &[u8]) -> OpResult {
+    let input: PutRecordInput<'_> = json::parse(body)?;
+    let stream = direct_put_stream(state, &input.delivery_stream_name)?;
+    let data = decode_record(&input.record.data)?;
+    let mut ids = stream.put(&[data]);
+    Ok(json::ok(&PutRecordOutput { record_id: ids.pop().unwrap_or_default(), encrypted: false }))
+}
+
+fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
+    let input: PutRecordBatchInput<'_> = json::parse(body)?;
+    let stream = direct_put_stream(state, &input.delivery_stream_name)?;
+    let count = input.records.len();
+    if !(1..=MAX_BATCH_RECORDS).contains(&count) {
+        return Err(ApiError::validation(format!(
+            "Value at 'records' failed to satisfy constraint: Member must have length between 1 and \
+             {MAX_BATCH_RECORDS} (got {count})"
+        )));
+    }
+    let records =
+        input.records.iter().map(|record| decode_record(&record.data)).collect::<Result<Vec<_>, _>>()?;
+    let total: usize = records.iter().map(Vec::len).sum();
+    if total > MAX_BATCH_BYTES {
+        return Err(ApiError::invalid_argument(format!(
+            "Records size exceeds the 4 MiB limit of PutRecordBatch ({total} bytes)."
+        )));
+    }
+    let ids = stream.put(&records);
+    Ok(json::ok(&PutRecordBatchOutput {
+        failed_put_count: 0,
+        encrypted: false,
+        request_responses: ids
+            .into_iter()
+            .map(|record_id| PutRecordBatchResponseEntry { record_id })
+            .collect(),
+    }))
+}
+
+fn delete_delivery_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: DeliveryStreamSelector = json::parse(body)?;
+    let removed = lock(&state.firehose.inner).streams.remove(&input.delivery_stream_name);
+    let stream = removed.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Firehose {} under account {} not found.",
+            input.delivery_stream_name, state.account_id
+        ))
+    })?;
+    stream.stop();
+    tracing::debug!(delivery_stream = %stream.name, "deleted delivery stream");
+    Ok(json::ok(&Empty {}))
+}

@@ -1,0 +1,246 @@
+//! Request and response bodies of the Kinesis Data Streams operations, as awsJson1_1 documents.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::Base64;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateStreamInput {
+    pub(crate) stream_name: String,
+    pub(crate) shard_count: Option<i64>,
+    pub(crate) stream_mode_details: Option<StreamModeDetails>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StreamModeDetails {
+    pub(crate) stream_mode: String,
+}
+
+/// The stream selector most operations take: a name, an ARN, or both.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StreamSelector {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeStreamSummaryOutput {
+    pub(crate) stream_description_summary: StreamDescriptionSummary,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StreamDescriptionSummary {
+    pub(crate) stream_name: String,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) stream_status: &'static str,
+    pub(crate) stream_mode_details: StreamModeDetails,
+    pub(crate) retention_period_hours: u32,
+    pub(crate) stream_creation_timestamp: f64,
+    pub(crate) enhanced_monitoring: Vec<EnhancedMetrics>,
+    pub(crate) encryption_type: &'static str,
+    pub(crate) open_shard_count: usize,
+    pub(crate) consumer_count: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EnhancedMetrics {
+    pub(crate) shard_level_metrics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeStreamInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) exclusive_start_shard_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeStreamOutput {
+    pub(crate) stream_description: StreamDescription,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StreamDescription {
+    pub(crate) stream_name: String,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) stream_status: &'static str,
+    pub(crate) stream_mode_details: StreamModeDetails,
+    pub(crate) shards: Vec<Shard>,
+    pub(crate) has_more_shards: bool,
+    pub(crate) retention_period_hours: u32,
+    pub(crate) stream_creation_timestamp: f64,
+    pub(crate) enhanced_monitoring: Vec<EnhancedMetrics>,
+    pub(crate) encryption_type: &'static str,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListShardsInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) exclusive_start_shard_id: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListShardsOutput {
+    pub(crate) shards: Vec<Shard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Shard {
+    pub(crate) shard_id: String,
+    pub(crate) hash_key_range: HashKeyRange,
+    pub(crate) sequence_number_range: SequenceNumberRange,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct HashKeyRange {
+    pub(crate) starting_hash_key: String,
+    pub(crate) ending_hash_key: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SequenceNumberRange {
+    pub(crate) starting_sequence_number: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListStreamsInput {
+    pub(crate) limit: Option<i64>,
+    pub(crate) exclusive_start_stream_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListStreamsOutput {
+    pub(crate) stream_names: Vec<String>,
+    pub(crate) has_more_streams: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordInput<'a> {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(borrow)]
+    pub(crate) data: Cow<'a, str>,
+    pub(crate) partition_key: String,
+    pub(crate) explicit_hash_key: Option<String>,
+    pub(crate) sequence_number_for_ordering: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordOutput {
+    pub(crate) shard_id: String,
+    pub(crate) sequence_number: String,
+    pub(crate) encryption_type: &'static str,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordsInput<'a> {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(borrow)]
+    pub(crate) records: Vec<PutRecordsRequestEntry<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordsRequestEntry<'a> {
+    #[serde(borrow)]
+    pub(crate) data: Cow<'a, str>,
+    pub(crate) partition_key: String,
+    pub(crate) explicit_hash_key: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordsOutput<'a> {
+    pub(crate) failed_record_count: usize,
+    pub(crate) records: Vec<PutRecordsResultEntry<'a>>,
+    pub(crate) encryption_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PutRecordsResultEntry<'a> {
+    pub(crate) shard_id: &'a str,
+    pub(crate) sequence_number: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetShardIteratorInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) shard_id: String,
+    pub(crate) shard_iterator_type: String,
+    pub(crate) starting_sequence_number: Option<String>,
+    /// Epoch seconds, as awsJson1_1 encodes timestamps.
+    pub(crate) timestamp: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetShardIteratorOutput {
+    pub(crate) shard_iterator: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetRecordsInput {
+    pub(crate) shard_iterator: String,
+    pub(crate) limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetRecordsOutput<'a> {
+    pub(crate) records: Vec<RecordOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_shard_iterator: Option<String>,
+    pub(crate) millis_behind_latest: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RecordOut<'a> {
+    pub(crate) sequence_number: String,
+    pub(crate) approximate_arrival_timestamp: f64,
+    pub(crate) data: Base64<'a>,
+    pub(crate) partition_key: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Empty {}

@@ -1,0 +1,426 @@
+//! Kinesis Data Streams: the awsJson1_1 operations (`Kinesis_20131202.<Op>`) over the in-memory store.
+
+pub(crate) mod api;
+pub(crate) mod hash;
+pub(crate) mod sequence;
+pub(crate) mod store;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::Response;
+
+use crate::clock::unix_millis;
+use crate::error::ApiError;
+use crate::json;
+use crate::state::State;
+use api::*;
+use sequence::{SequenceNumber, ShardIterator};
+use store::{Entry, StartingPosition, Stream, StreamMode};
+
+/// The `X-Amz-Target` prefix of Kinesis operations.
+pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202.";
+
+/// Largest record payload, before base64.
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Largest PutRecords request, counting data and partition keys.
+const MAX_PUT_RECORDS_BYTES: usize = 5 * 1024 * 1024;
+/// Most entries in one PutRecords request.
+const MAX_PUT_RECORDS_ENTRIES: usize = 500;
+/// Most records one GetRecords call returns.
+const MAX_GET_RECORDS: usize = 10_000;
+/// Most data one GetRecords call returns.
+const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
+/// The default per-account shard quota.
+const MAX_SHARDS_PER_STREAM: i64 = 500;
+/// Retention AWS reports for a new stream; records are kept for the emulator's lifetime for now.
+const RETENTION_HOURS: u32 = 24;
+
+/// Runs the Kinesis operation `op` on a JSON request body.
+pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
+    let result = match op {
+        "CreateStream" => create_stream(state, body),
+        "DescribeStreamSummary" => describe_stream_summary(state, body),
+        "DescribeStream" => describe_stream(state, body),
+        "ListShards" => list_shards(state, body),
+        "ListStreams" => list_streams(state, body),
+        "PutRecord" => put_record(state, body),
+        "PutRecords" => put_records(state, body),
+        "GetShardIterator" => get_shard_iterator(state, body),
+        "GetRecords" => get_records(state, body),
+        "DeleteStream" => delete_stream(state, body),
+        _ => Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}"))),
+    };
+    match result {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::debug!(op, code = err.code, message = %err.message, "Kinesis request failed");
+            json::error(&err)
+        }
+    }
+}
+
+type OpResult = Result<Response<s3s::Body>, ApiError>;
+
+fn create_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: CreateStreamInput = json::parse(body)?;
+    validate_stream_name(&input.stream_name)?;
+    let mode = match input.stream_mode_details.as_ref().map(|d| d.stream_mode.as_str()) {
+        None => None,
+        Some("PROVISIONED") => Some(StreamMode::Provisioned),
+        Some("ON_DEMAND") => Some(StreamMode::OnDemand),
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "Value '{other}' at 'streamModeDetails.streamMode' failed to satisfy constraint: \
+                 Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]"
+            )));
+        }
+    };
+    let (mode, shards) = match (mode, input.shard_count) {
+        (Some(StreamMode::OnDemand), _) | (None, None) => (StreamMode::OnDemand, store::ON_DEMAND_SHARDS),
+        (Some(StreamMode::Provisioned), None) => {
+            return Err(ApiError::invalid_argument("ShardCount is required for PROVISIONED streams."));
+        }
+        (_, Some(count)) if count < 1 => {
+            return Err(ApiError::validation(format!(
+                "Value '{count}' at 'shardCount' failed to satisfy constraint: \
+                 Member must have value greater than or equal to 1"
+            )));
+        }
+        (_, Some(count)) if count > MAX_SHARDS_PER_STREAM => {
+            return Err(ApiError {
+                status: http::StatusCode::BAD_REQUEST,
+                code: "LimitExceededException",
+                message: format!(
+                    "This request would exceed the shard limit for the account {}. \
+                     Current limit of shards is {MAX_SHARDS_PER_STREAM}.",
+                    state.kinesis.account_id()
+                ),
+            });
+        }
+        (_, Some(count)) => (StreamMode::Provisioned, count as usize),
+    };
+    let stream = state.kinesis.create(&input.stream_name, shards, mode, state.clock.now())?;
+    tracing::debug!(stream = %stream.name, shards, "created Kinesis stream");
+    Ok(json::ok(&Empty {}))
+}
+
+fn validate_stream_name(name: &str) -> Result<(), ApiError> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if name.is_empty() || name.len() > 128 || !valid_chars {
+        return Err(ApiError::validation(format!(
+            "Value '{name}' at 'streamName' failed to satisfy constraint: Member must satisfy regular \
+             expression pattern: [a-zA-Z0-9_.-]+ and have length between 1 and 128"
+        )));
+    }
+    Ok(())
+}
+
+fn lookup(state: &State, name: Option<&str>, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
+    state.kinesis.get(name, arn)
+}
+
+fn mode_details(stream: &Stream) -> StreamModeDetails {
+    StreamModeDetails { stream_mode: stream.mode.as_str().to_owned() }
+}
+
+fn shard_description(stream: &Stream, index: usize) -> Shard {
+    let info = &stream.shards[index];
+    Shard {
+        shard_id: info.id.clone(),
+        hash_key_range: HashKeyRange {
+            starting_hash_key: info.range.start.to_string(),
+            ending_hash_key: info.range.end.to_string(),
+        },
+        sequence_number_range: SequenceNumberRange {
+            starting_sequence_number: SequenceNumber { shard_index: index as u64, counter: 0 }.format(),
+        },
+    }
+}
+
+fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
+    let input: StreamSelector = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    Ok(json::ok(&DescribeStreamSummaryOutput {
+        stream_description_summary: StreamDescriptionSummary {
+            stream_name: stream.name.clone(),
+            stream_arn: stream.arn.clone(),
+            stream_status: "ACTIVE",
+            stream_mode_details: mode_details(&stream),
+            retention_period_hours: RETENTION_HOURS,
+            stream_creation_timestamp: json::epoch_seconds(stream.created),
+            enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: Vec::new() }],
+            encryption_type: "NONE",
+            open_shard_count: stream.shards.len(),
+            consumer_count: 0,
+        },
+    }))
+}
+
+fn describe_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: DescribeStreamInput = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let limit = clamp_limit(input.limit, 100, 10_000, "limit")?;
+    let first = match input.exclusive_start_shard_id.as_deref() {
+        Some(id) => stream.shard_index(id).map_or(stream.shards.len(), |i| i + 1),
+        None => 0,
+    };
+    let end = (first + limit).min(stream.shards.len());
+    Ok(json::ok(&DescribeStreamOutput {
+        stream_description: StreamDescription {
+            stream_name: stream.name.clone(),
+            stream_arn: stream.arn.clone(),
+            stream_status: "ACTIVE",
+            stream_mode_details: mode_details(&stream),
+            shards: (first..end).map(|i| shard_description(&stream, i)).collect(),
+            has_more_shards: end < stream.shards.len(),
+            retention_period_hours: RETENTION_HOURS,
+            stream_creation_timestamp: json::epoch_seconds(stream.created),
+            enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: Vec::new() }],
+            encryption_type: "NONE",
+        },
+    }))
+}
+
+/// Reads an optional page-size parameter, applying AWS's default and bounds.
+fn clamp_limit(value: Option<i64>, default: usize, max: usize, field: &str) -> Result<usize, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(v) if v >= 1 && v as u64 <= max as u64 => Ok(v as usize),
+        Some(v) => Err(ApiError::validation(format!(
+            "Value '{v}' at '{field}' failed to satisfy constraint: Member must have value between 1 and {max}"
+        ))),
+    }
+}
+
+fn list_shards(state: &State, body: &[u8]) -> OpResult {
+    let input: ListShardsInput = json::parse(body)?;
+    let max = clamp_limit(input.max_results, 1000, 10_000, "maxResults")?;
+    let (stream, first) = match input.next_token.as_deref() {
+        Some(token) => {
+            if input.stream_name.is_some() || input.stream_arn.is_some() {
+                return Err(ApiError::invalid_argument(
+                    "NextToken and StreamName or StreamARN cannot be provided together.",
+                ));
+            }
+            let (name, first) = decode_list_shards_token(token)
+                .ok_or_else(|| ApiError::invalid_argument(format!("Invalid NextToken: {token}")))?;
+            (lookup(state, Some(&name), None)?, first)
+        }
+        None => {
+            let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+            let first = match input.exclusive_start_shard_id.as_deref() {
+                Some(id) => stream.shard_index(id).map_or(stream.shards.len(), |i| i + 1),
+                None => 0,
+            };
+            (stream, first)
+        }
+    };
+    let end = first.saturating_add(max).min(stream.shards.len());
+    let next_token =
+        (end < stream.shards.len()).then(|| URL_SAFE_NO_PAD.encode(format!("{end}/{}", stream.name)));
+    Ok(json::ok(&ListShardsOutput {
+        shards: (first.min(end)..end).map(|i| shard_description(&stream, i)).collect(),
+        next_token,
+    }))
+}
+
+fn decode_list_shards_token(token: &str) -> Option<(String, usize)> {
+    let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+    let (first, name) = plain.split_once('/')?;
+    Some((name.to_owned(), first.parse().ok()?))
+}
+
+fn list_streams(state: &State, body: &[u8]) -> OpResult {
+    let input: ListStreamsInput = json::parse(body)?;
+    let limit = clamp_limit(input.limit, 100, 10_000, "limit")?;
+    let names = state.kinesis.names();
+    let start = match input.exclusive_start_stream_name.as_deref() {
+        Some(after) => names.partition_point(|name| name.as_str() <= after),
+        None => 0,
+    };
+    let end = (start + limit).min(names.len());
+    Ok(json::ok(&ListStreamsOutput {
+        stream_names: names[start..end].to_vec(),
+        has_more_streams: end < names.len(),
+    }))
+}
+
+/// Validates one entry of a put request and turns it into a store entry.
+fn entry(data: &str, partition_key: String, explicit_hash_key: Option<&str>) -> Result<Entry, ApiError> {
+    let key_chars = partition_key.chars().count();
+    if !(1..=256).contains(&key_chars) {
+        return Err(ApiError::validation(format!(
+            "Value '{partition_key}' at 'partitionKey' failed to satisfy constraint: \
+             Member must have length between 1 and 256"
+        )));
+    }
+    let data = json::decode_blob("Data", data)?;
+    if data.len() > MAX_RECORD_BYTES {
+        return Err(ApiError::validation(format!(
+            "Value at 'data' failed to satisfy constraint: Member must have length less than or equal \
+             to {MAX_RECORD_BYTES} (got {} bytes)",
+            data.len()
+        )));
+    }
+    let explicit_hash_key = match explicit_hash_key {
+        None => None,
+        Some(text) => Some(hash::parse_explicit_hash_key(text).ok_or_else(|| {
+            ApiError::invalid_argument(format!(
+                "Invalid ExplicitHashKey. ExplicitHashKey must be a decimal integer in the range \
+                 [0, 2^128 - 1], got '{text}'."
+            ))
+        })?),
+    };
+    Ok(Entry { data: Bytes::from(data), partition_key, explicit_hash_key })
+}
+
+fn put_record(state: &State, body: &[u8]) -> OpResult {
+    let input: PutRecordInput<'_> = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    if let Some(ordering) = input.sequence_number_for_ordering.as_deref()
+        && SequenceNumber::parse(ordering).is_none()
+    {
+        return Err(ApiError::invalid_argument(format!("Invalid SequenceNumberForOrdering: {ordering}")));
+    }
+    // Records of one shard are numbered in arrival order under the stream's lock, so every record
+    // already gets a sequence number greater than any acknowledged before it: the guarantee
+    // SequenceNumberForOrdering asks for holds without further work.
+    let entry = entry(&input.data, input.partition_key, input.explicit_hash_key.as_deref())?;
+    let accepted = stream.put(vec![entry], &state.clock, &state.faults)?;
+    let accepted = accepted[0];
+    Ok(json::ok(&PutRecordOutput {
+        shard_id: stream.shards[accepted.shard_index].id.clone(),
+        sequence_number: accepted.sequence.format(),
+        encryption_type: "NONE",
+    }))
+}
+
+fn put_records(state: &State, body: &[u8]) -> OpResult {
+    let input: PutRecordsInput<'_> = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let count = input.records.len();
+    if !(1..=MAX_PUT_RECORDS_ENTRIES).contains(&count) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'records' failed to satisfy constraint: \
+             Member must have length between 1 and {MAX_PUT_RECORDS_ENTRIES} (got {count})"
+        )));
+    }
+    let mut entries = Vec::with_capacity(count);
+    let mut request_bytes = 0usize;
+    for record in input.records {
+        let entry = entry(&record.data, record.partition_key, record.explicit_hash_key.as_deref())?;
+        request_bytes += entry.data.len() + entry.partition_key.len();
+        entries.push(entry);
+    }
+    if request_bytes > MAX_PUT_RECORDS_BYTES {
+        return Err(ApiError::invalid_argument(format!(
+            "Records size exceeds 5 MB limit ({request_bytes} bytes of data and partition keys)."
+        )));
+    }
+    let accepted = stream.put(entries, &state.clock, &state.faults)?;
+    Ok(json::ok(&PutRecordsOutput {
+        failed_record_count: 0,
+        records: accepted
+            .iter()
+            .map(|a| PutRecordsResultEntry {
+                shard_id: &stream.shards[a.shard_index].id,
+                sequence_number: a.sequence.format(),
+            })
+            .collect(),
+        encryption_type: "NONE",
+    }))
+}
+
+fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {
+    let input: GetShardIteratorInput = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let shard_index = stream.shard_index(&input.shard_id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Shard {} in stream {} under account {} does not exist",
+            input.shard_id,
+            stream.name,
+            state.kinesis.account_id()
+        ))
+    })?;
+    let sequence = || -> Result<SequenceNumber, ApiError> {
+        let text = input.starting_sequence_number.as_deref().ok_or_else(|| {
+            ApiError::invalid_argument(format!(
+                "StartingSequenceNumber is required for ShardIteratorType {}.",
+                input.shard_iterator_type
+            ))
+        })?;
+        SequenceNumber::parse(text)
+            .ok_or_else(|| ApiError::invalid_argument(format!("Invalid StartingSequenceNumber: {text}")))
+    };
+    let start = match input.shard_iterator_type.as_str() {
+        "TRIM_HORIZON" => StartingPosition::TrimHorizon,
+        "LATEST" => StartingPosition::Latest,
+        "AT_SEQUENCE_NUMBER" => StartingPosition::AtSequence(sequence()?),
+        "AFTER_SEQUENCE_NUMBER" => StartingPosition::AfterSequence(sequence()?),
+        "AT_TIMESTAMP" => {
+            let seconds = input.timestamp.ok_or_else(|| {
+                ApiError::invalid_argument("Timestamp is required for ShardIteratorType AT_TIMESTAMP.")
+            })?;
+            StartingPosition::AtTimestamp { unix_millis: (seconds * 1000.0).ceil() as i64 }
+        }
+        other => {
+            return Err(ApiError::validation(format!(
+                "Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy \
+                 enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"
+            )));
+        }
+    };
+    let position = stream.starting_position(shard_index, start)?;
+    let iterator = ShardIterator {
+        stream_uid: stream.uid,
+        shard_index: shard_index as u64,
+        position,
+        stream_name: stream.name.clone(),
+    };
+    Ok(json::ok(&GetShardIteratorOutput { shard_iterator: iterator.encode() }))
+}
+
+fn get_records(state: &State, body: &[u8]) -> OpResult {
+    let input: GetRecordsInput = json::parse(body)?;
+    let limit = clamp_limit(input.limit, MAX_GET_RECORDS, MAX_GET_RECORDS, "limit")?;
+    let iterator = ShardIterator::decode(&input.shard_iterator).ok_or_else(|| {
+        ApiError::invalid_argument(format!("Invalid ShardIterator: {}", input.shard_iterator))
+    })?;
+    let stream = lookup(state, Some(&iterator.stream_name), None)?;
+    let shard_index = usize::try_from(iterator.shard_index).unwrap_or(usize::MAX);
+    if stream.uid != iterator.stream_uid || shard_index >= stream.shards.len() {
+        return Err(ApiError::expired_iterator(
+            "The shard iterator refers to a stream that no longer exists.",
+        ));
+    }
+    let mut records = Vec::new();
+    let outcome = stream
+        .read_records(shard_index, iterator.position, limit, MAX_GET_RECORDS_BYTES, &mut records)
+        .map_err(|_| ApiError::not_found(format!("Stream {} was deleted.", stream.name)))?;
+    let next = ShardIterator { position: outcome.next_position, ..iterator };
+    let now_ms = unix_millis(state.clock.now());
+    let output = GetRecordsOutput {
+        records: records
+            .iter()
+            .map(|record| RecordOut {
+                sequence_number: SequenceNumber { shard_index: shard_index as u64, counter: record.counter }
+                    .format(),
+                approximate_arrival_timestamp: json::epoch_seconds_from_millis(record.arrival_ms),
+                data: json::Base64(&record.data),
+                partition_key: &record.partition_key,
+            })
+            .collect(),
+        next_shard_iterator: Some(next.encode()),
+        millis_behind_latest: outcome.oldest_unread_ms.map_or(0, |ms| (now_ms - ms).max(0)),
+    };
+    Ok(json::ok(&output))
+}
+
+fn delete_stream(state: &State, body: &[u8]) -> OpResult {
+    let input: StreamSelector = json::parse(body)?;
+    state.kinesis.delete(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    Ok(json::ok(&Empty {}))
+}

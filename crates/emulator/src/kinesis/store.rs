@@ -1,0 +1,520 @@
+//! The in-memory Kinesis data: streams, their shards, and the records each shard holds in order.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::clock::{Clock, unix_millis};
+use crate::error::ApiError;
+use crate::faults::{FaultEvent, FaultInjector};
+use crate::kinesis::hash::{self, HashKeyRange};
+use crate::kinesis::sequence::SequenceNumber;
+use crate::lock;
+
+/// Shards an on-demand stream starts with, as in AWS.
+pub(crate) const ON_DEMAND_SHARDS: usize = 4;
+
+/// How a stream's capacity is managed; only reported back, since throttling is not modelled yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamMode {
+    Provisioned,
+    OnDemand,
+}
+
+impl StreamMode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StreamMode::Provisioned => "PROVISIONED",
+            StreamMode::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+/// All streams of the emulated account and region.
+#[derive(Debug)]
+pub(crate) struct KinesisStore {
+    region: String,
+    account_id: String,
+    streams: Mutex<HashMap<String, Arc<Stream>>>,
+    next_uid: AtomicU64,
+}
+
+/// One stream: fixed shard layout plus the growing per-shard logs.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    /// Distinguishes this incarnation from a later stream with the same name.
+    pub(crate) uid: u64,
+    pub(crate) created: OffsetDateTime,
+    pub(crate) mode: StreamMode,
+    pub(crate) shards: Vec<ShardInfo>,
+    ranges: Vec<HashKeyRange>,
+    log: Mutex<StreamLog>,
+    /// Bumped after every write, so in-process readers wake up instead of polling.
+    changes: watch::Sender<u64>,
+}
+
+/// The fixed description of one shard.
+#[derive(Debug)]
+pub(crate) struct ShardInfo {
+    pub(crate) id: String,
+    pub(crate) range: HashKeyRange,
+}
+
+#[derive(Debug)]
+struct StreamLog {
+    shards: Vec<ShardLog>,
+    deleted: bool,
+}
+
+#[derive(Debug, Default)]
+struct ShardLog {
+    /// Records in sequence order. Counters are increasing but may have gaps where entries were dropped.
+    records: Vec<Record>,
+    next_counter: u64,
+}
+
+/// A stored record.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) counter: u64,
+    /// Emulator time of arrival, in milliseconds since the Unix epoch.
+    pub(crate) arrival_ms: i64,
+    pub(crate) partition_key: String,
+    pub(crate) data: Bytes,
+}
+
+/// An entry of a put request, validated and ready to route.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) data: Bytes,
+    pub(crate) partition_key: String,
+    pub(crate) explicit_hash_key: Option<u128>,
+}
+
+/// Where an accepted entry went.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    pub(crate) shard_index: usize,
+    pub(crate) sequence: SequenceNumber,
+}
+
+/// Where a new iterator starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StartingPosition {
+    TrimHorizon,
+    Latest,
+    AtSequence(SequenceNumber),
+    AfterSequence(SequenceNumber),
+    AtTimestamp { unix_millis: i64 },
+}
+
+/// The result of reading a shard.
+#[derive(Debug)]
+pub(crate) struct ReadOutcome {
+    /// The position the next read should start from.
+    pub(crate) next_position: u64,
+    /// Emulator arrival time of the oldest record not yet returned, if any remain.
+    pub(crate) oldest_unread_ms: Option<i64>,
+}
+
+/// The stream was deleted while a reader still held it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamDeleted;
+
+impl KinesisStore {
+    pub(crate) fn new(region: &str, account_id: &str) -> KinesisStore {
+        KinesisStore {
+            region: region.to_owned(),
+            account_id: account_id.to_owned(),
+            streams: Mutex::new(HashMap::new()),
+            next_uid: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The ARN AWS would give a stream of this name.
+    pub(crate) fn stream_arn(&self, name: &str) -> String {
+        format!("arn:aws:kinesis:{}:{}:stream/{name}", self.region, self.account_id)
+    }
+
+    /// Creates a stream with `shard_count` shards splitting the hash-key space evenly.
+    pub(crate) fn create(
+        &self,
+        name: &str,
+        shard_count: usize,
+        mode: StreamMode,
+        created: OffsetDateTime,
+    ) -> Result<Arc<Stream>, ApiError> {
+        let ranges = hash::split_hash_key_space(shard_count);
+        let shards = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, range)| ShardInfo { id: shard_id(i), range: *range })
+            .collect();
+        let stream = Arc::new(Stream {
+            name: name.to_owned(),
+            arn: self.stream_arn(name),
+            uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
+            created,
+            mode,
+            shards,
+            ranges,
+            log: Mutex::new(StreamLog {
+                shards: (0..shard_count).map(|_| ShardLog::default()).collect(),
+                deleted: false,
+            }),
+            changes: watch::Sender::new(0),
+        });
+        let mut streams = lock(&self.streams);
+        if streams.contains_key(name) {
+            return Err(ApiError::in_use(format!(
+                "Stream {name} under account {} already exists.",
+                self.account_id
+            )));
+        }
+        streams.insert(name.to_owned(), Arc::clone(&stream));
+        Ok(stream)
+    }
+
+    /// Looks a stream up by name, or by ARN when only the ARN is given.
+    pub(crate) fn get(&self, name: Option<&str>, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
+        let name = match (name, arn) {
+            (Some(name), _) => name,
+            (None, Some(arn)) => arn.rsplit_once(":stream/").map(|(_, name)| name).ok_or_else(|| {
+                ApiError::invalid_argument(format!("StreamARN {arn} is not a Kinesis stream ARN."))
+            })?,
+            (None, None) => {
+                return Err(ApiError::invalid_argument("Either StreamName or StreamARN must be provided."));
+            }
+        };
+        let found = lock(&self.streams).get(name).cloned();
+        match found {
+            Some(stream) if arn.is_none_or(|arn| arn == stream.arn) => Ok(stream),
+            _ => Err(ApiError::not_found(format!(
+                "Stream {name} under account {} not found.",
+                self.account_id
+            ))),
+        }
+    }
+
+    /// Looks a stream up by ARN only, as Firehose does for its source.
+    pub(crate) fn get_by_arn(&self, arn: &str) -> Option<Arc<Stream>> {
+        self.get(None, Some(arn)).ok()
+    }
+
+    /// Names of all streams, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = lock(&self.streams).keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Deletes a stream; readers holding it see [`StreamDeleted`] from then on.
+    pub(crate) fn delete(&self, name: Option<&str>, arn: Option<&str>) -> Result<(), ApiError> {
+        let stream = self.get(name, arn)?;
+        let removed = {
+            let mut streams = lock(&self.streams);
+            match streams.get(&stream.name) {
+                Some(current) if current.uid == stream.uid => streams.remove(&stream.name),
+                _ => None,
+            }
+        };
+        if let Some(stream) = removed {
+            lock(&stream.log).deleted = true;
+            stream.changes.send_modify(|version| *version = version.wrapping_add(1));
+        }
+        Ok(())
+    }
+}
+
+/// The shard id AWS gives the shard with this index at stream creation.
+pub(crate) fn shard_id(index: usize) -> String {
+    format!("shardId-{index:012}")
+}
+
+impl Stream {
+    /// The index of the shard with this id.
+    pub(crate) fn shard_index(&self, shard_id: &str) -> Option<usize> {
+        self.shards.iter().position(|shard| shard.id == shard_id)
+    }
+
+    /// Subscribes to write notifications.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Routes, numbers and stores entries, in order, as one request.
+    ///
+    /// Every entry gets the same arrival time and consecutive fault ordinals. Entries the fault
+    /// injector drops are numbered and acknowledged like the others but not stored.
+    pub(crate) fn put(
+        &self,
+        entries: Vec<Entry>,
+        clock: &Clock,
+        faults: &FaultInjector,
+    ) -> Result<Vec<Accepted>, ApiError> {
+        // Hash outside the lock: it is the only per-entry work that does not touch shared state.
+        let routes: Vec<usize> = entries
+            .iter()
+            .map(|entry| {
+                let hash =
+                    entry.explicit_hash_key.unwrap_or_else(|| hash::partition_key_hash(&entry.partition_key));
+                hash::shard_for_hash(&self.ranges, hash)
+            })
+            .collect();
+        let mut accepted = Vec::with_capacity(entries.len());
+        let mut dropped = Vec::new();
+        {
+            let mut log = lock(&self.log);
+            if log.deleted {
+                return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
+            }
+            let arrival_ms = unix_millis(clock.now());
+            let first_ordinal = faults.reserve_kinesis_ordinals(entries.len());
+            let check_faults = !faults.drops_none_of(first_ordinal, entries.len());
+            for ((i, entry), shard_index) in entries.into_iter().enumerate().zip(routes) {
+                let shard = &mut log.shards[shard_index];
+                let counter = shard.next_counter;
+                shard.next_counter += 1;
+                let sequence = SequenceNumber { shard_index: shard_index as u64, counter };
+                accepted.push(Accepted { shard_index, sequence });
+                let ordinal = first_ordinal + i as u64;
+                if check_faults && faults.should_drop_kinesis(ordinal) {
+                    dropped.push((ordinal, shard_index, entry));
+                    continue;
+                }
+                shard.records.push(Record {
+                    counter,
+                    arrival_ms,
+                    partition_key: entry.partition_key,
+                    data: entry.data,
+                });
+            }
+        }
+        self.changes.send_modify(|version| *version = version.wrapping_add(1));
+        for (ordinal, shard_index, entry) in dropped {
+            faults.record(FaultEvent {
+                ordinal,
+                stream: self.name.clone(),
+                shard_id: self.shards[shard_index].id.clone(),
+                partition_key: entry.partition_key,
+                data: entry.data.to_vec(),
+            });
+        }
+        Ok(accepted)
+    }
+
+    /// Resolves where a new iterator on shard `shard_index` starts.
+    pub(crate) fn starting_position(
+        &self,
+        shard_index: usize,
+        start: StartingPosition,
+    ) -> Result<u64, ApiError> {
+        let log = lock(&self.log);
+        if log.deleted {
+            return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
+        }
+        let shard = &log.shards[shard_index];
+        let check = |sequence: SequenceNumber| {
+            if sequence.shard_index != shard_index as u64 || sequence.counter >= shard.next_counter {
+                Err(ApiError::invalid_argument(format!(
+                    "StartingSequenceNumber {} used in GetShardIterator on shard {} in stream {} is \
+                     invalid because it did not come from this shard.",
+                    sequence.format(),
+                    self.shards[shard_index].id,
+                    self.name,
+                )))
+            } else {
+                Ok(sequence.counter)
+            }
+        };
+        match start {
+            StartingPosition::TrimHorizon => {
+                Ok(shard.records.first().map_or(shard.next_counter, |r| r.counter))
+            }
+            StartingPosition::Latest => Ok(shard.next_counter),
+            StartingPosition::AtSequence(sequence) => check(sequence),
+            StartingPosition::AfterSequence(sequence) => check(sequence).map(|counter| counter + 1),
+            StartingPosition::AtTimestamp { unix_millis } => {
+                let index = shard.records.partition_point(|r| r.arrival_ms < unix_millis);
+                Ok(shard.records.get(index).map_or(shard.next_counter, |r| r.counter))
+            }
+        }
+    }
+
+    /// Copies up to `max_records` records (and, past the first, at most `max_bytes` of data) from
+    /// `position` on into `out`.
+    pub(crate) fn read_records(
+        &self,
+        shard_index: usize,
+        position: u64,
+        max_records: usize,
+        max_bytes: usize,
+        out: &mut Vec<Record>,
+    ) -> Result<ReadOutcome, StreamDeleted> {
+        self.read_with(shard_index, position, max_records, max_bytes, |record| out.push(record.clone()))
+    }
+
+    /// Like [`Stream::read_records`], but hands out only the data, which is cheap to clone.
+    pub(crate) fn read_data(
+        &self,
+        shard_index: usize,
+        position: u64,
+        max_records: usize,
+        max_bytes: usize,
+        out: &mut Vec<Bytes>,
+    ) -> Result<ReadOutcome, StreamDeleted> {
+        self.read_with(shard_index, position, max_records, max_bytes, |record| out.push(record.data.clone()))
+    }
+
+    fn read_with(
+        &self,
+        shard_index: usize,
+        position: u64,
+        max_records: usize,
+        max_bytes: usize,
+        mut take: impl FnMut(&Record),
+    ) -> Result<ReadOutcome, StreamDeleted> {
+        let log = lock(&self.log);
+        if log.deleted {
+            return Err(StreamDeleted);
+        }
+        let records = &log.shards[shard_index].records;
+        let start = records.partition_point(|r| r.counter < position);
+        let mut next_position = position;
+        let mut bytes = 0usize;
+        let mut taken = 0usize;
+        for record in &records[start..] {
+            if taken == max_records || (taken > 0 && bytes + record.data.len() > max_bytes) {
+                break;
+            }
+            bytes += record.data.len();
+            taken += 1;
+            next_position = record.counter + 1;
+            take(record);
+        }
+        let oldest_unread_ms = records.get(start + taken).map(|r| r.arrival_ms);
+        Ok(ReadOutcome { next_position, oldest_unread_ms })
+    }
+
+    /// The LATEST position of every shard, in shard order.
+    pub(crate) fn latest_positions(&self) -> Result<Vec<u64>, StreamDeleted> {
+        let log = lock(&self.log);
+        if log.deleted {
+            return Err(StreamDeleted);
+        }
+        Ok(log.shards.iter().map(|shard| shard.next_counter).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::Faults;
+    use std::collections::BTreeSet;
+
+    fn entry(key: &str, data: &str) -> Entry {
+        Entry { data: Bytes::from(data.to_owned()), partition_key: key.to_owned(), explicit_hash_key: None }
+    }
+
+    fn store_with_stream(shards: usize) -> (KinesisStore, Arc<Stream>) {
+        let store = KinesisStore::new("us-east-1", "000000000000");
+        let stream = store.create("s", shards, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
+        (store, stream)
+    }
+
+    #[test]
+    fn duplicate_names_are_in_use_and_unknown_names_not_found() {
+        let (store, _) = store_with_stream(1);
+        let err = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap_err();
+        assert_eq!(err.code, "ResourceInUseException");
+        assert_eq!(store.get(Some("nope"), None).unwrap_err().code, "ResourceNotFoundException");
+        let arn = store.stream_arn("s");
+        assert_eq!(store.get(None, Some(&arn)).unwrap().name, "s");
+        assert_eq!(arn, "arn:aws:kinesis:us-east-1:000000000000:stream/s");
+    }
+
+    #[test]
+    fn records_are_routed_numbered_and_read_in_order() {
+        let (_store, stream) = store_with_stream(2);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults::default());
+        // "user-1" hashes above 2^127 (shard 1); an explicit hash key of 0 pins shard 0.
+        let mut pinned = entry("k", "a");
+        pinned.explicit_hash_key = Some(0);
+        let accepted =
+            stream.put(vec![entry("user-1", "x"), pinned, entry("user-1", "y")], &clock, &faults).unwrap();
+        assert_eq!(accepted.iter().map(|a| a.shard_index).collect::<Vec<_>>(), vec![1, 0, 1]);
+        assert!(accepted[0].sequence < accepted[2].sequence);
+
+        let mut out = Vec::new();
+        let outcome = stream.read_records(1, 0, 10, usize::MAX, &mut out).unwrap();
+        assert_eq!(out.iter().map(|r| &r.data[..]).collect::<Vec<_>>(), vec![b"x", b"y"]);
+        assert_eq!(outcome.next_position, 2);
+        assert_eq!(outcome.oldest_unread_ms, None);
+
+        out.clear();
+        let after_first =
+            stream.starting_position(1, StartingPosition::AfterSequence(accepted[0].sequence)).unwrap();
+        stream.read_records(1, after_first, 10, usize::MAX, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0].data[..], b"y");
+    }
+
+    #[test]
+    fn dropped_entries_are_acknowledged_but_not_stored() {
+        let (_store, stream) = store_with_stream(1);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([1]) });
+        let accepted =
+            stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap();
+        assert_eq!(accepted.len(), 3);
+        let mut out = Vec::new();
+        stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
+        assert_eq!(out.iter().map(|r| &r.data[..]).collect::<Vec<_>>(), vec![b"0", b"2"]);
+        let events = faults.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].ordinal, 1);
+        assert_eq!(events[0].data, b"1");
+        assert_eq!(events[0].shard_id, "shardId-000000000000");
+        // The dropped entry's sequence number is genuine: reading at it starts at the next record.
+        let at = stream.starting_position(0, StartingPosition::AtSequence(accepted[1].sequence)).unwrap();
+        out.clear();
+        stream.read_records(0, at, 10, usize::MAX, &mut out).unwrap();
+        assert_eq!(&out[0].data[..], b"2");
+    }
+
+    #[test]
+    fn reads_stop_at_the_record_limit_and_report_what_is_left() {
+        let (_store, stream) = store_with_stream(1);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults::default());
+        stream.put((0..5).map(|i| entry("a", &i.to_string())).collect(), &clock, &faults).unwrap();
+        let mut out = Vec::new();
+        let outcome = stream.read_records(0, 0, 2, usize::MAX, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(outcome.next_position, 2);
+        assert!(outcome.oldest_unread_ms.is_some());
+        let latest = stream.starting_position(0, StartingPosition::Latest).unwrap();
+        assert_eq!(latest, 5);
+        let foreign = SequenceNumber { shard_index: 3, counter: 0 };
+        assert!(stream.starting_position(0, StartingPosition::AtSequence(foreign)).is_err());
+    }
+
+    #[test]
+    fn deleted_streams_stop_readers() {
+        let (store, stream) = store_with_stream(1);
+        store.delete(Some("s"), None).unwrap();
+        assert_eq!(stream.read_data(0, 0, 1, usize::MAX, &mut Vec::new()).unwrap_err(), StreamDeleted);
+        assert!(store.get(Some("s"), None).is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! An embedded Kinesis Data Streams + Kinesis Data Firehose + S3 emulator served over HTTP on loopback.
+//!
+//! One port serves all three services: awsJson1_1 requests whose `X-Amz-Target` starts with
+//! `Kinesis_20131202.` or `Firehose_20150804.` go to Kinesis or Firehose, everything else is S3 REST
+//! (path style). The official AWS SDK clients talk to it through an endpoint URL, with any credentials.
+//!
+//! The emulator models the delivery semantics a pipeline test cares about: partition-key routing to
+//! shards, per-shard ordering, Firehose buffering by size and interval, concatenation without
+//! delimiters and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
+//! intervals pass quickly, and [`Faults`] lose chosen records on purpose, with a ground-truth log.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), emulator::StartError> {
+//! let emulator = emulator::Emulator::start(emulator::EmulatorConfig::default()).await?;
+//! println!("serving on {}", emulator.endpoint());
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod clock;
+mod error;
+mod faults;
+mod firehose;
+mod json;
+mod kinesis;
+mod s3;
+mod server;
+mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use faults::{FaultEvent, Faults};
+
+use faults::FaultInjector;
+use firehose::FirehoseRegistry;
+use kinesis::store::KinesisStore;
+use s3::store::S3Store;
+use state::State;
+
+/// How to run an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Where to listen; port 0 picks a free port. Defaults to `127.0.0.1:0`.
+    pub bind: SocketAddr,
+    /// The region in ARNs and responses. Defaults to `us-east-1`.
+    pub region: String,
+    /// The account id in ARNs. Defaults to `000000000000`.
+    pub account_id: String,
+    /// How many times faster than the wall clock emulator time runs; must be finite and positive.
+    /// Defaults to 1.0 (real time).
+    pub time_scale: f64,
+    /// Faults to inject. Defaults to none.
+    pub faults: Faults,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> EmulatorConfig {
+        EmulatorConfig {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            time_scale: 1.0,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listening socket could not be bound.
+    #[error("failed to bind the emulator to {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bound socket did not report its address.
+    #[error("failed to read the emulator's bound address")]
+    LocalAddr(#[source] std::io::Error),
+    /// The time scale is zero, negative or not a number.
+    #[error("time_scale must be finite and positive, got {0}")]
+    InvalidTimeScale(f64),
+}
+
+/// A running emulator.
+///
+/// Dropping it stops the server and the Firehose tasks without waiting for them; call
+/// [`Emulator::shutdown`] to wait until they are done.
+pub struct Emulator {
+    local_addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Binds the listener, spawns the server on the current Tokio runtime and returns once
+    /// connections are accepted.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
+        if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
+            return Err(StartError::InvalidTimeScale(config.time_scale));
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.bind, source })?;
+        let local_addr = listener.local_addr().map_err(StartError::LocalAddr)?;
+        let clock = Clock::new(config.time_scale);
+        let s3_store = Arc::new(S3Store::default());
+        let state = Arc::new(State {
+            clock,
+            kinesis: KinesisStore::new(&config.region, &config.account_id),
+            firehose: FirehoseRegistry::default(),
+            s3: Arc::clone(&s3_store),
+            faults: FaultInjector::new(config.faults),
+            region: config.region,
+            account_id: config.account_id,
+        });
+        let s3_service = s3::service(s3_store, clock, &state.region);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = tokio::spawn(server::serve(listener, Arc::clone(&state), s3_service, shutdown_rx));
+        tracing::info!(%local_addr, time_scale = config.time_scale, "emulator started");
+        Ok(Emulator { local_addr, state, shutdown, server: Some(server) })
+    }
+
+    /// The endpoint URL to give SDK clients, such as `http://127.0.0.1:4566`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address the emulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Every fault injected so far, in the order they happened.
+    pub fn fault_log(&self) -> Vec<FaultEvent> {
+        self.state.faults.events()
+    }
+
+    /// The emulator's clock, which stamps every time the emulator exposes.
+    pub fn clock(&self) -> Clock {
+        self.state.clock
+    }
+
+    /// Stops accepting connections, lets open requests finish, stops the Firehose tasks and
+    /// returns when all of it is done. Records still buffered in Firehose are discarded.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(server) = self.server.take()
+            && let Err(err) = server.await
+        {
+            tracing::error!(%err, "the emulator server task failed");
+        }
+        self.state.firehose.shutdown().await;
+        tracing::info!(local_addr = %self.local_addr, "emulator stopped");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        // Signal the delivery tasks too; they finish on their own.
+        drop(self.state.firehose.close());
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

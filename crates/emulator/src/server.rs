@@ -1,0 +1,166 @@
+//! The HTTP server: accepts connections and routes each request to Kinesis, Firehose or S3.
+//!
+//! All three services share one port. Requests with `X-Amz-Target: Kinesis_20131202.<Op>` or
+//! `Firehose_20150804.<Op>` are awsJson1_1 calls; everything else is S3 REST.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use s3s::service::S3Service;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::error::ApiError;
+use crate::state::State;
+use crate::{firehose, json, kinesis, s3};
+
+/// Largest awsJson1_1 request body; a full PutRecords request is about 7 MiB once base64-encoded.
+const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// Accepts connections until `shutdown` turns true, then lets open connections finish their
+/// current request and returns once all of them have closed.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    s3: S3Service,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Small request/response exchanges should not wait for Nagle's algorithm.
+                    let _ = stream.set_nodelay(true);
+                    tracing::trace!(%peer, "accepted connection");
+                    let connection = serve_connection(stream, Arc::clone(&state), s3.clone(), shutdown.clone());
+                    connections.spawn(connection);
+                }
+                Err(err) => {
+                    // Usually descriptor exhaustion; back off instead of spinning.
+                    tracing::warn!(%err, "failed to accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    state: Arc<State>,
+    s3: S3Service,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request| route(Arc::clone(&state), s3.clone(), request));
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stopped(&mut shutdown) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%err, "connection ended with an error");
+    }
+}
+
+/// Completes once `shutdown` is true (or can no longer change).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here, before the caller's next await.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Which service a request is for.
+enum Target {
+    Kinesis(String),
+    Firehose(String),
+    S3,
+}
+
+fn target(request: &Request<Incoming>) -> Target {
+    let Some(target) = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()) else {
+        return Target::S3;
+    };
+    if let Some(op) = target.strip_prefix(kinesis::TARGET_PREFIX) {
+        Target::Kinesis(op.to_owned())
+    } else if let Some(op) = target.strip_prefix(firehose::TARGET_PREFIX) {
+        Target::Firehose(op.to_owned())
+    } else {
+        Target::S3
+    }
+}
+
+async fn route(
+    state: Arc<State>,
+    s3: S3Service,
+    request: Request<Incoming>,
+) -> Result<Response<s3s::Body>, Infallible> {
+    let response = match target(&request) {
+        Target::Kinesis(op) => match read_json_body(request).await {
+            Ok(body) => kinesis::handle(&state, &op, &body),
+            Err(err) => json::error(&err),
+        },
+        Target::Firehose(op) => match read_json_body(request).await {
+            Ok(body) => firehose::handle(&state, &op, &body),
+            Err(err) => json::error(&err),
+        },
+        Target::S3 => serve_s3(&s3, request).await,
+    };
+    Ok(response)
+}
+
+async fn read_json_body(request: Request<Incoming>) -> Result<Bytes, ApiError> {
+    match Limited::new(request.into_body(), MAX_JSON_BODY).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(err) => Err(ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "SerializationException",
+            message: format!("failed to read the request body: {err}"),
+        }),
+    }
+}
+
+async fn serve_s3(s3: &S3Service, request: Request<Incoming>) -> Response<s3s::Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let prepared = match s3::request::prepare(request).await {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            tracing::debug!(%method, %path, %err, "rejected S3 request");
+            let error = s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, err.to_string());
+            return error.to_http_response().unwrap_or_else(|_| internal_error());
+        }
+    };
+    match s3.call(prepared).await {
+        Ok(response) => {
+            tracing::debug!(%method, %path, status = %response.status(), "S3 request");
+            response
+        }
+        Err(err) => {
+            tracing::warn!(%method, %path, ?err, "S3 request failed inside s3s");
+            internal_error()
+        }
+    }
+}
+
+fn internal_error() -> Response<s3s::Body> {
+    let mut response = Response::new(s3s::Body::empty());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

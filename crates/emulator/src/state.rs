@@ -1,0 +1,21 @@
+//! The state every request handler and delivery task shares.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::faults::FaultInjector;
+use crate::firehose::FirehoseRegistry;
+use crate::kinesis::store::KinesisStore;
+use crate::s3::store::S3Store;
+
+/// The emulated account: its services' data, the clock and the fault injector.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) clock: Clock,
+    pub(crate) region: String,
+    pub(crate) account_id: String,
+    pub(crate) kinesis: KinesisStore,
+    pub(crate) firehose: FirehoseRegistry,
+    pub(crate) s3: Arc<S3Store>,
+    pub(crate) faults: FaultInjector,
+}
