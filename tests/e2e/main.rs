@@ -1,6 +1,9 @@
 //! End to end on the embedded emulator: scenario file → provisioning → producer → Kinesis → Firehose → S3 →
 //! verifier, with the real AWS SDK clients over HTTP.
 
+mod localstack;
+mod producer;
+
 use std::path::{Path, PathBuf};
 
 use environment::Backend;

@@ -8,13 +8,61 @@ use crate::step;
 pub(crate) fn run(sh: &Shell) -> Result<()> {
     step("format check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
     step("clippy", || Ok(cmd!(sh, "cargo clippy --workspace --all-targets --locked -- -D warnings").run()?))?;
+    let nextest = cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok();
     step("tests", || {
-        if cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        if nextest {
             Ok(cmd!(sh, "cargo nextest run --workspace --locked --no-fail-fast").run()?)
         } else {
             eprintln!("cargo-nextest is not installed; running the tests with cargo test");
             Ok(cmd!(sh, "cargo test --workspace --locked --no-fail-fast").run()?)
         }
     })?;
-    crate::e2e::run(sh)
+    crate::e2e::run(sh)?;
+    localstack_stage(sh, nextest)
+}
+
+/// Real LocalStack (host mode, KCL included): install it with the project's own setup, run a
+/// Kinesis-source scenario on it, and the differential test against the embedded emulator.
+fn localstack_stage(sh: &Shell, nextest: bool) -> Result<()> {
+    if let Err(error) = step("localstack setup", || crate::localstack::run(sh, &["setup".to_owned()])) {
+        if registries_reachable(sh) {
+            return Err(error);
+        }
+        eprintln!(
+            "\n********************************************************************************\n\
+             LOCALSTACK STAGE NOT RUN: PyPI or the npm registry cannot be reached, so LocalStack host\n\
+             mode cannot be installed. Nothing was verified on LocalStack in this run.\n\
+             cause: {error:#}\n\
+             ********************************************************************************\n"
+        );
+        return Ok(());
+    }
+    let binary = sh.current_dir().join("target/debug/streamproof");
+    let reports = sh.current_dir().join("target/streamproof-reports");
+    step("scenario kinesis-to-s3-small.toml on localstack-host", || {
+        Ok(cmd!(
+            sh,
+            "{binary} run scenarios/kinesis-to-s3-small.toml --backend localstack-host --report-dir {reports}"
+        )
+        .run()?)
+    })?;
+    step("LocalStack tests: differential against embedded, teardown", || {
+        if nextest {
+            Ok(cmd!(sh, "cargo nextest run --workspace --locked --run-ignored only -E test(/localstack/)")
+                .run()?)
+        } else {
+            Ok(cmd!(sh, "cargo test --workspace --locked -- --ignored localstack").run()?)
+        }
+    })
+}
+
+/// Whether PyPI and the npm registry answer, to tell an unreachable registry from a broken setup.
+fn registries_reachable(sh: &Shell) -> bool {
+    let pypi = cmd!(sh, "python3 -c 'import urllib.request; urllib.request.urlopen(\"https://pypi.org/simple/uv/\", timeout=10)'")
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    let npm = cmd!(sh, "npm ping").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+    pypi && npm
 }

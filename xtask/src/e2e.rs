@@ -15,8 +15,8 @@ pub(crate) fn run(sh: &Shell) -> Result<()> {
     if scenarios.is_empty() {
         bail!("no scenarios found in scenarios/");
     }
-    // Same profile as the tests, so CI builds the workspace once.
-    step("build streamproof", || Ok(cmd!(sh, "cargo build --locked -p streamproof").run()?))?;
+    // The same profile and feature set as the test build, so after the tests this builds nothing new.
+    step("build streamproof", || Ok(cmd!(sh, "cargo build --locked --workspace --all-targets").run()?))?;
     let binary = sh.current_dir().join("target/debug/streamproof");
     let reports = sh.current_dir().join("target/streamproof-reports");
     let mut failed = Vec::new();

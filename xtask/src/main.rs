@@ -2,6 +2,7 @@
 
 mod ci;
 mod e2e;
+mod localstack;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,6 +16,10 @@ usage: cargo xtask <command>
 commands:
   ci     format check, clippy -D warnings, every test, every scenario on the embedded backend
   e2e    every scenario in scenarios/ on the embedded backend
+  localstack setup
+         install LocalStack host mode (pinned, no Docker) into its cache directory
+  localstack path
+         print that directory
 ";
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +39,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci::run(&sh),
         Some("e2e") => e2e::run(&sh),
+        Some("localstack") => localstack::run(&sh, &args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

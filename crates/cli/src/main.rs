@@ -22,6 +22,14 @@ struct Cli {
 enum Command {
     /// Provision a scenario's pipeline, send its workload, verify what reached S3, and report.
     Run(cmd::run::RunArgs),
+    /// Send a scenario's workload to a pipeline provisioned elsewhere and write its expectation file.
+    Produce(cmd::produce::ProduceArgs),
+    /// Turn Firehose S3 objects (file, directory or s3://bucket/prefix) into NDJSON on stdout.
+    Decode(cmd::decode::DecodeArgs),
+    /// Verify a run produced earlier or elsewhere, from its expectation file and its bucket.
+    Verify(cmd::verify::VerifyArgs),
+    /// Run the embedded Kinesis + Firehose + S3 emulator on its own.
+    Emulator(cmd::emulator::EmulatorArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +49,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(cmd::run::run(args)),
+        Command::Produce(args) => runtime.block_on(cmd::produce::run(args)),
+        Command::Decode(args) => runtime.block_on(cmd::decode::run(args)),
+        Command::Verify(args) => runtime.block_on(cmd::verify::run(args)),
+        Command::Emulator(args) => runtime.block_on(cmd::emulator::run(args)),
     }
 }
 

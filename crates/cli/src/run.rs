@@ -87,37 +87,34 @@ pub fn new_run_id() -> String {
     )
 }
 
-/// Runs `scenario` end to end and returns the verifier's findings.
+/// Runs `scenario` end to end on a fresh backend, which is stopped afterwards.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutcome, RunError> {
-    let run_id = new_run_id();
     let environment = Environment::start(&options.backend).await?;
-    let backend = environment.name();
-    let endpoint = environment.endpoint().url.clone();
-    let result = run_in(&environment, scenario, &run_id, &options.report_dir).await;
-    let faults = environment.fault_log();
+    let result = run_on(&environment, scenario, &options.report_dir).await;
     environment.shutdown().await;
-    let (provisioned, metrics, report, report_path) = result?;
-    Ok(RunOutcome {
-        run_id,
-        backend,
-        endpoint,
-        provisioned,
-        metrics,
-        report,
-        report_path,
-        faults,
-        envelope_field: scenario.workload.envelope_field.clone(),
-    })
+    result
 }
 
-async fn run_in(
+/// Runs `scenario` end to end on a running backend, which stays up (with the bucket's objects).
+pub async fn run_on(
     environment: &Environment,
     scenario: &Scenario,
-    run_id: &str,
     report_dir: &Path,
-) -> Result<(Provisioned, Metrics, Report, PathBuf), RunError> {
+) -> Result<RunOutcome, RunError> {
+    let run_id = new_run_id();
+    let run_id = run_id.as_str();
     let clients = environment.endpoint().clients().await;
     let provisioned = environment::provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
+    if environment.capabilities().needs_canary {
+        environment::prove_ready(
+            &clients,
+            &provisioned,
+            run_id,
+            &scenario.workload.envelope_field,
+            PROVISION_DEADLINE,
+        )
+        .await?;
+    }
     tracing::info!(
         stream = provisioned.stream_name.as_deref().unwrap_or("(direct put)"),
         delivery_stream = %provisioned.delivery_stream_name,
@@ -147,17 +144,32 @@ async fn run_in(
         prefix: provisioned.prefix.clone(),
         expect: scenario.expect.clone(),
         poll_interval: poll_interval(scenario),
+        buffering: Some(verifier::BufferingCheck::new(
+            scenario.pipeline.buffering,
+            environment.name(),
+            environment.capabilities().buffering,
+        )),
     };
     let report = verifier::verify(&clients.s3, &produced.expectation, &verify_options).await?;
 
     let dir = report_dir.join(format!("{}-{run_id}", scenario.name));
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
-    let report_path = report.write_json(&dir)?;
+    let report_path = report.write_all(&dir)?.json;
 
     if let Err(error) = environment::teardown(&clients, &provisioned).await {
         tracing::warn!(%error, "teardown failed");
     }
-    Ok((provisioned, produced.metrics, report, report_path))
+    Ok(RunOutcome {
+        run_id: run_id.to_owned(),
+        backend: environment.name(),
+        endpoint: environment.endpoint().url.clone(),
+        provisioned,
+        metrics: produced.metrics,
+        report,
+        report_path,
+        faults: environment.fault_log(),
+        envelope_field: scenario.workload.envelope_field.clone(),
+    })
 }
 
 /// How often the verifier re-lists the bucket: a quarter of the buffer interval, within 100 ms..2 s.

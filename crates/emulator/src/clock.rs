@@ -40,6 +40,11 @@ impl Clock {
         self.start_wall + self.to_emulated(elapsed)
     }
 
+    /// How much emulator time separates the clock's start from `t`; zero for earlier times.
+    pub(crate) fn elapsed_at(&self, t: OffsetDateTime) -> Duration {
+        Duration::try_from(t - self.start_wall).unwrap_or(Duration::ZERO)
+    }
+
     /// How many times faster than the wall clock emulator time runs.
     pub fn time_scale(&self) -> f64 {
         self.time_scale

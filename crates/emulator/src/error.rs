@@ -12,7 +12,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into() }
     }
 

@@ -2,11 +2,12 @@
 //!
 //! One port serves all three services: awsJson1_1 requests whose `X-Amz-Target` starts with
 //! `Kinesis_20131202.` or `Firehose_20150804.` go to Kinesis or Firehose, everything else is S3 REST
-//! (path style). The official AWS SDK clients talk to it through an endpoint URL, with any credentials.
+//! (path style, or virtual-host style as `<bucket>.localhost:<port>`). The official AWS SDK clients,
+//! the AWS CLI and boto3 talk to it through an endpoint URL, with any credentials.
 //!
 //! The emulator models the delivery semantics a pipeline test cares about: partition-key routing to
-//! shards, per-shard ordering, Firehose buffering by size and interval, concatenation without
-//! delimiters and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
+//! shards, per-shard ordering and write limits, Firehose buffering by size and interval, GZIP, the
+//! newline-delimiter processor, prefix expressions and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
 //! intervals pass quickly, and [`Faults`] lose chosen records on purpose, with a ground-truth log.
 //!
 //! ```no_run
@@ -29,6 +30,7 @@ mod server;
 mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::net::TcpListener;
@@ -58,6 +60,13 @@ pub struct EmulatorConfig {
     pub time_scale: f64,
     /// Faults to inject. Defaults to none.
     pub faults: Faults,
+    /// Whether Kinesis enforces the per-shard write limits of AWS: 1 MiB (data plus partition key)
+    /// and 1,000 records per second of emulator time. Entries beyond them fail with
+    /// `ProvisionedThroughputExceededException`. Defaults to true; benchmarks turn it off.
+    pub shard_write_limits: bool,
+    /// Where S3 buckets and objects persist across runs; `None` keeps them in memory only.
+    /// Defaults to `None`. Kinesis records and Firehose buffers are always in memory.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -68,6 +77,8 @@ impl Default for EmulatorConfig {
             account_id: "000000000000".to_owned(),
             time_scale: 1.0,
             faults: Faults::default(),
+            shard_write_limits: true,
+            data_dir: None,
         }
     }
 }
@@ -85,6 +96,13 @@ pub enum StartError {
     /// The bound socket did not report its address.
     #[error("failed to read the emulator's bound address")]
     LocalAddr(#[source] std::io::Error),
+    /// The data directory could not be created or read.
+    #[error("failed to open the data directory {}", path.display())]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The time scale is zero, negative or not a number.
     #[error("time_scale must be finite and positive, got {0}")]
     InvalidTimeScale(f64),
@@ -119,10 +137,16 @@ impl Emulator {
             .map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let local_addr = listener.local_addr().map_err(StartError::LocalAddr)?;
         let clock = Clock::new(config.time_scale);
-        let s3_store = Arc::new(S3Store::default());
+        let s3_store = match &config.data_dir {
+            None => S3Store::default(),
+            Some(dir) => {
+                S3Store::open(dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?
+            }
+        };
+        let s3_store = Arc::new(s3_store);
         let state = Arc::new(State {
             clock,
-            kinesis: KinesisStore::new(&config.region, &config.account_id),
+            kinesis: KinesisStore::new(&config.region, &config.account_id, config.shard_write_limits),
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
             faults: FaultInjector::new(config.faults),

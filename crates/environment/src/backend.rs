@@ -1,6 +1,7 @@
 //! Backends and the capabilities each one declares.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::endpoint::Endpoint;
 use crate::error::EnvError;
@@ -10,6 +11,12 @@ use crate::error::EnvError;
 pub enum Backend {
     /// The in-process emulator on a random loopback port.
     Embedded(EmbeddedOptions),
+    /// LocalStack as a host process, installed by `cargo xtask localstack setup` into `home`
+    /// (default: [`crate::default_localstack_home`]).
+    LocalStackHost { home: Option<PathBuf> },
+    /// An endpoint someone already runs (LocalStack, another emulator). A non-loopback URL is
+    /// refused unless `allow_remote`, and then uses the default AWS credential chain.
+    Endpoint { url: String, allow_remote: bool },
 }
 
 impl Default for Backend {
@@ -37,6 +44,20 @@ pub struct Capabilities {
     pub throttling: bool,
     /// Faults can be injected, with ground truth.
     pub fault_injection: bool,
+    /// A Kinesis-source delivery stream may lose records put before it really reads the stream,
+    /// so readiness is proven with a canary record per shard.
+    pub needs_canary: bool,
+}
+
+impl Capabilities {
+    /// What LocalStack (container or host process) models: delivery and per-shard order, not the rest.
+    pub const LOCALSTACK: Capabilities = Capabilities {
+        buffering: false,
+        compression_and_prefixes: false,
+        throttling: false,
+        fault_injection: false,
+        needs_canary: true,
+    };
 }
 
 /// A running backend.
@@ -51,28 +72,62 @@ pub struct Environment {
 #[derive(Debug)]
 enum Running {
     Embedded(emulator::Emulator),
+    LocalStackHost(crate::localstack_host::LocalStackHost),
+    External,
 }
 
 impl Environment {
     /// Starts `backend` and returns once its endpoint accepts requests.
     pub async fn start(backend: &Backend) -> Result<Environment, EnvError> {
-        let Backend::Embedded(options) = backend;
-        let faults = emulator::Faults { drop_kinesis_records: options.drop_kinesis_records.clone() };
-        let config = emulator::EmulatorConfig { faults, ..emulator::EmulatorConfig::default() };
-        let emulator = emulator::Emulator::start(config).await.map_err(EnvError::EmbeddedStart)?;
-        tracing::info!(endpoint = %emulator.endpoint(), "embedded emulator started");
-        Ok(Environment {
-            name: "embedded",
-            endpoint: Endpoint::local(emulator.endpoint()),
-            // The embedded emulator does not model compression, prefix expressions or throttling yet.
-            capabilities: Capabilities {
-                buffering: true,
-                compression_and_prefixes: false,
-                throttling: false,
-                fault_injection: true,
-            },
-            running: Running::Embedded(emulator),
-        })
+        match backend {
+            Backend::Embedded(options) => {
+                let faults = emulator::Faults { drop_kinesis_records: options.drop_kinesis_records.clone() };
+                let config = emulator::EmulatorConfig { faults, ..emulator::EmulatorConfig::default() };
+                let emulator = emulator::Emulator::start(config).await.map_err(EnvError::EmbeddedStart)?;
+                tracing::info!(endpoint = %emulator.endpoint(), "embedded emulator started");
+                Ok(Environment {
+                    name: "embedded",
+                    endpoint: Endpoint::local(emulator.endpoint()),
+                    capabilities: Capabilities {
+                        buffering: true,
+                        compression_and_prefixes: true,
+                        throttling: true,
+                        fault_injection: true,
+                        needs_canary: false,
+                    },
+                    running: Running::Embedded(emulator),
+                })
+            }
+            Backend::LocalStackHost { home } => {
+                let home = match home.clone().or_else(crate::default_localstack_home) {
+                    Some(home) => home,
+                    None => return Err(EnvError::LocalStackNotInstalled { home: PathBuf::from("~/.cache") }),
+                };
+                let host = crate::localstack_host::LocalStackHost::start(&home).await?;
+                Ok(Environment {
+                    name: "localstack-host",
+                    endpoint: Endpoint::local(host.url()),
+                    capabilities: Capabilities::LOCALSTACK,
+                    running: Running::LocalStackHost(host),
+                })
+            }
+            Backend::Endpoint { url, allow_remote } => {
+                let endpoint = if is_loopback(url) {
+                    Endpoint::local(url.clone())
+                } else if *allow_remote {
+                    Endpoint { use_default_credentials: true, ..Endpoint::local(url.clone()) }
+                } else {
+                    return Err(EnvError::RemoteRefused { url: url.clone() });
+                };
+                // Nothing is known about what stands behind an endpoint: assume the least.
+                Ok(Environment {
+                    name: "endpoint",
+                    endpoint,
+                    capabilities: Capabilities::LOCALSTACK,
+                    running: Running::External,
+                })
+            }
+        }
     }
 
     /// The backend's name as users write it (`embedded`, …).
@@ -88,10 +143,19 @@ impl Environment {
         self.capabilities
     }
 
+    /// The process (and process group) id of a backend this environment started as a process.
+    pub fn process_id(&self) -> Option<u32> {
+        match &self.running {
+            Running::LocalStackHost(host) => Some(host.process_id()),
+            Running::Embedded(_) | Running::External => None,
+        }
+    }
+
     /// Faults the backend injected so far (empty where it cannot inject any).
     pub fn fault_log(&self) -> Vec<emulator::FaultEvent> {
         match &self.running {
             Running::Embedded(emulator) => emulator.fault_log(),
+            Running::LocalStackHost(_) | Running::External => Vec::new(),
         }
     }
 
@@ -99,6 +163,48 @@ impl Environment {
     pub async fn shutdown(self) {
         match self.running {
             Running::Embedded(emulator) => emulator.shutdown().await,
+            Running::LocalStackHost(mut host) => tokio::task::spawn_blocking(move || host.stop())
+                .await
+                .expect("stopping LocalStack does not panic"),
+            Running::External => {}
         }
+    }
+}
+
+/// Whether `url`'s host is 127.0.0.0/8, `localhost` or `::1`.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_recognised_and_others_are_not() {
+        for url in
+            ["http://127.0.0.1:4566", "http://localhost:4566/", "http://[::1]:4566", "http://127.1.2.3"]
+        {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in
+            ["https://kinesis.us-east-1.amazonaws.com", "http://10.0.0.5:4566", "http://localhost.evil.com"]
+        {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remote_endpoint_is_refused_without_allow_remote() {
+        let backend = Backend::Endpoint { url: "https://s3.amazonaws.com".into(), allow_remote: false };
+        let error = Environment::start(&backend).await.unwrap_err();
+        assert!(matches!(error, EnvError::RemoteRefused { .. }), "{error}");
+        assert!(error.to_string().contains("--allow-remote"));
     }
 }

@@ -11,6 +11,8 @@ pub struct Endpoint {
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// Use the default AWS credential chain instead of the keys above (remote endpoints only).
+    pub use_default_credentials: bool,
 }
 
 impl Endpoint {
@@ -21,23 +23,32 @@ impl Endpoint {
             region: "us-east-1".to_owned(),
             access_key_id: "test".to_owned(),
             secret_access_key: "test".to_owned(),
+            use_default_credentials: false,
         }
     }
 
     /// Kinesis, Firehose and S3 clients for this endpoint (S3 in path style).
     pub async fn clients(&self) -> Clients {
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
-            .credentials_provider(Credentials::new(
+            .endpoint_url(&self.url)
+            // LocalStack's CreateDeliveryStream blocks until its Kinesis consumer starts (up to ~30 s).
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .operation_attempt_timeout(std::time::Duration::from_secs(90))
+                    .build(),
+            );
+        if !self.use_default_credentials {
+            loader = loader.credentials_provider(Credentials::new(
                 &self.access_key_id,
                 &self.secret_access_key,
                 None,
                 None,
                 "streamproof",
-            ))
-            .endpoint_url(&self.url)
-            .load()
-            .await;
+            ));
+        }
+        let config = loader.load().await;
         Clients {
             kinesis: aws_sdk_kinesis::Client::new(&config),
             firehose: aws_sdk_firehose::Client::new(&config),

@@ -7,6 +7,23 @@ use std::time::Duration;
 pub enum EnvError {
     #[error("cannot start the embedded emulator")]
     EmbeddedStart(#[source] emulator::StartError),
+    #[error(
+        "LocalStack host mode is not installed in {}; run `cargo xtask localstack setup` (or set STREAMPROOF_LOCALSTACK_HOME)",
+        home.display()
+    )]
+    LocalStackNotInstalled { home: std::path::PathBuf },
+    #[error("LocalStack exited before it was ready ({status}); last lines of its log:\n{log}")]
+    LocalStackExited { status: String, log: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing the non-loopback endpoint {url}: it may be real AWS; pass --allow-remote to use it with the default credential chain"
+    )]
+    RemoteRefused { url: String },
     #[error("{operation} failed: {message}")]
     Aws { operation: String, message: String },
     #[error("{what} did not become {wanted} within {deadline:?} (last status: {last})")]

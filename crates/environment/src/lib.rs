@@ -5,13 +5,17 @@
 //! SDK, the same way on every backend, and waits until each is really usable.
 
 mod backend;
+mod canary;
 mod endpoint;
 mod error;
+mod localstack_host;
 mod provision;
 
 pub use backend::{Backend, Capabilities, EmbeddedOptions, Environment};
+pub use canary::prove_ready;
 pub use endpoint::{Clients, Endpoint};
 pub use error::EnvError;
+pub use localstack_host::default_home as default_localstack_home;
 pub use provision::{Provisioned, provision, resource_name, teardown};
 
 /// A fault the embedded emulator injected, as ground truth for the verifier's findings.

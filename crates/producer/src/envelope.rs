@@ -32,6 +32,38 @@ pub fn append(event: &[u8], field: &str, envelope: &Envelope, out: &mut Vec<u8>)
     out.push(b'}');
 }
 
+/// Appends the envelope as [`append`] does, first padding `event` with a `pad_field` string so the
+/// record is exactly `target` bytes; a record already at or above `target` is left as is.
+pub fn append_padded(
+    event: &[u8],
+    field: &str,
+    envelope: &Envelope,
+    target: Option<usize>,
+    pad_field: &str,
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    append(event, field, envelope, out);
+    let Some(target) = target else { return };
+    let natural = out.len() - start;
+    let comma = usize::from(event.len() > 2);
+    // `"<pad_field>":"` + filler + `"` and the comma that separates it from the event's own fields.
+    let overhead = comma + pad_field.len() + 5;
+    let Some(filler) = target.checked_sub(natural + overhead) else { return };
+    out.truncate(start);
+    let mut padded = Vec::with_capacity(event.len() + overhead + filler);
+    padded.extend_from_slice(&event[..event.len() - 1]);
+    if comma == 1 {
+        padded.push(b',');
+    }
+    padded.push(b'"');
+    padded.extend_from_slice(pad_field.as_bytes());
+    padded.extend_from_slice(b"\":\"");
+    padded.resize(padded.len() + filler, b'x');
+    padded.extend_from_slice(b"\"}");
+    append(&padded, field, envelope, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +80,22 @@ mod tests {
         assert_eq!(value["a"], 1);
         let back: Envelope = serde_json::from_value(value["_streamproof"].clone()).unwrap();
         assert_eq!(back, envelope());
+    }
+
+    #[test]
+    fn padding_hits_the_target_size_exactly_and_keeps_valid_json() {
+        for target in [120, 500, 4096, 1 << 20] {
+            let mut out = Vec::new();
+            append_padded(br#"{"a":1}"#, "_streamproof", &envelope(), Some(target), "_pad", &mut out);
+            assert_eq!(out.len(), target);
+            let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(value["a"], 1);
+            assert_eq!(value["_streamproof"]["seq"], 7);
+        }
+        // Too small a target leaves the record unpadded.
+        let mut out = Vec::new();
+        append_padded(br#"{"a":1}"#, "_streamproof", &envelope(), Some(10), "_pad", &mut out);
+        assert!(!String::from_utf8(out).unwrap().contains("_pad"));
     }
 
     #[test]

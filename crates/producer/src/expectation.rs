@@ -1,18 +1,29 @@
 //! The expectation: what the producer generated and what the backend acknowledged, handed to the verifier.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-/// What a run must find in S3: every seq in `0..generated` that is not in `failed`.
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Part;
+
+/// The `format` tag and version of expectation files.
+const FORMAT: &str = "streamproof-expectation";
+const VERSION: u32 = 1;
+
+/// What a run must find in S3: every seq in `0..generated` that this producer sent and that is not in `failed`.
 ///
 /// Kept compact on purpose: the per-record facts the verifier needs (key, per-key sequence, send
-/// time) travel inside each record's envelope, so the expectation only lists the exceptions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// time) travel inside each record's envelope, so the expectation only lists the exceptions, plus,
+/// for one part of a split workload, one bit per seq saying which seqs the part sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Expectation {
     /// The run id every envelope of this run carries.
     pub run_id: String,
     /// The name of the envelope field inside each event.
     pub envelope_field: String,
-    /// Events were generated with seqs `0..generated`.
+    /// Events were generated with seqs `0..generated` (a part sends only its own among them).
     pub generated: u64,
     /// Seqs the backend never acknowledged, with the reason of the last failure.
     pub failed: BTreeMap<u64, String>,
@@ -20,16 +31,232 @@ pub struct Expectation {
     pub first_sent_ns: u64,
     /// Unix nanoseconds of the last acknowledgement.
     pub last_ack_ns: u64,
+    /// For one part of a split workload: the part and the seqs it sent; `None` when one process sent all.
+    pub part: Option<PartSeqs>,
+    /// Acknowledgements per second since `first_sent_ns`: when records were sent, in bounded space.
+    pub acked_per_second: Vec<u64>,
+}
+
+/// The seqs one part of a split workload sent, as a bitset over `0..generated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartSeqs {
+    pub part: Part,
+    bits: Vec<u64>,
+    count: u64,
+}
+
+impl PartSeqs {
+    /// An empty set for `part`.
+    pub fn new(part: Part) -> PartSeqs {
+        PartSeqs { part, bits: Vec::new(), count: 0 }
+    }
+
+    /// Marks `seq` as sent by this part.
+    pub fn insert(&mut self, seq: u64) {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & (1 << bit) == 0 {
+            self.bits[word] |= 1 << bit;
+            self.count += 1;
+        }
+    }
+
+    /// Whether this part sent `seq`.
+    pub fn contains(&self, seq: u64) -> bool {
+        self.bits.get((seq / 64) as usize).is_some_and(|w| w & (1 << (seq % 64)) != 0)
+    }
+
+    /// How many seqs this part sent.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether this part sent nothing.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
 }
 
 impl Expectation {
+    /// Number of records this producer sent: every seq below `generated`, or its part's.
+    pub fn sent(&self) -> u64 {
+        self.part.as_ref().map_or(self.generated, PartSeqs::len)
+    }
+
     /// Number of records the backend acknowledged, which must all be delivered.
     pub fn acknowledged(&self) -> u64 {
-        self.generated - self.failed.len() as u64
+        self.sent() - self.failed.len() as u64
+    }
+
+    /// Whether this producer sent `seq` (acknowledged or failed).
+    pub fn owns(&self, seq: u64) -> bool {
+        seq < self.generated && self.part.as_ref().is_none_or(|p| p.contains(seq))
     }
 
     /// Whether `seq` was acknowledged and so must be delivered.
     pub fn expects(&self, seq: u64) -> bool {
-        seq < self.generated && !self.failed.contains_key(&seq)
+        self.owns(seq) && !self.failed.contains_key(&seq)
+    }
+
+    /// Writes the expectation as versioned JSON to `path`.
+    pub fn write(&self, path: &Path) -> Result<(), ExpectationFileError> {
+        let file = File {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            run_id: self.run_id.clone(),
+            envelope_field: self.envelope_field.clone(),
+            generated: self.generated,
+            failed: self.failed.clone(),
+            first_sent_ns: self.first_sent_ns,
+            last_ack_ns: self.last_ack_ns,
+            part: self.part.as_ref().map(|p| FilePart {
+                part: p.part,
+                sent: p.count,
+                bitset_base64: base64::engine::general_purpose::STANDARD
+                    .encode(p.bits.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()),
+            }),
+            acked_per_second: self.acked_per_second.clone(),
+        };
+        let io = |source| ExpectationFileError::Io { path: path.to_path_buf(), source };
+        let bytes = serde_json::to_vec(&file).expect("an expectation serialises");
+        std::fs::write(path, bytes).map_err(io)
+    }
+
+    /// Reads an expectation file written by [`Expectation::write`].
+    pub fn read(path: &Path) -> Result<Expectation, ExpectationFileError> {
+        let bytes = std::fs::read(path)
+            .map_err(|source| ExpectationFileError::Io { path: path.to_path_buf(), source })?;
+        let invalid = |reason: String| ExpectationFileError::Invalid { path: path.to_path_buf(), reason };
+        let file: File = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if file.format != FORMAT || file.version != VERSION {
+            return Err(invalid(format!(
+                "format {:?} version {}; this build reads {FORMAT:?} version {VERSION}",
+                file.format, file.version
+            )));
+        }
+        let part = match file.part {
+            None => None,
+            Some(p) => {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(p.bitset_base64)
+                    .map_err(|e| invalid(format!("part bitset: {e}")))?;
+                if raw.len() % 8 != 0 {
+                    return Err(invalid("part bitset length is not a whole number of words".into()));
+                }
+                let bits: Vec<u64> =
+                    raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+                let count = bits.iter().map(|w| u64::from(w.count_ones())).sum();
+                if count != p.sent {
+                    return Err(invalid(format!("part bitset holds {count} seqs, file says {}", p.sent)));
+                }
+                Some(PartSeqs { part: p.part, bits, count })
+            }
+        };
+        Ok(Expectation {
+            run_id: file.run_id,
+            envelope_field: file.envelope_field,
+            generated: file.generated,
+            failed: file.failed,
+            first_sent_ns: file.first_sent_ns,
+            last_ack_ns: file.last_ack_ns,
+            part,
+            acked_per_second: file.acked_per_second,
+        })
+    }
+}
+
+/// Why an expectation file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationFileError {
+    #[error("cannot access expectation file {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid expectation file: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// The file form: JSON with a format tag and version, the part's seqs as a base64 bitset.
+#[derive(Debug, Serialize, Deserialize)]
+struct File {
+    format: String,
+    version: u32,
+    run_id: String,
+    envelope_field: String,
+    generated: u64,
+    failed: BTreeMap<u64, String>,
+    first_sent_ns: u64,
+    last_ack_ns: u64,
+    part: Option<FilePart>,
+    #[serde(default)]
+    acked_per_second: Vec<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FilePart {
+    part: Part,
+    sent: u64,
+    bitset_base64: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Expectation {
+        let mut part = PartSeqs::new(Part { index: 1, count: 3 });
+        for seq in [0, 5, 63, 64, 130] {
+            part.insert(seq);
+        }
+        Expectation {
+            run_id: "r".into(),
+            envelope_field: "_streamproof".into(),
+            generated: 131,
+            failed: BTreeMap::from([(5, "ProvisionedThroughputExceededException after 10 attempts".into())]),
+            first_sent_ns: 1,
+            last_ack_ns: 2,
+            part: Some(part),
+            acked_per_second: vec![3, 1],
+        }
+    }
+
+    #[test]
+    fn a_part_expects_only_its_acknowledged_seqs() {
+        let e = sample();
+        assert_eq!(e.sent(), 5);
+        assert_eq!(e.acknowledged(), 4);
+        assert!(e.expects(0) && e.expects(63) && e.expects(64) && e.expects(130));
+        assert!(!e.expects(5), "failed");
+        assert!(e.owns(5));
+        assert!(!e.expects(1) && !e.owns(1), "another part's seq");
+        assert!(!e.expects(131), "beyond generated");
+    }
+
+    #[test]
+    fn a_whole_run_expects_every_seq_but_the_failed() {
+        let e = Expectation {
+            generated: 10,
+            failed: BTreeMap::from([(3, "x".into())]),
+            ..Expectation::default()
+        };
+        assert_eq!(e.acknowledged(), 9);
+        assert!((0..10).filter(|s| e.expects(*s)).eq([0, 1, 2, 4, 5, 6, 7, 8, 9]));
+    }
+
+    #[test]
+    fn files_round_trip_and_reject_other_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("expectation.json");
+        let e = sample();
+        e.write(&path).unwrap();
+        assert_eq!(Expectation::read(&path).unwrap(), e);
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"version\":1", "\"version\":99");
+        std::fs::write(&path, text).unwrap();
+        let error = Expectation::read(&path).unwrap_err().to_string();
+        assert!(error.contains("version 99"), "{error}");
     }
 }

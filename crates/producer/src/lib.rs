@@ -1,13 +1,22 @@
-//! The producer: deterministic synthetic events, the envelope, batching and retries, and the expectation.
+//! The producer: deterministic synthetic events, partition keys, rate control, ordering-safe batching
+//! and retries, the envelope, and the expectation.
 //!
 //! It sends through the AWS SDK clients it is given and never knows which backend stands behind them.
 
 pub mod envelope;
 pub mod expectation;
+mod keys;
+mod progress;
+mod rate;
 pub mod schema;
 pub mod send;
 
 pub use envelope::Envelope;
-pub use expectation::Expectation;
+pub use expectation::{Expectation, ExpectationFileError, PartSeqs};
+pub use keys::{Part, PartParseError};
+pub use progress::ProgressMode;
 pub use schema::Generator;
-pub use send::{Metrics, ProduceError, ProduceOptions, Produced, RetryPolicy, Target, produce};
+pub use send::{
+    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, Target, produce,
+    produce_with,
+};

@@ -1,22 +1,35 @@
-//! Sending: events in put batches within AWS limits, failed entries retried with backoff, metrics kept.
+//! Sending: events in put batches within AWS limits, failed entries retried with backoff without ever
+//! breaking per-key order, at a controlled rate, over several concurrent lanes, with metrics.
+//!
+//! Ordering discipline: each partition key belongs to one lane, and a lane has at most one record of
+//! a key in flight. A record of a key is put only after the previous record of that key was
+//! acknowledged or given up, so a throttled entry can never be overtaken by a later one of its key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
+use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
 use hdrhistogram::Histogram;
 use rand::RngExt;
-use scenario::Workload;
+use scenario::{PAD_FIELD, PutApi, Workload};
+use tokio::sync::mpsc;
 
 use crate::envelope::{self, Envelope};
-use crate::expectation::Expectation;
+use crate::expectation::{Expectation, PartSeqs};
+use crate::keys::{Part, lane_of};
+use crate::progress::{Progress, ProgressMode};
+use crate::rate::Pacer;
 use crate::schema::Generator;
 
 /// Where records go. The producer knows the API, never the backend behind the client.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// Kinesis `PutRecords` to a stream.
+    /// Kinesis `PutRecords` to a stream (or `PutRecord` when the workload asks for it).
     Kinesis { client: aws_sdk_kinesis::Client, stream_name: String },
     /// Firehose `PutRecordBatch` to a Direct PUT delivery stream.
     Firehose { client: aws_sdk_firehose::Client, delivery_stream_name: String },
@@ -31,9 +44,19 @@ struct BatchLimits {
     key_counts: bool,
 }
 
+/// Concurrent `PutRecord` calls a lane makes at once, one per partition key.
+const PUT_RECORD_CONCURRENCY: usize = 64;
+
+/// The outcome of one entry: its sequence number when accepted, else the error code.
+type EntryResult = Result<Option<String>, String>;
+
 impl Target {
-    fn limits(&self) -> BatchLimits {
+    fn limits(&self, single: bool) -> BatchLimits {
         match self {
+            // PutRecord: one record per call; a lane makes several calls at once, one per key.
+            Target::Kinesis { .. } if single => {
+                BatchLimits { entries: PUT_RECORD_CONCURRENCY, request_bytes: usize::MAX, key_counts: true }
+            }
             // PutRecords: at most 500 entries and 5 MiB including partition keys.
             Target::Kinesis { .. } => BatchLimits { entries: 500, request_bytes: 5 << 20, key_counts: true },
             // PutRecordBatch: at most 500 records and 4 MiB.
@@ -43,9 +66,38 @@ impl Target {
         }
     }
 
-    /// Puts `batch` once; returns one entry per record: `None` if accepted, else the error code.
-    async fn put(&self, batch: &[Pending]) -> Result<Vec<Option<String>>, String> {
+    /// Puts `batch` once; returns one result per record, aligned by position.
+    ///
+    /// `Err` means the whole call failed (for `PutRecord`, each call's failure is its entry's).
+    async fn put(
+        &self,
+        batch: &[Pending],
+        single: bool,
+        ordering: &HashMap<String, String>,
+    ) -> Result<Vec<EntryResult>, String> {
         match self {
+            Target::Kinesis { client, stream_name } if single => {
+                let calls = batch.iter().map(|p| {
+                    client
+                        .put_record()
+                        .stream_name(stream_name)
+                        .partition_key(&p.key)
+                        .data(KinesisBlob::new(p.data.clone()))
+                        .set_sequence_number_for_ordering(ordering.get(&p.key).cloned())
+                        .send()
+                });
+                Ok(futures::future::join_all(calls)
+                    .await
+                    .into_iter()
+                    .map(|outcome| match outcome {
+                        Ok(output) => Ok(Some(output.sequence_number().to_owned())),
+                        Err(error) => Err(error.code().map_or_else(
+                            || aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
+                            str::to_owned,
+                        )),
+                    })
+                    .collect())
+            }
             Target::Kinesis { client, stream_name } => {
                 let entries = batch
                     .iter()
@@ -64,7 +116,14 @@ impl Target {
                     .send()
                     .await
                     .map_err(|e| aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())?;
-                Ok(output.records().iter().map(|r| r.error_code().map(str::to_owned)).collect())
+                Ok(output
+                    .records()
+                    .iter()
+                    .map(|r| match r.error_code() {
+                        None => Ok(r.sequence_number().map(str::to_owned)),
+                        Some(code) => Err(code.to_owned()),
+                    })
+                    .collect())
             }
             Target::Firehose { client, delivery_stream_name } => {
                 let records = batch
@@ -83,10 +142,22 @@ impl Target {
                     .send()
                     .await
                     .map_err(|e| aws_sdk_firehose::error::DisplayErrorContext(e).to_string())?;
-                Ok(output.request_responses().iter().map(|r| r.error_code().map(str::to_owned)).collect())
+                Ok(output
+                    .request_responses()
+                    .iter()
+                    .map(|r| match r.error_code() {
+                        None => Ok(None),
+                        Some(code) => Err(code.to_owned()),
+                    })
+                    .collect())
             }
         }
     }
+}
+
+/// Whether an entry error code means the backend is throttling.
+fn is_throttle(code: &str) -> bool {
+    code.contains("Throughput") || code.contains("ServiceUnavailable") || code.contains("Throttl")
 }
 
 /// How failed entries are retried: exponential backoff with full jitter.
@@ -101,17 +172,24 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 10,
-            base_delay: Duration::from_millis(50),
+            max_attempts: 20,
+            base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
         }
     }
 }
 
 impl RetryPolicy {
+    /// Backoff before retry `attempt` of a record, and a lane's pause after `attempt` throttled calls
+    /// in a row: exponential with equal jitter. At least half the ceiling, so retries spread out and
+    /// attempts are not spent against a shard whose per-second capacity cannot have come back yet:
+    /// with the defaults, 20 attempts span more than 40 s of sustained throttling.
     fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
-        ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
+        self.ceiling(attempt).mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+
+    fn ceiling(&self, attempt: u32) -> Duration {
+        self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay)
     }
 }
 
@@ -121,6 +199,20 @@ pub struct ProduceOptions {
     /// The run id written into every envelope.
     pub run_id: String,
     pub retry: RetryPolicy,
+}
+
+/// Which share of the workload this process sends, and how it shows progress.
+#[derive(Debug, Clone, Copy)]
+pub struct ProduceControl {
+    /// The part of the key space this process owns; [`Part::WHOLE`] for all of it.
+    pub part: Part,
+    pub progress: ProgressMode,
+}
+
+impl Default for ProduceControl {
+    fn default() -> Self {
+        ProduceControl { part: Part::WHOLE, progress: ProgressMode::Log }
+    }
 }
 
 /// Counters and put latency of a production run.
@@ -138,7 +230,7 @@ pub struct Metrics {
     pub failed: u64,
     /// Payload bytes of acknowledged records.
     pub bytes: u64,
-    /// Put calls made, retries included.
+    /// Put calls made, retries included (each `PutRecord` is one call).
     pub put_calls: u64,
     pub elapsed: Duration,
     /// Put call latency in microseconds.
@@ -146,20 +238,6 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn new() -> Metrics {
-        Metrics {
-            sent: 0,
-            acknowledged: 0,
-            retried: 0,
-            throttled: 0,
-            failed: 0,
-            bytes: 0,
-            put_calls: 0,
-            elapsed: Duration::ZERO,
-            put_latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
-        }
-    }
-
     /// Acknowledged records per second over the run.
     pub fn achieved_rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -181,6 +259,34 @@ pub enum ProduceError {
     Put { attempts: u32, last_error: String },
 }
 
+/// Counters shared by the lanes and the progress reporter.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) sent: AtomicU64,
+    pub(crate) acknowledged: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) put_calls: AtomicU64,
+    started: Instant,
+    inner: Mutex<SharedInner>,
+}
+
+#[derive(Debug)]
+struct SharedInner {
+    put_latency_us: Histogram<u64>,
+    failed: BTreeMap<u64, String>,
+    acked_per_second: Vec<u64>,
+    last_ack_ns: u64,
+}
+
+impl Shared {
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
 /// A record waiting to be acknowledged.
 #[derive(Debug)]
 struct Pending {
@@ -190,133 +296,426 @@ struct Pending {
     attempts: u32,
 }
 
+/// Records (and bytes) a lane holds before it stops taking more, which slows the generator down.
+const LANE_RECORDS: usize = 20_000;
+const LANE_BYTES: usize = 64 << 20;
+
 /// Produces every event of `workload` to `target` and returns what was acknowledged.
 pub async fn produce(
     target: &Target,
     workload: &Workload,
     options: &ProduceOptions,
 ) -> Result<Produced, ProduceError> {
-    let generator = Generator::new(workload);
-    let limits = target.limits();
-    let started = Instant::now();
-    let mut metrics = Metrics::new();
-    let mut failed = BTreeMap::new();
-    let mut kseqs: HashMap<String, u64> = HashMap::new();
-    let mut event = Vec::new();
-    let mut batch: Vec<Pending> = Vec::with_capacity(limits.entries);
-    let mut batch_bytes = 0;
-    let first_sent_ns = unix_nanos();
-    let mut last_ack_ns = first_sent_ns;
-    let mut last_progress = Instant::now();
+    produce_with(target, workload, options, &ProduceControl::default()).await
+}
 
+/// Produces this process's part of `workload` to `target` and returns what was acknowledged.
+pub async fn produce_with(
+    target: &Target,
+    workload: &Workload,
+    options: &ProduceOptions,
+    control: &ProduceControl,
+) -> Result<Produced, ProduceError> {
+    let generator = Generator::new(workload);
+    let single = workload.api == PutApi::PutRecord && matches!(target, Target::Kinesis { .. });
+    let limits = target.limits(single);
+    let lanes = workload.concurrency.max(1) as usize;
+    let first_sent_ns = unix_nanos();
+    let shared = Arc::new(Shared {
+        sent: AtomicU64::new(0),
+        acknowledged: AtomicU64::new(0),
+        retried: AtomicU64::new(0),
+        throttled: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        put_calls: AtomicU64::new(0),
+        started: Instant::now(),
+        inner: Mutex::new(SharedInner {
+            put_latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
+            failed: BTreeMap::new(),
+            acked_per_second: Vec::new(),
+            last_ack_ns: first_sent_ns,
+        }),
+    });
+    let expected_total = workload.events / u64::from(control.part.count.max(1));
+    let progress = Progress::start(control.progress, expected_total, Arc::clone(&shared));
+
+    let mut senders = Vec::with_capacity(lanes);
+    let mut handles = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel(1024);
+        senders.push(tx);
+        let lane =
+            Lane::new(target.clone(), single, limits, options.retry, Arc::clone(&shared), first_sent_ns);
+        handles.push(tokio::spawn(lane.run(rx)));
+    }
+
+    let pacer = Pacer::new(&workload.rate);
+    let unique_keys = generator.keys_are_unique();
+    let mut kseqs: HashMap<String, u64> = HashMap::new();
+    let mut part_seqs = (control.part.count > 1).then(|| PartSeqs::new(control.part));
+    let mut event = Vec::new();
+    let mut scratch = Vec::new();
+    let mut generated = 0;
+    let mut emitted = 0u64;
     for seq in 0..workload.events {
-        let key = generator.event(seq, &mut event);
-        let kseq = kseqs.entry(key.clone()).and_modify(|k| *k += 1).or_insert(0);
-        let envelope = Envelope {
-            run: options.run_id.clone(),
-            seq,
-            key: key.clone(),
-            kseq: *kseq,
-            sent_ns: unix_nanos(),
-        };
-        let mut data = Vec::with_capacity(event.len() + 128);
-        envelope::append(&event, &workload.envelope_field, &envelope, &mut data);
-        let size = data.len() + if limits.key_counts { key.len() } else { 0 };
-        if batch.len() == limits.entries || batch_bytes + size > limits.request_bytes {
-            send_batch(target, &mut batch, options, &mut metrics, &mut failed, &mut last_ack_ns).await?;
-            batch_bytes = 0;
+        if workload.duration.is_some_and(|d| shared.started.elapsed() >= d) {
+            break;
         }
-        batch.push(Pending { seq, key, data, attempts: 0 });
-        batch_bytes += size;
-        metrics.sent += 1;
-        if last_progress.elapsed() >= Duration::from_secs(2) {
-            tracing::info!(
-                sent = metrics.sent,
-                acknowledged = metrics.acknowledged,
-                total = workload.events,
-                "producing"
-            );
-            last_progress = Instant::now();
+        generated = seq + 1;
+        if control.part.count > 1 && !control.part.owns(&generator.key(seq, &mut scratch)) {
+            continue;
+        }
+        let key = generator.event(seq, &mut event);
+        if let Some(due) = pacer.due(emitted) {
+            tokio::time::sleep_until((shared.started + due).into()).await;
+        }
+        let kseq = if unique_keys {
+            0
+        } else {
+            let next = kseqs.entry(key.clone()).or_insert(0);
+            *next += 1;
+            *next - 1
+        };
+        let envelope =
+            Envelope { run: options.run_id.clone(), seq, key: key.clone(), kseq, sent_ns: unix_nanos() };
+        let mut data = Vec::with_capacity(event.len() + 160);
+        envelope::append_padded(
+            &event,
+            &workload.envelope_field,
+            &envelope,
+            generator.padded_size(seq),
+            PAD_FIELD,
+            &mut data,
+        );
+        let lane = lane_of(&key, lanes);
+        if senders[lane].send(Pending { seq, key, data, attempts: 0 }).await.is_err() {
+            // The lane stopped on an error, which joining it below reports.
+            break;
+        }
+        emitted += 1;
+        shared.sent.fetch_add(1, AtomicOrdering::Relaxed);
+        if let Some(part_seqs) = &mut part_seqs {
+            part_seqs.insert(seq);
         }
     }
-    send_batch(target, &mut batch, options, &mut metrics, &mut failed, &mut last_ack_ns).await?;
-    metrics.elapsed = started.elapsed();
-    metrics.failed = failed.len() as u64;
+    drop(senders);
+    let mut first_error = None;
+    for handle in handles {
+        match handle.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                first_error.get_or_insert(error);
+            }
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+    progress.finish().await;
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    let elapsed = shared.started.elapsed();
+    let inner = std::mem::replace(
+        &mut *shared.inner.lock().expect("no lane panicked holding the lock"),
+        SharedInner {
+            put_latency_us: Histogram::new(1).expect("valid histogram"),
+            failed: BTreeMap::new(),
+            acked_per_second: Vec::new(),
+            last_ack_ns: 0,
+        },
+    );
+    let load = |counter: &AtomicU64| counter.load(AtomicOrdering::Relaxed);
+    let metrics = Metrics {
+        sent: load(&shared.sent),
+        acknowledged: load(&shared.acknowledged),
+        retried: load(&shared.retried),
+        throttled: load(&shared.throttled),
+        failed: inner.failed.len() as u64,
+        bytes: load(&shared.bytes),
+        put_calls: load(&shared.put_calls),
+        elapsed,
+        put_latency_us: inner.put_latency_us,
+    };
     let expectation = Expectation {
         run_id: options.run_id.clone(),
         envelope_field: workload.envelope_field.clone(),
-        generated: workload.events,
-        failed,
+        generated,
+        failed: inner.failed,
         first_sent_ns,
-        last_ack_ns,
+        last_ack_ns: inner.last_ack_ns,
+        part: part_seqs,
+        acked_per_second: inner.acked_per_second,
     };
+    if metrics.failed > 0 {
+        tracing::warn!(
+            failed = metrics.failed,
+            "records exhausted their retries; the expectation lists them as failed"
+        );
+    }
+    debug_assert_eq!(expectation.acknowledged(), metrics.acknowledged);
     Ok(Produced { expectation, metrics })
 }
 
-/// Sends `batch` until every entry is acknowledged or has used all its attempts; empties `batch`.
-async fn send_batch(
-    target: &Target,
-    batch: &mut Vec<Pending>,
-    options: &ProduceOptions,
-    metrics: &mut Metrics,
-    failed: &mut BTreeMap<u64, String>,
-    last_ack_ns: &mut u64,
-) -> Result<(), ProduceError> {
-    let mut call_failures = 0;
-    while !batch.is_empty() {
-        let started = Instant::now();
-        metrics.put_calls += 1;
-        let outcome = target.put(batch).await;
-        metrics.put_latency_us.saturating_record(started.elapsed().as_micros() as u64);
-        let results = match outcome {
-            Ok(results) if results.len() == batch.len() => results,
-            Ok(results) => {
-                return Err(ProduceError::Put {
-                    attempts: 1,
-                    last_error: format!("{} results for {} entries", results.len(), batch.len()),
-                });
+/// One sender: owns a disjoint set of partition keys and keeps at most one record per key in flight.
+struct Lane {
+    target: Target,
+    single: bool,
+    limits: BatchLimits,
+    retry: RetryPolicy,
+    shared: Arc<Shared>,
+    first_sent_ns: u64,
+    /// Records waiting per key, the head first; a key is present while it has records.
+    queues: HashMap<String, VecDeque<Pending>>,
+    /// Keys whose head may be sent now, oldest first.
+    ready: VecDeque<String>,
+    /// Keys whose head waits out a backoff, by release time.
+    delayed: BinaryHeap<Reverse<(Instant, String)>>,
+    buffered: usize,
+    buffered_bytes: usize,
+    /// Last sequence number per key, for `PutRecord`'s `SequenceNumberForOrdering`.
+    ordering: HashMap<String, String>,
+    /// Throttled calls in a row, and when the next call may go out.
+    throttle_streak: u32,
+    next_call: Option<Instant>,
+}
+
+impl Lane {
+    fn new(
+        target: Target,
+        single: bool,
+        limits: BatchLimits,
+        retry: RetryPolicy,
+        shared: Arc<Shared>,
+        first_sent_ns: u64,
+    ) -> Lane {
+        Lane {
+            target,
+            single,
+            limits,
+            retry,
+            shared,
+            first_sent_ns,
+            queues: HashMap::new(),
+            ready: VecDeque::new(),
+            delayed: BinaryHeap::new(),
+            buffered: 0,
+            buffered_bytes: 0,
+            ordering: HashMap::new(),
+            throttle_streak: 0,
+            next_call: None,
+        }
+    }
+
+    fn enqueue(&mut self, pending: Pending) {
+        self.buffered += 1;
+        self.buffered_bytes += pending.data.len();
+        match self.queues.get_mut(&pending.key) {
+            Some(queue) => queue.push_back(pending),
+            None => {
+                self.ready.push_back(pending.key.clone());
+                self.queues.insert(pending.key.clone(), VecDeque::from([pending]));
             }
-            Err(error) => {
-                call_failures += 1;
-                if call_failures >= options.retry.max_attempts {
-                    return Err(ProduceError::Put { attempts: call_failures, last_error: error });
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.buffered < LANE_RECORDS && self.buffered_bytes < LANE_BYTES
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Pending>) -> Result<(), ProduceError> {
+        let mut open = true;
+        let mut call_failures = 0;
+        loop {
+            while open && self.has_room() {
+                match rx.try_recv() {
+                    Ok(pending) => self.enqueue(pending),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => open = false,
                 }
-                tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
-                tokio::time::sleep(options.retry.delay(call_failures)).await;
+            }
+            let now = Instant::now();
+            // Records back from a backoff go first: otherwise keys that were never throttled take
+            // each new second's shard capacity and a retried key can starve until it gives up.
+            let mut released = Vec::new();
+            while self.delayed.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+                let Reverse((_, key)) = self.delayed.pop().expect("peeked");
+                released.push(key);
+            }
+            for key in released.into_iter().rev() {
+                self.ready.push_front(key);
+            }
+            if !open && self.ready.is_empty() && self.delayed.is_empty() {
+                debug_assert_eq!(self.buffered, 0);
+                return Ok(());
+            }
+            let pause = self.next_call.filter(|at| *at > now);
+            if self.ready.is_empty() || pause.is_some() {
+                let release = self.delayed.peek().map(|Reverse((at, _))| *at);
+                // Ready records wait out the pause; otherwise wake for the next release, not before the pause.
+                let wake = if self.ready.is_empty() {
+                    release.map(|r| pause.map_or(r, |p| r.max(p)))
+                } else {
+                    pause
+                };
+                let can_take = open && self.has_room();
+                tokio::select! {
+                    received = rx.recv(), if can_take => match received {
+                        Some(pending) => self.enqueue(pending),
+                        None => open = false,
+                    },
+                    () = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => {}
+                    else => unreachable!("a lane with buffered records has a ready or delayed key"),
+                }
                 continue;
             }
-        };
-        call_failures = 0;
-        let now = unix_nanos();
-        let mut retry = Vec::new();
-        for (mut pending, error) in batch.drain(..).zip(results) {
-            pending.attempts += 1;
-            match error {
-                None => {
-                    metrics.acknowledged += 1;
-                    metrics.bytes += pending.data.len() as u64;
-                    *last_ack_ns = now;
+
+            let batch = self.take_batch();
+            let started = Instant::now();
+            let outcome = self.target.put(&batch, self.single, &self.ordering).await;
+            let latency = started.elapsed();
+            self.shared
+                .put_calls
+                .fetch_add(if self.single { batch.len() as u64 } else { 1 }, AtomicOrdering::Relaxed);
+            self.shared
+                .inner
+                .lock()
+                .expect("no lane panicked holding the lock")
+                .put_latency_us
+                .saturating_record(latency.as_micros() as u64);
+            match outcome {
+                Ok(results) if results.len() == batch.len() => {
+                    call_failures = 0;
+                    let throttled = self.settle(batch, results);
+                    self.pace_after(throttled);
                 }
-                Some(code) => {
-                    if code.contains("Throughput") || code.contains("ServiceUnavailable") {
-                        metrics.throttled += 1;
+                Ok(results) => {
+                    return Err(ProduceError::Put {
+                        attempts: 1,
+                        last_error: format!("{} results for {} entries", results.len(), batch.len()),
+                    });
+                }
+                Err(error) => {
+                    call_failures += 1;
+                    if call_failures >= self.retry.max_attempts {
+                        return Err(ProduceError::Put { attempts: call_failures, last_error: error });
                     }
-                    if pending.attempts >= options.retry.max_attempts {
-                        failed.insert(pending.seq, format!("{code} after {} attempts", pending.attempts));
-                    } else {
-                        retry.push(pending);
+                    tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
+                    if is_throttle(&error) {
+                        self.shared.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+                    }
+                    self.shared.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+                    self.pace_after(is_throttle(&error));
+                    let release = Instant::now() + self.retry.delay(call_failures);
+                    for pending in batch {
+                        self.put_back(pending, release);
                     }
                 }
             }
         }
-        if !retry.is_empty() {
-            metrics.retried += retry.len() as u64;
-            let attempt = retry.iter().map(|p| p.attempts).max().unwrap_or(1);
-            tokio::time::sleep(options.retry.delay(attempt)).await;
-        }
-        *batch = retry;
     }
-    Ok(())
+
+    /// The heads of ready keys, one per key, within the API's limits.
+    fn take_batch(&mut self) -> Vec<Pending> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < self.limits.entries {
+            let Some(key) = self.ready.front() else { break };
+            let head = self.queues[key].front().expect("a ready key has a record");
+            let size = head.data.len() + if self.limits.key_counts { key.len() } else { 0 };
+            if !batch.is_empty() && bytes + size > self.limits.request_bytes {
+                break;
+            }
+            let key = self.ready.pop_front().expect("checked");
+            let pending = self.queues.get_mut(&key).expect("ready").pop_front().expect("checked");
+            bytes += size;
+            batch.push(pending);
+        }
+        batch
+    }
+
+    /// Returns a failed head to the front of its key's queue, to be released at `release`.
+    fn put_back(&mut self, pending: Pending, release: Instant) {
+        let key = pending.key.clone();
+        self.queues.get_mut(&key).expect("an in-flight key keeps its queue").push_front(pending);
+        self.delayed.push(Reverse((release, key)));
+    }
+
+    /// Moves a key on after its head was acknowledged or given up.
+    fn advance(&mut self, pending: &Pending) {
+        self.buffered -= 1;
+        self.buffered_bytes -= pending.data.len();
+        if self.queues.get(&pending.key).is_some_and(VecDeque::is_empty) {
+            self.queues.remove(&pending.key);
+        } else {
+            self.ready.push_back(pending.key.clone());
+        }
+    }
+
+    /// Congestion control: after a throttled call the whole lane pauses, longer for each throttled
+    /// call in a row, so retried records find capacity instead of competing with new ones.
+    fn pace_after(&mut self, throttled: bool) {
+        if throttled {
+            self.throttle_streak += 1;
+            self.next_call = Some(Instant::now() + self.retry.delay(self.throttle_streak));
+        } else {
+            self.throttle_streak = 0;
+            self.next_call = None;
+        }
+    }
+
+    /// Records each entry's outcome; returns whether any entry was throttled.
+    fn settle(&mut self, batch: Vec<Pending>, results: Vec<EntryResult>) -> bool {
+        let now_ns = unix_nanos();
+        let second = (now_ns.saturating_sub(self.first_sent_ns) / 1_000_000_000) as usize;
+        let (mut acked, mut acked_bytes, mut throttled, mut retried) = (0u64, 0u64, 0u64, 0u64);
+        let mut gave_up = Vec::new();
+        let mut retry_at = Vec::new();
+        for (mut pending, result) in batch.into_iter().zip(results) {
+            pending.attempts += 1;
+            match result {
+                Ok(sequence_number) => {
+                    acked += 1;
+                    acked_bytes += pending.data.len() as u64;
+                    if let (true, Some(number)) = (self.single, sequence_number) {
+                        self.ordering.insert(pending.key.clone(), number);
+                    }
+                    self.advance(&pending);
+                }
+                Err(code) => {
+                    if is_throttle(&code) {
+                        throttled += 1;
+                    }
+                    if pending.attempts >= self.retry.max_attempts {
+                        tracing::debug!(seq = pending.seq, key = %pending.key, %code, "record failed after every attempt");
+                        gave_up.push((pending.seq, format!("{code} after {} attempts", pending.attempts)));
+                        self.advance(&pending);
+                    } else {
+                        retried += 1;
+                        retry_at.push((Instant::now() + self.retry.delay(pending.attempts), pending));
+                    }
+                }
+            }
+        }
+        for (release, pending) in retry_at {
+            self.put_back(pending, release);
+        }
+        let shared = &self.shared;
+        shared.acknowledged.fetch_add(acked, AtomicOrdering::Relaxed);
+        shared.bytes.fetch_add(acked_bytes, AtomicOrdering::Relaxed);
+        shared.throttled.fetch_add(throttled, AtomicOrdering::Relaxed);
+        shared.retried.fetch_add(retried, AtomicOrdering::Relaxed);
+        shared.failed.fetch_add(gave_up.len() as u64, AtomicOrdering::Relaxed);
+        let mut inner = shared.inner.lock().expect("no lane panicked holding the lock");
+        inner.failed.extend(gave_up);
+        if acked > 0 {
+            if inner.acked_per_second.len() <= second {
+                inner.acked_per_second.resize(second + 1, 0);
+            }
+            inner.acked_per_second[second] += acked;
+            inner.last_ack_ns = inner.last_ack_ns.max(now_ns);
+        }
+        throttled > 0
+    }
 }
 
 fn unix_nanos() -> u64 {

@@ -62,40 +62,236 @@ impl BufferingHints {
 /// What the producer sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
-    /// Number of events to send.
+    /// Number of events to send; seqs run over `0..events`.
     pub events: u64,
+    /// Stop sending after this long even if fewer than `events` were sent.
+    pub duration: Option<Duration>,
     pub schema: Schema,
-    /// Name of the event field whose value becomes the partition key.
-    pub partition_key: String,
+    /// How each record's partition key is chosen.
+    pub partition_key: PartitionKey,
     /// Number of distinct user ids the schema draws from.
     pub users: u32,
     /// Seed for the event generator: the same seed gives byte-identical events.
     pub seed: u64,
     /// Name of the envelope field added to every event.
     pub envelope_field: String,
+    /// How records are padded.
+    pub payload: Payload,
+    /// How fast records are sent.
+    pub rate: Rate,
+    /// Which put API is called.
+    pub api: PutApi,
+    /// Senders working in parallel; each owns a disjoint set of partition keys.
+    pub concurrency: u32,
 }
 
-/// A built-in event schema.
+/// Name of the padding field added to events when a payload size is set.
+pub const PAD_FIELD: &str = "_pad";
+
+/// Largest record Kinesis accepts (data, without the partition key): 1 MiB.
+pub const MAX_KINESIS_RECORD_BYTES: u64 = 1 << 20;
+/// Largest record Firehose accepts: 1,000 KiB.
+pub const MAX_FIREHOSE_RECORD_BYTES: u64 = 1000 * 1024;
+
+/// How a record's partition key is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionKey {
+    /// The value of this event field (`partition_key = "user_id"`).
+    Field(String),
+    /// The same key for every record: everything lands on one shard.
+    Constant(String),
+    /// A fresh random key per record.
+    Random,
+    /// Uniform over `keys` keys.
+    Uniform { keys: u32 },
+    /// Zipf over `keys` keys: key rank k is drawn with probability proportional to 1 / k^exponent.
+    Zipf { keys: u32, exponent: f64 },
+    /// A share `fraction` of records go to one hot key, the rest uniformly over the other `keys - 1`.
+    HotKey { keys: u32, fraction: f64 },
+}
+
+/// How records are padded before sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// Events as the schema makes them.
+    Natural,
+    /// Every record padded to exactly this many bytes (or left as is when already larger).
+    Fixed(u64),
+    /// Each record padded to a size drawn uniformly from `min..=max` bytes.
+    Uniform { min: u64, max: u64 },
+}
+
+/// How fast records are generated and handed to the senders.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rate {
+    /// As fast as the backend acknowledges.
+    Unlimited,
+    /// A constant number of records per second.
+    Fixed(f64),
+    /// From `from` to `to` records per second linearly over `over`, then `to`.
+    Ramp { from: f64, to: f64, over: Duration },
+    /// Each step holds its rate for its duration; after the last step its rate holds.
+    Steps(Vec<RateStep>),
+}
+
+/// One step of a step profile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStep {
+    pub per_second: f64,
+    pub duration: Duration,
+}
+
+/// The put API the producer calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutApi {
+    /// Kinesis `PutRecords`, up to 500 entries and 5 MiB per call.
+    PutRecords,
+    /// Kinesis `PutRecord`, one record per call, chained per key with `SequenceNumberForOrdering`.
+    PutRecord,
+    /// Firehose `PutRecordBatch`, up to 500 records and 4 MiB per call (Direct PUT only).
+    PutRecordBatch,
+}
+
+/// An event schema: a built-in one modelled on a real log pipeline, or one declared in the scenario.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Schema {
     /// Web/API action logs: timestamp, user_id, device, action, category, region, keyword.
     Clickstream,
+    /// Mobile analytics events with device details, nullable fields and an ISO timestamp.
+    AppEvent,
+    /// Segment-style `track` calls with nested `context` and `properties` objects.
+    SegmentTrack,
+    /// Small personId/itemId pairs, as recommendation interaction logs.
+    PersonItem,
+    /// Fields declared in `[workload.fields]`, in file order.
+    Custom(Vec<CustomField>),
 }
+
+/// One field of a custom schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomField {
+    pub name: String,
+    pub kind: FieldKind,
+}
+
+/// What a custom field holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKind {
+    Uuid,
+    Name,
+    Email,
+    Ipv4,
+    UserAgent,
+    Word,
+    Sentence,
+    /// RFC 3339 timestamp with milliseconds, advancing with seq.
+    Timestamp,
+    /// An integer drawn uniformly from `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// A float drawn uniformly from `min..max`.
+    Float {
+        min: f64,
+        max: f64,
+    },
+    /// One of these strings, uniformly.
+    Enum(Vec<String>),
+    /// Always this string.
+    Constant(String),
+    /// A nested object.
+    Object(Vec<CustomField>),
+}
+
+impl FieldKind {
+    /// The kinds written as a bare string in a scenario file.
+    pub const SIMPLE: &'static [(&'static str, FieldKind)] = &[
+        ("uuid", FieldKind::Uuid),
+        ("name", FieldKind::Name),
+        ("email", FieldKind::Email),
+        ("ipv4", FieldKind::Ipv4),
+        ("user_agent", FieldKind::UserAgent),
+        ("word", FieldKind::Word),
+        ("sentence", FieldKind::Sentence),
+        ("timestamp", FieldKind::Timestamp),
+    ];
+}
+
+/// Names of the built-in schemas as written in scenario files.
+pub const BUILT_IN_SCHEMAS: &[&str] = &["clickstream", "app-event", "segment-track", "person-item", "custom"];
 
 impl Schema {
     /// The schema's name as written in scenario files.
     pub fn name(&self) -> &'static str {
         match self {
             Schema::Clickstream => "clickstream",
+            Schema::AppEvent => "app-event",
+            Schema::SegmentTrack => "segment-track",
+            Schema::PersonItem => "person-item",
+            Schema::Custom(_) => "custom",
         }
     }
 
-    /// The fields every event of this schema has.
-    pub fn fields(&self) -> &'static [&'static str] {
+    /// The top-level fields every event of this schema has, in order.
+    pub fn fields(&self) -> Vec<&str> {
         match self {
             Schema::Clickstream => {
-                &["timestamp", "user_id", "device", "action", "category", "region", "keyword"]
+                vec!["timestamp", "user_id", "device", "action", "category", "region", "keyword"]
             }
+            Schema::AppEvent => vec![
+                "timestamp",
+                "user_id",
+                "app_version",
+                "device_id",
+                "device_manufacturer",
+                "device_name",
+                "device_model",
+                "device_os",
+                "device_os_number",
+                "event",
+                "interest_id",
+                "index",
+                "referrer",
+                "locale",
+            ],
+            Schema::SegmentTrack => {
+                vec![
+                    "type",
+                    "event",
+                    "userId",
+                    "anonymousId",
+                    "messageId",
+                    "timestamp",
+                    "context",
+                    "properties",
+                ]
+            }
+            Schema::PersonItem => vec!["personId", "itemId"],
+            Schema::Custom(fields) => fields.iter().map(|f| f.name.as_str()).collect(),
+        }
+    }
+
+    /// The top-level fields whose values are strings, so they can serve as partition keys.
+    pub fn key_fields(&self) -> Vec<&str> {
+        match self {
+            Schema::AppEvent => self
+                .fields()
+                .into_iter()
+                .filter(|f| !matches!(*f, "index" | "referrer" | "interest_id"))
+                .collect(),
+            Schema::SegmentTrack => vec!["type", "event", "userId", "anonymousId", "messageId", "timestamp"],
+            Schema::Custom(fields) => fields
+                .iter()
+                .filter(|f| {
+                    !matches!(
+                        f.kind,
+                        FieldKind::Object(_) | FieldKind::Integer { .. } | FieldKind::Float { .. }
+                    )
+                })
+                .map(|f| f.name.as_str())
+                .collect(),
+            _ => self.fields(),
         }
     }
 }

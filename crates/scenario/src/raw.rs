@@ -3,6 +3,7 @@
 //! Numbers are read as `i64` so that a negative or oversized value reaches validation, which
 //! reports it with the field's range instead of a bare type error.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -42,11 +43,56 @@ pub(crate) struct RawBuffering {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWorkload {
     pub(crate) events: Spanned<i64>,
+    pub(crate) duration_seconds: Option<Spanned<f64>>,
     pub(crate) schema: Spanned<String>,
-    pub(crate) partition_key: Spanned<String>,
+    pub(crate) partition_key: Option<Spanned<String>>,
     pub(crate) users: Option<Spanned<i64>>,
     pub(crate) seed: Option<Spanned<i64>>,
     pub(crate) envelope_field: Option<Spanned<String>>,
+    pub(crate) api: Option<Spanned<String>>,
+    pub(crate) concurrency: Option<Spanned<i64>>,
+    pub(crate) key: Option<Spanned<RawKey>>,
+    pub(crate) payload: Option<Spanned<RawPayload>>,
+    pub(crate) rate: Option<Spanned<RawRate>>,
+    /// Custom schema fields; values are a kind name or an inline table, read in the second pass.
+    pub(crate) fields: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKey {
+    pub(crate) strategy: Spanned<String>,
+    pub(crate) field: Option<Spanned<String>>,
+    pub(crate) value: Option<Spanned<String>>,
+    pub(crate) keys: Option<Spanned<i64>>,
+    pub(crate) exponent: Option<Spanned<f64>>,
+    pub(crate) hot_fraction: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPayload {
+    pub(crate) size_bytes: Option<Spanned<i64>>,
+    pub(crate) min_bytes: Option<Spanned<i64>>,
+    pub(crate) max_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRate {
+    pub(crate) profile: Spanned<String>,
+    pub(crate) per_second: Option<Spanned<f64>>,
+    pub(crate) from_per_second: Option<Spanned<f64>>,
+    pub(crate) to_per_second: Option<Spanned<f64>>,
+    pub(crate) over_seconds: Option<Spanned<f64>>,
+    pub(crate) steps: Option<Vec<Spanned<RawStep>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub(crate) per_second: Spanned<f64>,
+    pub(crate) seconds: Spanned<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,8 @@
 //!
 //! Firehose writes records back to back with no delimiter (`{..}{..}`) unless a delimiter processor
 //! is configured, in which case records are newline-delimited. The decoder accepts any JSON
-//! whitespace between records. Bytes that do not decode become a [`CorruptSpan`], and decoding
+//! whitespace between records, and a UTF-8 byte order mark at the start of the object or between
+//! records. Bytes that do not decode become a [`CorruptSpan`], and decoding
 //! resumes at the next `{` after the position where the JSON parser gave up, so one damaged record
 //! costs as little of its neighbours as possible.
 //!
@@ -151,8 +152,7 @@ impl Iterator for Decoder<'_> {
     type Item = Decoded;
 
     fn next(&mut self) -> Option<Decoded> {
-        let skipped = self.bytes[self.pos..].iter().take_while(|byte| is_whitespace(**byte)).count();
-        let start = self.pos + skipped;
+        let start = skip_separators(self.bytes, self.pos);
         self.pos = start;
         match self.bytes.get(start)? {
             b'{' => Some(self.object_at(start)),
@@ -168,6 +168,23 @@ pub fn decode(bytes: &[u8], envelope_field: &str) -> Vec<Decoded> {
 
 fn is_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The UTF-8 byte order mark, which editors and Windows tools put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The first position at or after `pos` that is neither JSON whitespace nor a byte order mark.
+///
+/// A BOM is accepted between records as well as at the start, because files that each begin with
+/// one are often concatenated.
+fn skip_separators(bytes: &[u8], mut pos: usize) -> usize {
+    loop {
+        match bytes.get(pos) {
+            Some(byte) if is_whitespace(*byte) => pos += 1,
+            Some(0xEF) if bytes[pos..].starts_with(BOM) => pos += BOM.len(),
+            _ => return pos,
+        }
+    }
 }
 
 /// The index one past the `}` that closes the object opened at `start`, if the object is closed.
@@ -464,6 +481,31 @@ mod tests {
     }
 
     #[test]
+    fn byte_order_marks_at_the_start_and_between_records_are_skipped() {
+        let (a, b) = (event(0, "a"), event(1, "b"));
+        let object = format!("\u{FEFF}{a}\n\u{FEFF}{b}");
+        let items = decode(object.as_bytes(), FIELD);
+        assert_eq!(seqs(&items), vec![Ok(Some(0)), Ok(Some(1))]);
+        assert_eq!(records(&items)[0].offset, 3);
+        assert_eq!(records(&items)[1].offset, 3 + a.len() + 1 + 3);
+        // Only a whole BOM is a separator; a stray part of one is corrupt.
+        let stray = [&b"\xEF\xBB"[..], a.as_bytes()].concat();
+        assert_eq!(seqs(&decode(&stray, FIELD)), vec![Err((0, 2)), Ok(Some(0))]);
+    }
+
+    #[test]
+    fn empty_objects_are_records_without_envelope() {
+        let a = event(0, "a");
+        let object = format!("{{}}{a}{{ }}\n{{}}");
+        let items = decode(object.as_bytes(), FIELD);
+        assert_eq!(seqs(&items), vec![Ok(None), Ok(Some(0)), Ok(None), Ok(None)]);
+        let found = records(&items);
+        assert_eq!((found[0].offset, found[0].len), (0, 2));
+        assert_eq!((found[2].offset, found[2].len), (2 + a.len(), 3));
+        assert_eq!(found[3].offset, 2 + a.len() + 4);
+    }
+
+    #[test]
     fn empty_and_whitespace_only_objects_have_no_items() {
         assert!(decode(b"", FIELD).is_empty());
         assert!(decode(b" \r\n\t\n", FIELD).is_empty());
@@ -525,7 +567,7 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic_and_items_tile_the_object(bytes in proptest::collection::vec(
-            prop_oneof![Just(b'{'), Just(b'}'), Just(b'"'), Just(b'\\'), Just(b' '), Just(b':'), any::<u8>()], 0..200,
+            prop_oneof![Just(b'{'), Just(b'}'), Just(b'"'), Just(b'\\'), Just(b' '), Just(b':'), Just(0xEF), Just(0xBB), Just(0xBF), any::<u8>()], 0..200,
         )) {
             let mut last_end = 0;
             for item in Decoder::new(&bytes, FIELD) {
@@ -535,11 +577,11 @@ mod tests {
                 };
                 prop_assert!(len > 0);
                 prop_assert!(offset >= last_end);
-                prop_assert!(bytes[last_end..offset].iter().all(|byte| is_whitespace(*byte)));
+                prop_assert_eq!(skip_separators(&bytes[..offset], last_end), offset, "only separators between items");
                 last_end = offset + len;
                 prop_assert!(last_end <= bytes.len());
             }
-            prop_assert!(bytes[last_end..].iter().all(|byte| is_whitespace(*byte)));
+            prop_assert_eq!(skip_separators(&bytes, last_end), bytes.len());
         }
     }
 }

@@ -2,26 +2,41 @@
 //!
 //! The work splits into pure parts and one thin I/O part:
 //!
+//! - [`unpack`] undoes GZIP compression, recognised by magic bytes or a `.gz` key, every member.
 //! - [`decode`] turns an object's bytes into records and corrupt spans (concatenated JSON, NDJSON,
 //!   garbage resync) and extracts each record's envelope without building a tree of the payload.
 //! - [`Matcher`] classifies records against the [`producer::Expectation`] (delivered, lost,
-//!   duplicated, reordered, corrupt, unexpected, late) in O(N) bits plus per-key state.
+//!   duplicated, reordered, corrupt, unexpected, late) in O(N) bits plus per-key state, and with a
+//!   [`BufferingCheck`] holds objects to the scenario's Firehose buffering hints.
 //! - [`Report`] holds the findings and the assertions derived from [`scenario::Expect`], and renders
-//!   them for a terminal and as `report.json`.
+//!   them for a terminal, as `report.json`, as `junit.xml` and as `report.html` with charts.
+//! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`.
 //! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
 //!   record has been seen or the timeout has elapsed.
 
 mod bitset;
+mod buffering;
 mod decode;
+mod export;
+mod html;
 mod matcher;
+mod ordering;
 mod report;
 mod s3;
+mod unpack;
 
+pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
+pub use export::{ExportError, ExportSummary, Exported, export_ndjson, export_path, export_s3};
 pub use matcher::{Matcher, ReadSummary};
 pub use report::{
-    Assertion, CorruptExample, Counts, ExpectSummary, LateExample, LatencySummary, MAX_EXAMPLES,
-    ReorderedExample, Report, SCHEMA_VERSION, SeqRange, UnexpectedExample, UnexpectedReason,
-    UnexpectedSummary, WaitSummary, WriteReportError, compress, render_ranges,
+    Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, HistogramBucket,
+    LATENCY_BUCKETS_MS, LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary,
+    ReorderedExample, Report, ReportPaths, SCHEMA_VERSION, SeqRange, SizeDistribution, UnexpectedExample,
+    UnexpectedReason, UnexpectedSummary, WaitSummary, WriteReportError, compress, render_ranges,
 };
-pub use s3::{S3_PRECISION, VerifyError, VerifyOptions, verify};
+pub use s3::{
+    FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, VerifyError, VerifyOptions, fetch_objects,
+    get_object, hour_prefixes, list_objects, verify,
+};
+pub use unpack::{Unpacked, is_gzip, unpack};

@@ -1,11 +1,10 @@
 //! Record-for-record matching of delivered objects against the expectation, in bounded memory.
 //!
 //! The matcher keeps one bit per generated record for "seen" and one for "seen more than once",
-//! the highest first-delivered kseq per partition key, a latency histogram and a bounded number of
-//! examples per finding. It never keeps payloads. Objects are fed in delivery order; inside an
-//! object, records are in byte order.
+//! per-key ordering state (see `ordering.rs`), a latency histogram, one summary per object (for the
+//! timeline and the buffering analysis) and a bounded number of examples per finding. It never keeps
+//! payloads. Objects are fed in listing order; inside an object, records are in byte order.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -13,14 +12,18 @@ use producer::{Envelope, Expectation};
 use scenario::Expect;
 
 use crate::bitset::Bitset;
+use crate::buffering::BufferingCheck;
 use crate::decode::{Content, Decoded, Decoder};
+use crate::ordering::OrderChecker;
 use crate::report::{
-    self, CorruptExample, Counts, ExpectSummary, LateExample, LatencySummary, MAX_EXAMPLES, RangeCollector,
-    ReorderedExample, Report, SCHEMA_VERSION, UnexpectedExample, UnexpectedReason, UnexpectedSummary,
-    WaitSummary,
+    self, CorruptExample, Counts, ExpectSummary, HistogramBucket, LATENCY_BUCKETS_MS, LateExample,
+    LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, RangeCollector, Report, SCHEMA_VERSION,
+    UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary,
 };
+use crate::unpack::unpack;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// Where the objects came from and how reading them went, for the report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +51,7 @@ struct Config {
     expect: Expect,
     max_latency_ns: u64,
     precision: String,
+    buffering: Option<BufferingCheck>,
 }
 
 /// What the matcher has learned so far.
@@ -57,10 +61,8 @@ struct State {
     duplicated: Bitset,
     extra_copies: u64,
     seen_acknowledged: u64,
-    /// Highest kseq first-delivered so far, per partition key.
-    highest_kseq: HashMap<String, u64>,
-    reordered: u64,
-    reordered_examples: Vec<ReorderedExample>,
+    /// Per-key ordering of first deliveries, with same-second objects ordered by their constraints.
+    order: OrderChecker,
     corrupt: u64,
     corrupt_bytes: u64,
     corrupt_examples: Vec<CorruptExample>,
@@ -71,6 +73,10 @@ struct State {
     late_examples: Vec<LateExample>,
     latency_ms: Histogram<u64>,
     clock_skew: u64,
+    /// Every object read, in listing order; O(objects), never O(records).
+    objects_read: Vec<ObjectSummary>,
+    held_too_long: u64,
+    held_too_long_examples: Vec<LateExample>,
     records: u64,
     objects: u64,
     bytes: u64,
@@ -89,15 +95,14 @@ impl Matcher {
                 expect: expect.clone(),
                 max_latency_ns: u64::try_from(expect.max_latency.as_nanos()).unwrap_or(u64::MAX),
                 precision: precision.into(),
+                buffering: None,
             },
             state: State {
                 seen: Bitset::new(generated),
                 duplicated: Bitset::new(generated),
                 extra_copies: 0,
                 seen_acknowledged: 0,
-                highest_kseq: HashMap::new(),
-                reordered: 0,
-                reordered_examples: Vec::new(),
+                order: OrderChecker::default(),
                 corrupt: 0,
                 corrupt_bytes: 0,
                 corrupt_examples: Vec::new(),
@@ -107,6 +112,9 @@ impl Matcher {
                 late_examples: Vec::new(),
                 latency_ms: Histogram::new(3).expect("3 significant figures is a valid precision"),
                 clock_skew: 0,
+                objects_read: Vec::new(),
+                held_too_long: 0,
+                held_too_long_examples: Vec::new(),
                 records: 0,
                 objects: 0,
                 bytes: 0,
@@ -114,15 +122,36 @@ impl Matcher {
         }
     }
 
-    /// Decodes one object and matches its records; objects must come in delivery order.
+    /// Also judges objects and records against `check` (see [`BufferingCheck`]).
+    pub fn with_buffering(mut self, check: BufferingCheck) -> Self {
+        self.config.buffering = Some(check);
+        self
+    }
+
+    /// Decompresses and decodes one object and matches its records; objects must come in listing
+    /// order, that is by visibility time.
     ///
     /// `object` names the object in examples; `visible_ns` is when it became visible (for S3,
-    /// LastModified) in Unix nanoseconds.
+    /// LastModified) in Unix nanoseconds. Objects visible in the same second may come in any order
+    /// among themselves: ordering is judged on the order their records allow (see `ordering.rs`).
     pub fn observe_object(&mut self, object: &str, visible_ns: u64, bytes: &[u8]) {
         let state = &mut self.state;
         state.objects += 1;
         state.bytes += bytes.len() as u64;
-        for item in Decoder::new(bytes, &self.config.expectation.envelope_field) {
+        state.order.begin_object(object, visible_ns / NANOS_PER_SECOND);
+        let unpacked = unpack(object, bytes);
+        let mut summary = ObjectSummary {
+            key: object.to_owned(),
+            visible_ms: visible_ns / NANOS_PER_MILLI,
+            bytes: bytes.len() as u64,
+            decoded_bytes: unpacked.bytes.len() as u64,
+            gzip: unpacked.gzip,
+            records: 0,
+            max_record_bytes: 0,
+            held_ms: None,
+        };
+        let mut oldest_sent_ns = u64::MAX;
+        for item in Decoder::new(&unpacked.bytes, &self.config.expectation.envelope_field) {
             match item {
                 Decoded::Corrupt(span) => {
                     state.corrupt += 1;
@@ -138,9 +167,14 @@ impl Matcher {
                 }
                 Decoded::Record(record) => {
                     state.records += 1;
+                    summary.max_record_bytes = summary.max_record_bytes.max(record.len as u64);
                     let offset = record.offset as u64;
                     match record.content {
                         Content::Envelope(envelope) => {
+                            if envelope.run == self.config.expectation.run_id {
+                                summary.records += 1;
+                                oldest_sent_ns = oldest_sent_ns.min(envelope.sent_ns);
+                            }
                             state.observe_record(&self.config, object, offset, visible_ns, envelope);
                         }
                         Content::NoEnvelope => {
@@ -153,6 +187,22 @@ impl Matcher {
                 }
             }
         }
+        if let Some(damage) = unpacked.damage {
+            // The compressed stream broke off: what follows the decompressed bytes is lost to us.
+            state.corrupt += 1;
+            if state.corrupt_examples.len() < MAX_EXAMPLES {
+                state.corrupt_examples.push(CorruptExample {
+                    object: object.to_owned(),
+                    offset: unpacked.bytes.len() as u64,
+                    length: 0,
+                    excerpt: damage,
+                });
+            }
+        }
+        if summary.records > 0 {
+            summary.held_ms = Some(visible_ns.saturating_sub(oldest_sent_ns) / NANOS_PER_MILLI);
+        }
+        state.objects_read.push(summary);
     }
 
     /// Whether every acknowledged record has been seen at least once.
@@ -167,7 +217,7 @@ impl Matcher {
 
         let mut lost = 0;
         let mut lost_ranges = RangeCollector::new(MAX_EXAMPLES);
-        for seq in state.seen.zeros().filter(|seq| !expectation.failed.contains_key(seq)) {
+        for seq in state.seen.zeros().filter(|seq| expectation.expects(*seq)) {
             lost += 1;
             lost_ranges.push(seq);
         }
@@ -175,6 +225,7 @@ impl Matcher {
         let delivered_unacknowledged: Vec<u64> =
             expectation.failed.keys().copied().filter(|seq| state.seen.contains(*seq)).collect();
         let duplicated_records = state.duplicated.count_ones();
+        let (reordered, reordered_examples) = state.order.outcome();
 
         let counts = Counts {
             generated: expectation.generated,
@@ -185,7 +236,7 @@ impl Matcher {
             lost,
             duplicated: state.extra_copies,
             duplicated_records,
-            reordered: state.reordered,
+            reordered,
             corrupt: state.corrupt,
             corrupt_bytes: state.corrupt_bytes,
             unexpected: state.unexpected.total(),
@@ -196,13 +247,16 @@ impl Matcher {
             bytes: state.bytes,
             objects_skipped: read.objects_skipped,
         };
-        let assertions = report::assertions(&config.expect, &counts, &state.unexpected);
+        let buffering = config.buffering.as_ref().map(|check| {
+            check.analyse(&state.objects_read, state.held_too_long, state.held_too_long_examples.clone())
+        });
+        let assertions = report::assertions(&config.expect, &counts, &state.unexpected, buffering.as_ref());
         Report {
             schema_version: SCHEMA_VERSION,
             run_id: expectation.run_id.clone(),
             bucket: read.bucket.clone(),
             prefix: read.prefix.clone(),
-            passed: assertions.iter().all(|assertion| assertion.passed),
+            passed: !assertions.iter().any(report::Assertion::failed),
             expect: ExpectSummary::new(&config.expect),
             wait: WaitSummary { complete: self.complete(), elapsed_ms: report::millis(read.elapsed) },
             counts,
@@ -210,11 +264,14 @@ impl Matcher {
             lost_ranges_truncated,
             duplicated_seqs: state.duplicated.ones().take(MAX_EXAMPLES).collect(),
             delivered_unacknowledged_seqs: delivered_unacknowledged.into_iter().take(MAX_EXAMPLES).collect(),
-            reordered: state.reordered_examples.clone(),
+            reordered: reordered_examples,
             corrupt: state.corrupt_examples.clone(),
             unexpected: state.unexpected.clone(),
             late: state.late_examples.clone(),
             latency: state.latency_summary(&config.precision),
+            objects: state.objects_read.iter().take(MAX_OBJECTS).cloned().collect(),
+            objects_truncated: state.objects_read.len() > MAX_OBJECTS,
+            buffering,
             assertions,
         }
     }
@@ -249,24 +306,8 @@ impl State {
             self.seen_acknowledged += 1;
         }
 
-        // Ordering: judged on first deliveries only, against the highest kseq of the key so far.
-        match self.highest_kseq.get_mut(envelope.key.as_str()) {
-            Some(highest) if envelope.kseq < *highest => {
-                self.reordered += 1;
-                if self.reordered_examples.len() < MAX_EXAMPLES {
-                    self.reordered_examples.push(ReorderedExample {
-                        key: envelope.key.clone(),
-                        kseq: envelope.kseq,
-                        after_kseq: *highest,
-                        object: object.to_owned(),
-                    });
-                }
-            }
-            Some(highest) => *highest = envelope.kseq,
-            None => {
-                self.highest_kseq.insert(envelope.key.clone(), envelope.kseq);
-            }
-        }
+        // Ordering: judged on first deliveries only.
+        self.order.record(&envelope.key, envelope.kseq);
 
         // Latency: visibility minus send time, clamped at zero when the clocks disagree.
         let latency_ns = visible_ns.checked_sub(envelope.sent_ns).unwrap_or_else(|| {
@@ -276,6 +317,19 @@ impl State {
         let latency_ms = latency_ns / NANOS_PER_MILLI;
         if self.latency_ms.record(latency_ms).is_err() {
             self.latency_ms.saturating_record(latency_ms);
+        }
+        if let Some(bound) = config.buffering.as_ref().and_then(BufferingCheck::held_bound_ns)
+            && latency_ns > bound
+        {
+            self.held_too_long += 1;
+            if self.held_too_long_examples.len() < MAX_EXAMPLES {
+                self.held_too_long_examples.push(LateExample {
+                    seq: envelope.seq,
+                    key: envelope.key.clone(),
+                    latency_ms,
+                    object: object.to_owned(),
+                });
+            }
         }
         if latency_ns > config.max_latency_ns {
             self.late += 1;
@@ -313,8 +367,25 @@ impl State {
             p99_ms: quantile(0.99),
             max_ms: (!histogram.is_empty()).then(|| histogram.max()),
             clock_skew: self.clock_skew,
+            histogram: latency_buckets(histogram),
         }
     }
+}
+
+/// Counts of the latency histogram per bucket of [`LATENCY_BUCKETS_MS`], then one unbounded bucket.
+fn latency_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
+    let mut buckets: Vec<HistogramBucket> = LATENCY_BUCKETS_MS
+        .iter()
+        .map(|&upper| HistogramBucket { upper_ms: Some(upper), count: 0 })
+        .chain([HistogramBucket { upper_ms: None, count: 0 }])
+        .collect();
+    for value in histogram.iter_recorded() {
+        // The histogram stores equivalent values together; its highest equivalent value is the one reported.
+        let ms = histogram.highest_equivalent(value.value_iterated_to());
+        let index = LATENCY_BUCKETS_MS.partition_point(|&upper| upper < ms);
+        buckets[index].count += value.count_at_value();
+    }
+    buckets
 }
 
 #[cfg(test)]
@@ -325,6 +396,7 @@ mod tests {
     use scenario::{Delivery, Ordering};
 
     use super::*;
+    use crate::report::ReorderedExample;
 
     const SECOND: u64 = 1_000_000_000;
     const T0: u64 = 1_700_000_000 * SECOND;
@@ -337,6 +409,7 @@ mod tests {
             failed: BTreeMap::new(),
             first_sent_ns: T0,
             last_ack_ns: T0 + generated,
+            ..Expectation::default()
         }
     }
 
@@ -563,7 +636,7 @@ mod tests {
         let path = report.write_json(dir.path()).unwrap();
         assert_eq!(path, dir.path().join("report.json"));
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["schema_version"], 2);
         assert_eq!(json["run_id"], "r1");
         assert_eq!(json["passed"], false);
         assert_eq!(json["counts"]["lost"], 1);
@@ -574,6 +647,142 @@ mod tests {
         let leftovers: Vec<_> =
             std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn junit_has_one_test_case_per_assertion_and_failures_carry_the_specifics() {
+        let mut matcher = matcher(4);
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1, 3, 3]));
+        let report = report(&matcher);
+        let dir = tempfile::tempdir().unwrap();
+        let paths = report.write_all(dir.path()).unwrap();
+        assert_eq!(paths.json, dir.path().join("report.json"));
+        assert_eq!(paths.junit, dir.path().join("junit.xml"));
+        let xml = std::fs::read_to_string(&paths.junit).unwrap();
+        assert_eq!(xml.matches("<testcase ").count(), report.assertions.len(), "{xml}");
+        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        assert!(xml.contains(r#"tests="4""#) && xml.contains(r#"failures="1""#), "{xml}");
+        assert!(xml.contains(r#"<testcase name="delivery" classname="streamproof.b""#), "{xml}");
+        assert!(xml.contains("exactly once: 1 lost, 1 duplicated, 0 corrupt"), "{xml}");
+        assert!(xml.contains("lost 1 record: seq 2"), "{xml}");
+        assert!(xml.contains(r#"<testcase name="no unexpected records""#), "{xml}");
+    }
+
+    #[test]
+    fn same_second_objects_listed_out_of_order_are_not_reordered_but_a_cycle_is() {
+        // Listed by key within one second, "a" holds later records of both keys than "b".
+        let mut matcher = matcher(8);
+        matcher.observe_object("a", T0 + SECOND + 1, &object("r1", &[4, 5, 6, 7]));
+        matcher.observe_object("b", T0 + SECOND + 2, &object("r1", &[0, 1, 2, 3]));
+        assert_eq!(report(&matcher).counts.reordered, 0);
+        // The same objects a second apart are a reordering of every record of "b".
+        let mut matcher = self::matcher(8);
+        matcher.observe_object("a", T0 + SECOND, &object("r1", &[4, 5, 6, 7]));
+        matcher.observe_object("b", T0 + 2 * SECOND, &object("r1", &[0, 1, 2, 3]));
+        assert_eq!(report(&matcher).counts.reordered, 4);
+        // Key k0 says "c" before "d"; key k1 says "d" before "c": a cycle within the second.
+        let mut matcher = self::matcher(4);
+        matcher.observe_object("c", T0 + SECOND, &object("r1", &[0, 3]));
+        matcher.observe_object("d", T0 + SECOND, &object("r1", &[2, 1]));
+        let report = report(&matcher);
+        assert_eq!(report.counts.reordered, 1);
+        assert!(!report.assertions[1].passed);
+    }
+
+    #[test]
+    fn latency_histogram_counts_first_deliveries_per_bucket_and_objects_are_listed() {
+        let mut matcher = matcher(4);
+        // Seq s is sent at T0 + s ms: latencies 1000, 999 ms, then 2998, 2997 ms; the copy is not counted.
+        matcher.observe_object("o1", T0 + SECOND, &object("r1", &[0, 1]));
+        matcher.observe_object("o2", T0 + 3 * SECOND, &object("r1", &[2, 3, 3]));
+        let report = report(&matcher);
+        let histogram = &report.latency.histogram;
+        assert_eq!(histogram.len(), LATENCY_BUCKETS_MS.len() + 1);
+        assert_eq!(histogram.iter().map(|bucket| bucket.count).sum::<u64>(), 4);
+        let count =
+            |upper: u64| histogram.iter().find(|bucket| bucket.upper_ms == Some(upper)).unwrap().count;
+        assert_eq!((count(1_000), count(2_500), count(5_000)), (2, 0, 2));
+        assert_eq!(histogram.last().unwrap().upper_ms, None);
+        let keys: Vec<&str> = report.objects.iter().map(|object| object.key.as_str()).collect();
+        assert_eq!(keys, vec!["o1", "o2"]);
+        assert_eq!((report.objects[1].records, report.objects[1].held_ms), (3, Some(2_998)));
+        assert_eq!(report.objects[0].visible_ms, (T0 + SECOND) / NANOS_PER_MILLI);
+        assert!(report.buffering.is_none() && report.assertions.len() == 4);
+    }
+
+    #[test]
+    fn buffering_is_an_assertion_that_fails_or_does_not_apply() {
+        let hints = scenario::BufferingHints { size_mb: 1, interval_seconds: 60 };
+        // Seq 0 waits 1 s in an object far below 1 MiB: flushed before either threshold.
+        // Seq 1 waits 80 s, beyond the 60 s interval plus 15 s of slack.
+        let run = |check: BufferingCheck| {
+            let mut matcher = matcher(2).with_buffering(check);
+            matcher.observe_object("early", T0 + SECOND, &object("r1", &[0]));
+            matcher.observe_object("late", T0 + 80 * SECOND + NANOS_PER_MILLI, &object("r1", &[1]));
+            report(&matcher)
+        };
+        let report = run(BufferingCheck::new(hints, "embedded", true));
+        let buffering = report.buffering.as_ref().unwrap();
+        assert_eq!((buffering.oversized, buffering.flushed_early, buffering.held_too_long), (0, 1, 1));
+        assert_eq!(buffering.flushed_early_objects, vec!["early".to_string()]);
+        assert_eq!(buffering.held_too_long_examples[0].seq, 1);
+        let assertion = report.assertions.last().unwrap();
+        assert_eq!((assertion.name.as_str(), assertion.status), ("buffering", report::AssertionStatus::Fail));
+        assert!(!report.passed());
+        assert!(report.summary().contains("flushed before either threshold: early"), "{}", report.summary());
+
+        let report = run(BufferingCheck::new(hints, "localstack", false));
+        let assertion = report.assertions.last().unwrap();
+        assert_eq!(assertion.status, report::AssertionStatus::NotApplicable);
+        assert!(!assertion.passed, "not applicable is never a pass");
+        assert!(assertion.detail.starts_with("not applicable on localstack: "), "{}", assertion.detail);
+        let failed: Vec<&str> =
+            report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+        assert_eq!(failed, vec!["latency"], "only the 80 s record's latency fails");
+        assert!(report.summary().contains("N/A   buffering"), "{}", report.summary());
+        let xml = report.junit().unwrap();
+        assert!(xml.contains("<skipped"), "{xml}");
+    }
+
+    #[test]
+    fn html_report_draws_every_object_and_the_latency_bars_and_escapes_keys() {
+        let hints = scenario::BufferingHints { size_mb: 1, interval_seconds: 1 };
+        let mut matcher = matcher(6).with_buffering(BufferingCheck::new(hints, "embedded", true));
+        matcher.observe_object("2026/11/23/20/<o1>", T0 + SECOND, &object("r1", &[0, 1]));
+        matcher.observe_object("2026/11/23/20/o2", T0 + 3 * SECOND, &object("r1", &[2, 3]));
+        matcher.observe_object("2026/11/23/20/o3", T0 + 4 * SECOND, &object("r1", &[4, 5]));
+        let report = report(&matcher);
+        let dir = tempfile::tempdir().unwrap();
+        let paths = report.write_all(dir.path()).unwrap();
+        assert_eq!(paths.html, dir.path().join("report.html"));
+        let html = std::fs::read_to_string(&paths.html).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+        assert_eq!(html.matches("<rect class=\"object\"").count(), 3, "{html}");
+        let bars = report.latency.histogram.iter().filter(|bucket| bucket.count > 0).count();
+        assert_eq!(html.matches("<rect class=\"bar\"").count(), bars, "{html}");
+        assert!(html.contains("class=\"threshold\""), "the SizeInMBs line is drawn");
+        assert!(html.contains("2026/11/23/20/&lt;o1&gt;") && !html.contains("<o1>"), "keys are escaped");
+        assert!(!html.contains("<script"), "no scripts");
+        assert!(!html.contains("src=") && !html.contains("href="), "nothing is loaded from elsewhere");
+    }
+
+    #[test]
+    fn gzip_objects_are_decompressed_and_damage_is_corrupt() {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&object("r1", &[0, 1, 2])).unwrap();
+        let mut gzip = encoder.finish().unwrap();
+        let mut matcher = matcher(3);
+        matcher.observe_object("o1.gz", T0 + SECOND, &gzip);
+        assert!(matcher.complete());
+        assert!(report(&matcher).passed());
+        gzip.extend_from_slice(b"junk");
+        let mut matcher = self::matcher(3);
+        matcher.observe_object("o1", T0 + SECOND, &gzip);
+        let report = report(&matcher);
+        assert_eq!((report.counts.delivered, report.counts.corrupt), (3, 1));
+        assert_eq!(report.corrupt[0].offset, object("r1", &[0, 1, 2]).len() as u64);
+        assert!(report.corrupt[0].excerpt.starts_with("gzip: "), "{:?}", report.corrupt[0]);
     }
 
     proptest! {

@@ -1,18 +1,21 @@
 //! The verification report: counts, specifics of every finding, assertions, and its two renderings.
 //!
 //! A [`Report`] is data. It renders as a short terminal summary ([`Report::summary`]) and as
-//! `report.json` ([`Report::write_json`]); other renderings (JUnit XML, HTML) build on the same fields.
+//! `report.json` ([`Report::write_json`]) and as JUnit XML for CI systems ([`Report::write_junit`]),
+//! one test case per assertion, and as `report.html` with charts ([`Report::write_html`], in
+//! `html.rs`); [`Report::write_all`] writes every file.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 use scenario::{Delivery, Expect, Ordering};
 use serde::Serialize;
 
 /// Version of the JSON layout below; bumped when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How many examples of each kind of finding a report keeps.
 pub const MAX_EXAMPLES: usize = 100;
@@ -29,10 +32,10 @@ const SUMMARY_RANGES: usize = 10;
 ///
 /// ```text
 /// {
-///   "schema_version": 1,
+///   "schema_version": 2,
 ///   "run_id": "r1",                  // the run verified
 ///   "bucket": "logs", "prefix": "",  // where it was read ("" = whole bucket)
-///   "passed": false,                 // every assertion passed
+///   "passed": false,                 // no assertion failed
 ///   "expect": {"delivery": "exactly_once" | "at_least_once", "ordering": "per_key" | "none",
 ///              "max_latency_ms": 5000, "timeout_ms": 60000},
 ///   "wait": {"complete": true,       // every acknowledged record was seen before the timeout
@@ -68,10 +71,32 @@ const SUMMARY_RANGES: usize = 10;
 ///   "late": [{"seq": 5, "key": "u1", "latency_ms": 7000, "object": "a.json"}],
 ///   "latency": {"precision": "S3 LastModified, millisecond precision", "samples": 98,
 ///               "p50_ms": 12, "p90_ms": 40, "p99_ms": 80, "max_ms": 95,  // null without samples
-///               "clock_skew": 0},  // records visible before they were sent, counted as 0 ms
-///   "assertions": [{"name": "delivery", "passed": false, "detail": "exactly once: 1 lost, ..."}]
+///               "clock_skew": 0,   // records visible before they were sent, counted as 0 ms
+///               "histogram": [{"upper_ms": 10, "count": 3}, …, {"upper_ms": null, "count": 0}]},
+///               // first deliveries per latency bucket (LATENCY_BUCKETS_MS, then unbounded)
+///   "objects": [{"key": "2026/11/23/20/s-1-…", "visible_ms": 1795464600123,   // listing order
+///                "bytes": 20480, "decoded_bytes": 20480, "gzip": false,
+///                "records": 100,            // records of this run
+///                "max_record_bytes": 210,
+///                "held_ms": 2100}],         // oldest record of this run: send → visible; null without
+///   "objects_truncated": false,             // true beyond 10000 objects
+///   "buffering": {                          // null when no buffering hints were given
+///     "applicable": true, "not_applicable": null,   // or false, "not applicable on <backend>: <why>"
+///     "size_mb": 1, "interval_seconds": 60, "slack_ms": 15000,
+///     "size_bytes": {"count": 3, "min": 100, "p50": 200, "p90": 300, "max": 300, "total": 600},
+///     "oversized": 0,        // bigger than SizeInMBs by more than their largest record
+///     "flushed_early": 0,    // below SizeInMBs and visible before IntervalInSeconds − slack
+///     "held_too_long": 0,    // first deliveries visible after IntervalInSeconds + slack
+///     "oversized_objects": [], "flushed_early_objects": [], "held_too_long_examples": []},
+///   "assertions": [{"name": "delivery", "passed": false, "status": "fail",
+///                   "detail": "exactly once: 1 lost, ..."}]
+///   // status: "pass" | "fail" | "not_applicable"; passed is true only for "pass".
+///   // Names: delivery, ordering, latency, no unexpected records, and buffering when analysed.
 /// }
 /// ```
+///
+/// Version 2 added `status` to assertions (a not-applicable assertion has `passed: false` and does
+/// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`.
 ///
 /// Invariant: `delivered + duplicated_records + lost = acknowledged + delivered_unacknowledged`.
 /// Example lists keep the first [`MAX_EXAMPLES`] findings in delivery order unless noted otherwise.
@@ -94,8 +119,103 @@ pub struct Report {
     pub unexpected: UnexpectedSummary,
     pub late: Vec<LateExample>,
     pub latency: LatencySummary,
+    /// Objects in listing order: when each became visible, its size and what it held.
+    pub objects: Vec<ObjectSummary>,
+    /// True when there were more than [`MAX_OBJECTS`] objects and only the first are listed.
+    pub objects_truncated: bool,
+    /// The buffering analysis, when the run's buffering hints were given.
+    pub buffering: Option<BufferingSummary>,
     pub assertions: Vec<Assertion>,
 }
+
+/// How many objects a report lists individually.
+pub const MAX_OBJECTS: usize = 10_000;
+
+/// One object as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectSummary {
+    pub key: String,
+    /// LastModified, in Unix milliseconds.
+    pub visible_ms: u64,
+    /// Size as stored.
+    pub bytes: u64,
+    /// Size after decompression (equal to `bytes` for plain objects).
+    pub decoded_bytes: u64,
+    pub gzip: bool,
+    /// Records of this run in the object.
+    pub records: u64,
+    /// The largest record, in bytes.
+    pub max_record_bytes: u64,
+    /// How long the object's oldest record of this run waited from send to visibility; null without records.
+    pub held_ms: Option<u64>,
+}
+
+/// Objects held to the Firehose buffering hints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BufferingSummary {
+    /// False when the backend does not model buffering; `not_applicable` then says why.
+    pub applicable: bool,
+    pub not_applicable: Option<String>,
+    pub size_mb: u32,
+    pub interval_seconds: u32,
+    /// How much later than the interval a record may still be delivered.
+    pub slack_ms: u64,
+    /// Decompressed object sizes over all objects.
+    pub size_bytes: SizeDistribution,
+    /// Objects bigger than SizeInMBs by more than their largest record.
+    pub oversized: u64,
+    /// Objects flushed before either threshold: smaller than SizeInMBs minus their largest record,
+    /// and visible sooner than IntervalInSeconds minus the slack after their oldest record was sent.
+    pub flushed_early: u64,
+    /// First deliveries visible later than IntervalInSeconds plus the slack after they were sent.
+    pub held_too_long: u64,
+    /// Up to [`MAX_EXAMPLES`] objects of each kind.
+    pub oversized_objects: Vec<String>,
+    pub flushed_early_objects: Vec<String>,
+    pub held_too_long_examples: Vec<LateExample>,
+}
+
+/// Minimum, median, 90th percentile and maximum of a set of sizes, in bytes; all 0 when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SizeDistribution {
+    pub count: u64,
+    pub min: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub max: u64,
+    pub total: u64,
+}
+
+impl SizeDistribution {
+    pub(crate) fn of(mut sizes: Vec<u64>) -> Self {
+        if sizes.is_empty() {
+            return SizeDistribution::default();
+        }
+        sizes.sort_unstable();
+        let at = |q: f64| sizes[((sizes.len() - 1) as f64 * q).round() as usize];
+        SizeDistribution {
+            count: sizes.len() as u64,
+            min: sizes[0],
+            p50: at(0.5),
+            p90: at(0.9),
+            max: sizes[sizes.len() - 1],
+            total: sizes.iter().sum(),
+        }
+    }
+}
+
+/// One bar of a histogram: values above the previous bucket's bound up to `upper_ms` (null: no bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HistogramBucket {
+    pub upper_ms: Option<u64>,
+    pub count: u64,
+}
+
+/// The latency histogram's bucket bounds in milliseconds; fixed so that runs compare bar for bar.
+pub const LATENCY_BUCKETS_MS: [u64; 16] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+    900_000,
+];
 
 /// The expectations the run was held to, as plain values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -274,22 +394,54 @@ pub struct LatencySummary {
     pub max_ms: Option<u64>,
     /// Records visible before they were sent (clocks disagree); counted with latency 0.
     pub clock_skew: u64,
+    /// Counts per bucket of [`LATENCY_BUCKETS_MS`], then one unbounded bucket.
+    pub histogram: Vec<HistogramBucket>,
 }
 
-/// One pass/fail verdict derived from the scenario's expectations.
+/// One verdict derived from the scenario's expectations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assertion {
-    /// `delivery`, `ordering`, `latency` or `no unexpected records`.
+    /// `delivery`, `ordering`, `latency`, `no unexpected records` or `buffering`.
     pub name: String,
+    /// True only for a pass; false for a failure and for an assertion that does not apply.
     pub passed: bool,
+    pub status: AssertionStatus,
     pub detail: String,
 }
 
-/// Writing `report.json` failed.
+/// The outcome of one assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssertionStatus {
+    Pass,
+    Fail,
+    /// The backend cannot support the assertion; the detail says why. Neither a pass nor a failure.
+    NotApplicable,
+}
+
+impl Assertion {
+    pub(crate) fn verdict(name: &str, passed: bool, detail: String) -> Self {
+        let status = if passed { AssertionStatus::Pass } else { AssertionStatus::Fail };
+        Assertion { name: name.to_owned(), passed, status, detail }
+    }
+
+    pub(crate) fn not_applicable(name: &str, detail: String) -> Self {
+        Assertion { name: name.to_owned(), passed: false, status: AssertionStatus::NotApplicable, detail }
+    }
+
+    /// Whether the assertion failed; an assertion that does not apply has not failed.
+    pub fn failed(&self) -> bool {
+        self.status == AssertionStatus::Fail
+    }
+}
+
+/// Writing a rendering of the report failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteReportError {
     #[error("cannot serialise the report")]
     Serialize(#[source] serde_json::Error),
+    #[error("cannot serialise the report as JUnit XML")]
+    Junit(#[source] quick_junit::SerializeError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -299,9 +451,9 @@ pub enum WriteReportError {
 }
 
 impl Report {
-    /// Whether every assertion passed.
+    /// Whether no assertion failed (assertions that do not apply neither pass nor fail).
     pub fn passed(&self) -> bool {
-        self.assertions.iter().all(|assertion| assertion.passed)
+        !self.assertions.iter().any(Assertion::failed)
     }
 
     /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
@@ -316,9 +468,13 @@ impl Report {
         let _ = writeln!(out, "{verdict}: run {} in {location}", self.run_id);
         let width = self.assertions.iter().map(|assertion| assertion.name.len()).max().unwrap_or(0);
         for assertion in &self.assertions {
-            let verdict = if assertion.passed { "PASS" } else { "FAIL" };
+            let verdict = match assertion.status {
+                AssertionStatus::Pass => "PASS",
+                AssertionStatus::Fail => "FAIL",
+                AssertionStatus::NotApplicable => "N/A ",
+            };
             let _ = writeln!(out, "  {verdict}  {:width$}  {}", assertion.name, assertion.detail);
-            if !assertion.passed {
+            if assertion.failed() {
                 for line in self.specifics(&assertion.name) {
                     let _ = writeln!(out, "        {line}");
                 }
@@ -439,6 +595,22 @@ impl Report {
                 }
                 more(&mut lines, counts.late, SUMMARY_EXAMPLES, "late records");
             }
+            "buffering" => {
+                if let Some(buffering) = &self.buffering {
+                    for key in buffering.oversized_objects.iter().take(SUMMARY_EXAMPLES) {
+                        lines.push(format!("oversized: {key}"));
+                    }
+                    for key in buffering.flushed_early_objects.iter().take(SUMMARY_EXAMPLES) {
+                        lines.push(format!("flushed before either threshold: {key}"));
+                    }
+                    for example in buffering.held_too_long_examples.iter().take(SUMMARY_EXAMPLES) {
+                        lines.push(format!(
+                            "held too long: seq {} (key {:?}) visible after {} ms (in {})",
+                            example.seq, example.key, example.latency_ms, example.object
+                        ));
+                    }
+                }
+            }
             _ => {
                 for example in self.unexpected.examples.iter().take(SUMMARY_EXAMPLES) {
                     let mut line = format!(
@@ -466,68 +638,162 @@ impl Report {
     pub fn write_json(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
         let mut json = serde_json::to_vec_pretty(self).map_err(WriteReportError::Serialize)?;
         json.push(b'\n');
-        let path = dir.join("report.json");
-        let temporary = dir.join(format!(".report.json.{}.tmp", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = fs::File::create(&temporary)?;
-            file.write_all(&json)?;
-            file.sync_all()
-        };
-        if let Err(source) = write() {
-            let _ = fs::remove_file(&temporary);
-            return Err(WriteReportError::Write { path: temporary, source });
+        write_atomically(dir, "report.json", &json)
+    }
+
+    /// The report as JUnit XML: one test suite for the run, one test case per assertion.
+    ///
+    /// A failed assertion is a `<failure>` whose message is the assertion's detail and whose text
+    /// lists the specifics the terminal summary shows; the whole summary is the suite's system-out.
+    pub fn junit(&self) -> Result<String, WriteReportError> {
+        let mut suite = TestSuite::new(format!("streamproof run {}", self.run_id));
+        suite.add_property(Property::new("bucket", self.bucket.as_str()));
+        suite.add_property(Property::new("prefix", self.prefix.as_str()));
+        suite.set_time(std::time::Duration::from_millis(self.wait.elapsed_ms));
+        for assertion in &self.assertions {
+            let status = if assertion.status == AssertionStatus::NotApplicable {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(assertion.detail.as_str());
+                status
+            } else if assertion.passed {
+                TestCaseStatus::success()
+            } else {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(assertion.detail.as_str());
+                status.set_type(assertion.name.as_str());
+                let specifics = self.specifics(&assertion.name);
+                if !specifics.is_empty() {
+                    status.set_description(specifics.join("\n"));
+                }
+                status
+            };
+            let mut case = TestCase::new(assertion.name.as_str(), status);
+            case.set_classname(format!("streamproof.{}", self.bucket));
+            if assertion.passed {
+                case.set_system_out(assertion.detail.as_str());
+            }
+            suite.add_test_case(case);
         }
-        fs::rename(&temporary, &path).map_err(|source| {
-            let _ = fs::remove_file(&temporary);
-            WriteReportError::Write { path: path.clone(), source }
-        })?;
-        Ok(path)
+        suite.set_system_out(self.summary());
+        let mut junit = JunitReport::new("streamproof");
+        junit.add_test_suite(suite);
+        junit.to_string().map_err(WriteReportError::Junit)
+    }
+
+    /// Writes `junit.xml` into `dir` atomically and returns its path.
+    pub fn write_junit(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
+        write_atomically(dir, "junit.xml", self.junit()?.as_bytes())
+    }
+
+    /// Writes `report.html` (see [`Report::html`]) into `dir` atomically and returns its path.
+    pub fn write_html(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
+        write_atomically(dir, "report.html", self.html().as_bytes())
+    }
+
+    /// Writes every rendering into `dir`: `report.json`, `junit.xml` and `report.html`.
+    pub fn write_all(&self, dir: &Path) -> Result<ReportPaths, WriteReportError> {
+        Ok(ReportPaths {
+            json: self.write_json(dir)?,
+            junit: self.write_junit(dir)?,
+            html: self.write_html(dir)?,
+        })
     }
 }
 
+/// Where [`Report::write_all`] put each rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub json: PathBuf,
+    pub junit: PathBuf,
+    pub html: PathBuf,
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file and a rename, so readers never see half a file.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, WriteReportError> {
+    let path = dir.join(name);
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    };
+    if let Err(source) = write() {
+        let _ = fs::remove_file(&temporary);
+        return Err(WriteReportError::Write { path: temporary, source });
+    }
+    fs::rename(&temporary, &path).map_err(|source| {
+        let _ = fs::remove_file(&temporary);
+        WriteReportError::Write { path: path.clone(), source }
+    })?;
+    Ok(path)
+}
+
 /// The assertions the expectations ask for, in a fixed order.
-pub(crate) fn assertions(expect: &Expect, counts: &Counts, unexpected: &UnexpectedSummary) -> Vec<Assertion> {
+pub(crate) fn assertions(
+    expect: &Expect,
+    counts: &Counts,
+    unexpected: &UnexpectedSummary,
+    buffering: Option<&BufferingSummary>,
+) -> Vec<Assertion> {
     let delivery = match expect.delivery {
-        Delivery::ExactlyOnce => Assertion {
-            name: "delivery".into(),
-            passed: counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0,
-            detail: format!(
+        Delivery::ExactlyOnce => Assertion::verdict(
+            "delivery",
+            counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0,
+            format!(
                 "exactly once: {} lost, {} duplicated, {} corrupt",
                 counts.lost, counts.duplicated, counts.corrupt
             ),
-        },
-        Delivery::AtLeastOnce => Assertion {
-            name: "delivery".into(),
-            passed: counts.lost == 0 && counts.corrupt == 0,
-            detail: format!(
+        ),
+        Delivery::AtLeastOnce => Assertion::verdict(
+            "delivery",
+            counts.lost == 0 && counts.corrupt == 0,
+            format!(
                 "at least once: {} lost, {} corrupt ({} duplicated, allowed)",
                 counts.lost, counts.corrupt, counts.duplicated
             ),
-        },
+        ),
     };
     let ordering = match expect.ordering {
-        Ordering::PerKey => Assertion {
-            name: "ordering".into(),
-            passed: counts.reordered == 0,
-            detail: format!("per key: {} reordered", counts.reordered),
-        },
-        Ordering::None => Assertion { name: "ordering".into(), passed: true, detail: "not asserted".into() },
+        Ordering::PerKey => Assertion::verdict(
+            "ordering",
+            counts.reordered == 0,
+            format!("per key: {} reordered", counts.reordered),
+        ),
+        Ordering::None => Assertion::verdict("ordering", true, "not asserted".into()),
     };
-    let latency = Assertion {
-        name: "latency".into(),
-        passed: counts.late == 0,
-        detail: format!("{} late (bound {} ms)", counts.late, millis(expect.max_latency)),
-    };
-    let unexpected = Assertion {
-        name: "no unexpected records".into(),
-        passed: counts.unexpected == 0,
-        detail: if counts.unexpected == 0 {
+    let latency = Assertion::verdict(
+        "latency",
+        counts.late == 0,
+        format!("{} late (bound {} ms)", counts.late, millis(expect.max_latency)),
+    );
+    let unexpected = Assertion::verdict(
+        "no unexpected records",
+        counts.unexpected == 0,
+        if counts.unexpected == 0 {
             "0 unexpected".into()
         } else {
             format!("{} unexpected: {}", counts.unexpected, unexpected.by_reason())
         },
-    };
-    vec![delivery, ordering, latency, unexpected]
+    );
+    let mut assertions = vec![delivery, ordering, latency, unexpected];
+    if let Some(buffering) = buffering {
+        assertions.push(match &buffering.not_applicable {
+            Some(why) => Assertion::not_applicable("buffering", why.clone()),
+            None => Assertion::verdict(
+                "buffering",
+                buffering.oversized + buffering.flushed_early + buffering.held_too_long == 0,
+                format!(
+                    "{} MiB / {} s: {} oversized, {} flushed early, {} held too long",
+                    buffering.size_mb,
+                    buffering.interval_seconds,
+                    buffering.oversized,
+                    buffering.flushed_early,
+                    buffering.held_too_long
+                ),
+            ),
+        });
+    }
+    assertions
 }
 
 /// Collects ascending seqs into inclusive ranges, keeping at most `cap` ranges.

@@ -1,6 +1,8 @@
-//! Reading a run's objects from S3: list, fetch new objects in delivery order, feed the matcher, poll.
+//! Reading objects from S3: list (whole prefixes or the hourly prefixes of a time window), fetch
+//! with a bounded number of requests in flight, and, for a run, feed the matcher until it is complete.
 //!
-//! This module only moves bytes; every judgement is the [`Matcher`]'s.
+//! This module only moves bytes; every judgement is the [`Matcher`]'s. Transient S3 errors
+//! (throttling, 5xx, timeouts) are retried by the SDK's standard retry policy.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -9,9 +11,11 @@ use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
 use aws_sdk_s3::primitives::{ByteStreamError, DateTime};
+use futures::{Stream, StreamExt};
 use producer::Expectation;
 use tokio::time::Instant;
 
+use crate::buffering::BufferingCheck;
 use crate::matcher::{Matcher, ReadSummary};
 use crate::report::Report;
 
@@ -20,6 +24,157 @@ pub const S3_PRECISION: &str = "S3 LastModified, millisecond precision";
 
 /// Objects last modified this long before the first put of the run cannot hold its records.
 const OLDER_THAN_RUN: Duration = Duration::from_secs(60);
+
+/// GetObject requests in flight at once while reading.
+pub const FETCH_IN_FLIGHT: usize = 8;
+
+/// Windows longer than this are listed as one prefix instead of hour by hour.
+const MAX_HOURLY_PREFIXES: u64 = 24 * 31;
+
+/// An object as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    /// LastModified in Unix nanoseconds (S3 reports whole seconds or milliseconds).
+    pub last_modified_ns: u64,
+    pub size: u64,
+}
+
+/// A time window over LastModified, in Unix nanoseconds, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub since_ns: u64,
+    pub until_ns: u64,
+}
+
+impl TimeWindow {
+    /// Whether `ns` lies inside the window.
+    pub fn contains(&self, ns: u64) -> bool {
+        (self.since_ns..=self.until_ns).contains(&ns)
+    }
+}
+
+/// The Firehose default prefixes `<base>YYYY/MM/dd/HH/` (UTC) of every hour that can hold objects
+/// last modified within `window`.
+///
+/// Firehose names an object after the arrival of its oldest record, which precedes the object's
+/// LastModified by up to the buffer interval (at most 900 s), so the hour before the window is listed too.
+pub fn hour_prefixes(base: &str, window: TimeWindow) -> Vec<String> {
+    const HOUR: u64 = 3_600;
+    let first = (window.since_ns / 1_000_000_000).saturating_sub(900) / HOUR;
+    let last = window.until_ns / 1_000_000_000 / HOUR;
+    (first..=last)
+        .filter_map(|hour| {
+            let time = time::OffsetDateTime::from_unix_timestamp(i64::try_from(hour * HOUR).ok()?).ok()?;
+            Some(format!(
+                "{base}{:04}/{:02}/{:02}/{:02}/",
+                time.year(),
+                u8::from(time.month()),
+                time.day(),
+                time.hour()
+            ))
+        })
+        .collect()
+}
+
+/// Lists the objects under `prefix`, oldest first (by LastModified, then key).
+///
+/// With a `window`, only objects last modified inside it are returned; when `hourly` is also set
+/// and the window is at most a month long, only the window's hour prefixes under `prefix` are listed
+/// (see [`hour_prefixes`]), which is what makes reading one hour of a years-old bucket cheap.
+pub async fn list_objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    window: Option<TimeWindow>,
+    hourly: bool,
+) -> Result<Vec<ListedObject>, VerifyError> {
+    let prefixes = match window {
+        Some(window)
+            if hourly
+                && (window.until_ns.saturating_sub(window.since_ns)) / 3_600_000_000_000
+                    <= MAX_HOURLY_PREFIXES =>
+        {
+            hour_prefixes(prefix, window)
+        }
+        _ => vec![prefix.to_owned()],
+    };
+    let mut objects = Vec::new();
+    for prefix in &prefixes {
+        objects.extend(list_prefix(s3, bucket, prefix).await?);
+    }
+    if let Some(window) = window {
+        objects.retain(|object| window.contains(object.last_modified_ns));
+    }
+    objects.sort_by(|a, b| (a.last_modified_ns, &a.key).cmp(&(b.last_modified_ns, &b.key)));
+    Ok(objects)
+}
+
+/// Every object under one prefix, following continuation tokens.
+async fn list_prefix(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<ListedObject>, VerifyError> {
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut request = s3.list_objects_v2().bucket(bucket);
+        if !prefix.is_empty() {
+            request = request.prefix(prefix);
+        }
+        if let Some(token) = token.take() {
+            request = request.continuation_token(token);
+        }
+        let page = request.send().await.map_err(|error| VerifyError::List {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            error: Box::new(error),
+        })?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            listed.push(ListedObject {
+                key: key.to_owned(),
+                last_modified_ns: object.last_modified().map_or_else(now_ns, unix_ns),
+                size: object.size().and_then(|size| u64::try_from(size).ok()).unwrap_or(0),
+            });
+        }
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+            _ => return Ok(listed),
+        }
+    }
+}
+
+/// Fetches `objects` with at most `in_flight` requests at once, yielding them in the given order.
+pub fn fetch_objects<'a>(
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+    objects: Vec<ListedObject>,
+    in_flight: usize,
+) -> impl Stream<Item = Result<(ListedObject, Vec<u8>), VerifyError>> + 'a {
+    futures::stream::iter(objects)
+        .map(move |object| async move {
+            let bytes = get_object(s3, bucket, &object.key).await?;
+            Ok((object, bytes))
+        })
+        .buffered(in_flight.max(1))
+}
+
+/// The whole body of one object.
+pub async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, VerifyError> {
+    let object = s3.get_object().bucket(bucket).key(key).send().await.map_err(|error| VerifyError::Get {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        error: Box::new(error),
+    })?;
+    let body = object.body.collect().await.map_err(|error| VerifyError::Body {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        error,
+    })?;
+    Ok(body.into_bytes().to_vec())
+}
 
 /// Where to look for a run's records and how long to wait for them.
 #[derive(Debug, Clone)]
@@ -31,6 +186,8 @@ pub struct VerifyOptions {
     pub expect: scenario::Expect,
     /// Time between two listings while records are missing.
     pub poll_interval: Duration,
+    /// The buffering analysis to run, if any: the scenario's hints and whether the backend models them.
+    pub buffering: Option<BufferingCheck>,
 }
 
 /// The harness could not read S3; findings about the pipeline are never errors.
@@ -56,6 +213,9 @@ pub async fn verify(
     let started = Instant::now();
     let deadline = started + options.expect.timeout;
     let mut matcher = Matcher::new(expectation, &options.expect, S3_PRECISION);
+    if let Some(check) = &options.buffering {
+        matcher = matcher.with_buffering(check.clone());
+    }
     let mut reader = Reader {
         s3,
         options,
@@ -113,56 +273,29 @@ impl Reader<'_> {
         tracing::debug!(new = plan.read.len(), skipped = plan.skipped.len(), "listed objects");
         self.skipped += plan.skipped.len() as u64;
         self.read.extend(plan.skipped);
-        for object in plan.read {
-            let bytes = self.get(&object.key).await?;
+        let listed = plan
+            .read
+            .into_iter()
+            .map(|object| ListedObject { key: object.key, last_modified_ns: object.visible_ns, size: 0 })
+            .collect();
+        let mut fetched =
+            std::pin::pin!(fetch_objects(self.s3, &self.options.bucket, listed, FETCH_IN_FLIGHT));
+        while let Some(result) = fetched.next().await {
+            let (object, bytes) = result?;
             tracing::debug!(key = %object.key, bytes = bytes.len(), "read object");
-            matcher.observe_object(&object.key, object.visible_ns, &bytes);
+            matcher.observe_object(&object.key, object.last_modified_ns, &bytes);
             self.read.insert(object.key);
         }
         Ok(())
     }
 
-    /// Every object under the prefix, following continuation tokens.
+    /// Every object under the prefix.
     async fn list(&self) -> Result<Vec<Listed>, VerifyError> {
-        let options = self.options;
-        let mut listed = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut request = self.s3.list_objects_v2().bucket(&options.bucket);
-            if !options.prefix.is_empty() {
-                request = request.prefix(&options.prefix);
-            }
-            if let Some(token) = token.take() {
-                request = request.continuation_token(token);
-            }
-            let page = request.send().await.map_err(|error| VerifyError::List {
-                bucket: options.bucket.clone(),
-                prefix: options.prefix.clone(),
-                error: Box::new(error),
-            })?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let visible_ns = object.last_modified().map_or_else(now_ns, unix_ns);
-                listed.push(Listed { key: key.to_owned(), visible_ns });
-            }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-                _ => return Ok(listed),
-            }
-        }
-    }
-
-    async fn get(&self, key: &str) -> Result<Vec<u8>, VerifyError> {
-        let bucket = &self.options.bucket;
-        let object = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|error| {
-            VerifyError::Get { bucket: bucket.clone(), key: key.to_owned(), error: Box::new(error) }
-        })?;
-        let body = object.body.collect().await.map_err(|error| VerifyError::Body {
-            bucket: bucket.clone(),
-            key: key.to_owned(),
-            error,
-        })?;
-        Ok(body.into_bytes().to_vec())
+        let listed = list_prefix(self.s3, &self.options.bucket, &self.options.prefix).await?;
+        Ok(listed
+            .into_iter()
+            .map(|object| Listed { key: object.key, visible_ns: object.last_modified_ns })
+            .collect())
     }
 }
 
@@ -214,6 +347,26 @@ mod tests {
         let plan = plan(listing, &read, 100);
         assert_eq!(plan.read, vec![listed("c", 100), listed("a", 200), listed("b", 200)]);
         assert_eq!(plan.skipped, vec!["old".to_string()]);
+    }
+
+    #[test]
+    fn hour_prefixes_cover_the_window_and_the_buffer_interval_before_it() {
+        // 2026-11-23T20:10:00Z ..= 2026-11-23T22:00:00Z.
+        let since = 1_795_464_600 * 1_000_000_000;
+        let window = TimeWindow { since_ns: since, until_ns: since + 6_600 * 1_000_000_000 };
+        assert_eq!(
+            hour_prefixes("logs/", window),
+            vec!["logs/2026/11/23/19/", "logs/2026/11/23/20/", "logs/2026/11/23/21/", "logs/2026/11/23/22/"]
+        );
+        // Well inside an hour, the hour before is not needed.
+        let window =
+            TimeWindow { since_ns: since + 1_200 * 1_000_000_000, until_ns: since + 1_300 * 1_000_000_000 };
+        assert_eq!(hour_prefixes("", window), vec!["2026/11/23/20/"]);
+        // Across midnight at the end of a year.
+        let new_year = 1_798_761_600 * 1_000_000_000;
+        let window = TimeWindow { since_ns: new_year - 1_000_000_000, until_ns: new_year };
+        assert_eq!(hour_prefixes("", window), vec!["2026/12/31/23/", "2027/01/01/00/"]);
+        assert!(window.contains(new_year) && !window.contains(new_year + 1));
     }
 
     #[test]

@@ -18,6 +18,12 @@ pub(crate) struct RunArgs {
     /// Where the pipeline runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
     backend: BackendArg,
+    /// URL of the endpoint for `--backend endpoint`, e.g. a LocalStack someone already runs.
+    #[arg(long, required_if_eq("backend", "endpoint"))]
+    endpoint: Option<String>,
+    /// Allow a non-loopback endpoint (it may be real AWS), with the default AWS credential chain.
+    #[arg(long)]
+    allow_remote: bool,
     /// Directory for reports; each run writes `<scenario>-<run id>/report.json` under it.
     #[arg(long, default_value = "streamproof-reports")]
     report_dir: PathBuf,
@@ -31,6 +37,10 @@ pub(crate) struct RunArgs {
 enum BackendArg {
     /// The in-process emulator (Kinesis + Firehose + S3 on one loopback port).
     Embedded,
+    /// LocalStack as a host process, installed by `cargo xtask localstack setup`.
+    LocalstackHost,
+    /// An endpoint that already runs (`--endpoint URL`).
+    Endpoint,
 }
 
 pub(crate) async fn run(args: RunArgs) -> ExitCode {
@@ -42,6 +52,17 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         BackendArg::Embedded => Backend::Embedded(EmbeddedOptions {
             drop_kinesis_records: args.drop_records.iter().copied().collect::<BTreeSet<u64>>(),
         }),
+        _ if !args.drop_records.is_empty() => {
+            return fail(
+                exit::BAD_INPUT,
+                &anyhow::anyhow!("--emulator-drop-record needs the embedded backend"),
+            );
+        }
+        BackendArg::LocalstackHost => Backend::LocalStackHost { home: None },
+        BackendArg::Endpoint => Backend::Endpoint {
+            url: args.endpoint.clone().expect("clap requires --endpoint with --backend endpoint"),
+            allow_remote: args.allow_remote,
+        },
     };
     println!(
         "streamproof run {} ({} events, {} shards, buffering {} MiB / {} s) on {}",

@@ -1,5 +1,9 @@
 //! The `streamproof` binary as users and CI see it: exit codes and what it prints.
 
+mod decode_verify;
+mod emulator_serve;
+mod produce;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -42,7 +42,7 @@ pub(crate) struct S3DestinationConfiguration {
     pub(crate) error_output_prefix: Option<String>,
     pub(crate) buffering_hints: Option<BufferingHints>,
     pub(crate) compression_format: Option<String>,
-    pub(crate) processing_configuration: Option<EnabledFlag>,
+    pub(crate) processing_configuration: Option<ProcessingConfiguration>,
     pub(crate) data_format_conversion_configuration: Option<EnabledFlag>,
     pub(crate) dynamic_partitioning_configuration: Option<EnabledFlag>,
     pub(crate) s3_backup_mode: Option<String>,
@@ -56,6 +56,25 @@ pub(crate) struct BufferingHints {
     #[serde(rename = "SizeInMBs")]
     pub(crate) size_in_mbs: Option<i64>,
     pub(crate) interval_in_seconds: Option<i64>,
+}
+
+/// Record processors; the emulator runs `AppendDelimiterToRecord`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ProcessingConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) enabled: Option<bool>,
+    #[serde(default)]
+    pub(crate) processors: Vec<Processor>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Processor {
+    #[serde(rename = "Type")]
+    pub(crate) kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) parameters: Vec<serde_json::Value>,
 }
 
 /// The `Enabled` member shared by optional feature configurations.
@@ -156,7 +175,7 @@ pub(crate) struct S3DestinationDescription {
 pub(crate) struct ExtendedS3DestinationDescription {
     #[serde(flatten)]
     pub(crate) base: S3DestinationDescription,
-    pub(crate) processing_configuration: ProcessingConfigurationOut,
+    pub(crate) processing_configuration: ProcessingConfiguration,
     pub(crate) s3_backup_mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) file_extension: Option<String>,
@@ -172,13 +191,6 @@ pub(crate) struct NoEncryption {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct EnabledOut {
     pub(crate) enabled: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ProcessingConfigurationOut {
-    pub(crate) enabled: bool,
-    pub(crate) processors: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

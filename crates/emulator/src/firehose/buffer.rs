@@ -12,7 +12,7 @@ use tokio::time::Instant;
 /// A batch of records ready to be written as one object.
 #[derive(Debug)]
 pub(crate) struct Batch {
-    /// The records, concatenated byte for byte with no delimiter.
+    /// The records, concatenated byte for byte, each followed by the configured delimiter (if any).
     pub(crate) data: Bytes,
     pub(crate) records: usize,
     /// When the oldest record in the batch arrived.
@@ -25,15 +25,18 @@ pub(crate) struct Buffer {
     size_limit: usize,
     /// The buffering interval as wall time (the emulated interval divided by the time scale).
     wall_interval: Duration,
+    /// Appended after every record (the `AppendDelimiterToRecord` processor), or empty.
+    delimiter: &'static [u8],
     data: Vec<u8>,
     records: usize,
     oldest: Option<Instant>,
 }
 
 impl Buffer {
-    /// A buffer that is due once it holds `size_limit` bytes or its oldest record is `wall_interval` old.
-    pub(crate) fn new(size_limit: usize, wall_interval: Duration) -> Buffer {
-        Buffer { size_limit, wall_interval, data: Vec::new(), records: 0, oldest: None }
+    /// A buffer that is due once it holds `size_limit` bytes or its oldest record is `wall_interval`
+    /// old, and writes `delimiter` after every record.
+    pub(crate) fn new(size_limit: usize, wall_interval: Duration, delimiter: &'static [u8]) -> Buffer {
+        Buffer { size_limit, wall_interval, delimiter, data: Vec::new(), records: 0, oldest: None }
     }
 
     /// Appends a record that arrived at `now`; returns whether the size threshold is now reached.
@@ -42,6 +45,7 @@ impl Buffer {
             self.oldest = Some(now);
         }
         self.data.extend_from_slice(record);
+        self.data.extend_from_slice(self.delimiter);
         self.records += 1;
         self.is_full()
     }
@@ -89,7 +93,7 @@ mod tests {
 
     #[test]
     fn an_empty_buffer_is_never_due() {
-        let buffer = Buffer::new(10, SECOND);
+        let buffer = Buffer::new(10, SECOND, b"");
         assert!(buffer.is_empty());
         assert_eq!(buffer.deadline(), None);
         assert!(!buffer.is_due(Instant::now() + Duration::from_secs(3600)));
@@ -98,7 +102,7 @@ mod tests {
     #[test]
     fn reaching_the_size_makes_the_buffer_due_at_once() {
         let t0 = Instant::now();
-        let mut buffer = Buffer::new(10, Duration::from_secs(300));
+        let mut buffer = Buffer::new(10, Duration::from_secs(300), b"");
         assert!(!buffer.push(b"12345", t0));
         assert!(!buffer.is_due(t0));
         assert!(buffer.push(b"67890", t0));
@@ -113,7 +117,7 @@ mod tests {
     #[test]
     fn the_interval_runs_from_the_oldest_record() {
         let t0 = Instant::now();
-        let mut buffer = Buffer::new(1 << 20, SECOND);
+        let mut buffer = Buffer::new(1 << 20, SECOND, b"");
         buffer.push(b"a", t0);
         buffer.push(b"b", t0 + Duration::from_millis(900));
         assert_eq!(buffer.deadline(), Some(t0 + SECOND));
@@ -130,15 +134,24 @@ mod tests {
     #[test]
     fn a_zero_interval_is_due_immediately() {
         let t0 = Instant::now();
-        let mut buffer = Buffer::new(1 << 20, Duration::ZERO);
+        let mut buffer = Buffer::new(1 << 20, Duration::ZERO, b"");
         buffer.push(b"a", t0);
         assert!(buffer.is_due(t0));
     }
 
     #[test]
+    fn the_delimiter_follows_every_record_and_counts_toward_the_size() {
+        let t0 = Instant::now();
+        let mut buffer = Buffer::new(4, SECOND, b"\n");
+        assert!(!buffer.push(b"a", t0));
+        assert!(buffer.push(b"b", t0));
+        assert_eq!(&buffer.take().unwrap().data[..], b"a\nb\n");
+    }
+
+    #[test]
     fn records_are_concatenated_without_delimiters() {
         let t0 = Instant::now();
-        let mut buffer = Buffer::new(1 << 20, SECOND);
+        let mut buffer = Buffer::new(1 << 20, SECOND, b"");
         for record in [&b"{\"a\":1}"[..], b"{\"b\":2}", b"\n", b""] {
             buffer.push(record, t0);
         }

@@ -5,12 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::io::Write as _;
+
 use bytes::Bytes;
+use flate2::write::GzEncoder;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::clock::Clock;
+use crate::firehose::api::ProcessingConfiguration;
 use crate::firehose::buffer::{Batch, Buffer};
 use crate::firehose::key::{self, PrefixTemplate};
 use crate::kinesis::store::Stream;
@@ -44,8 +48,50 @@ pub(crate) struct Destination {
     pub(crate) error_output_prefix: Option<String>,
     pub(crate) size_in_mbs: i64,
     pub(crate) interval_in_seconds: i64,
-    pub(crate) compression_format: &'static str,
+    pub(crate) compression: Compression,
+    /// Whether the `AppendDelimiterToRecord` processor adds a newline after every record.
+    pub(crate) append_delimiter: bool,
+    /// The processing configuration as given, for describing it back.
+    pub(crate) processing: ProcessingConfiguration,
     pub(crate) file_extension: Option<String>,
+}
+
+/// How objects are compressed before they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    Uncompressed,
+    Gzip,
+}
+
+impl Compression {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Compression::Uncompressed => "UNCOMPRESSED",
+            Compression::Gzip => "GZIP",
+        }
+    }
+
+    /// The extension Firehose appends to object keys unless a `FileExtension` is configured.
+    fn default_extension(self) -> &'static str {
+        match self {
+            Compression::Uncompressed => "",
+            Compression::Gzip => ".gz",
+        }
+    }
+
+    /// The object body for a batch.
+    fn apply(self, data: &Bytes) -> Bytes {
+        match self {
+            Compression::Uncompressed => data.clone(),
+            Compression::Gzip => {
+                let mut encoder =
+                    GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::default());
+                // Writing to a Vec cannot fail.
+                let _ = encoder.write_all(data);
+                Bytes::from(encoder.finish().unwrap_or_default())
+            }
+        }
+    }
 }
 
 /// One delivery stream, shared by the API handlers and its delivery task.
@@ -82,6 +128,7 @@ impl DeliveryStream {
     ) -> DeliveryStream {
         let size_limit = usize::try_from(destination.size_in_mbs).unwrap_or(1) * 1024 * 1024;
         let interval = Duration::from_secs(u64::try_from(destination.interval_in_seconds).unwrap_or(0));
+        let delimiter: &'static [u8] = if destination.append_delimiter { b"\n" } else { b"" };
         DeliveryStream {
             name,
             arn,
@@ -89,7 +136,7 @@ impl DeliveryStream {
             source,
             destination,
             pending: std::sync::Mutex::new(Pending {
-                buffer: Buffer::new(size_limit, clock.to_wall(interval)),
+                buffer: Buffer::new(size_limit, clock.to_wall(interval), delimiter),
                 ready: VecDeque::new(),
             }),
             wake: Notify::new(),
@@ -249,17 +296,19 @@ fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<()
 /// Writes batches to S3 in order; returns the batches that could not be written, in order.
 fn deliver(stream: &DeliveryStream, context: &TaskContext, mut batches: VecDeque<Batch>) -> VecDeque<Batch> {
     while let Some(batch) = batches.pop_front() {
+        let destination = &stream.destination;
         let key = key::object_key(
-            &stream.destination.prefix_template,
+            &destination.prefix_template,
             &stream.name,
             context.clock.at(batch.oldest),
             uuid::Uuid::new_v4(),
-            stream.destination.file_extension.as_deref().unwrap_or(""),
+            destination.file_extension.as_deref().unwrap_or(destination.compression.default_extension()),
         );
+        let body = destination.compression.apply(&batch.data);
         let written = context.s3.put_object(
-            &stream.destination.bucket,
+            &destination.bucket,
             &key,
-            batch.data.clone(),
+            body,
             Some(OBJECT_CONTENT_TYPE.to_owned()),
             context.clock.now(),
         );
@@ -331,7 +380,9 @@ mod tests {
             error_output_prefix: None,
             size_in_mbs,
             interval_in_seconds,
-            compression_format: "UNCOMPRESSED",
+            compression: Compression::Uncompressed,
+            append_delimiter: false,
+            processing: ProcessingConfiguration { enabled: Some(false), processors: Vec::new() },
             file_extension: None,
         }
     }
@@ -413,6 +464,64 @@ mod tests {
         let next_hour =
             format!("{:04}/{:02}/{:02}/{:02}/", next.year(), u8::from(next.month()), next.day(), next.hour());
         assert!(objects[0].0.starts_with(&hour) || objects[0].0.starts_with(&next_hour), "{}", objects[0].0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickle_is_flushed_once_per_interval() {
+        // IntervalInSeconds 60 at time scale 60 is one wall second; a record every 0.3 s means four
+        // records per object, each object written exactly one interval after its oldest record.
+        let clock = Clock::new(60.0);
+        let (stream, s3, _task) = start(clock, 1, 60);
+        let t0 = Instant::now();
+        let mut arrivals = Vec::new();
+        for i in 0..40u64 {
+            tokio::time::sleep_until(t0 + Duration::from_millis(300 * i)).await;
+            arrivals.push(clock.now());
+            stream.put(&[format!("{i:02};").into_bytes()]);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        settle().await;
+        let query = crate::s3::store::ListQuery { max_keys: 1000, ..Default::default() };
+        let mut objects = s3.list("bucket", &query).unwrap().objects;
+        objects.sort_by_key(|(_, object)| object.last_modified);
+        assert_eq!(objects.len(), 10);
+        for (n, (key, object)) in objects.iter().enumerate() {
+            let expected: String = (4 * n..4 * n + 4).map(|i| format!("{i:02};")).collect();
+            assert_eq!(std::str::from_utf8(&object.data).unwrap(), expected, "{key}");
+            let held = object.last_modified - crate::clock::truncate_to_millis(arrivals[4 * n]);
+            assert!(
+                held >= time::Duration::seconds(60) && held < time::Duration::milliseconds(60_100),
+                "object {n} held for {held}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gzip_objects_decompress_to_the_delimited_records() {
+        let clock = Clock::new(1.0);
+        let s3 = Arc::new(S3Store::default());
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        let destination =
+            Destination { compression: Compression::Gzip, append_delimiter: true, ..destination(1, 0) };
+        let stream = Arc::new(DeliveryStream::new(
+            "ds".to_owned(),
+            "arn".to_owned(),
+            clock.now(),
+            Source::DirectPut,
+            destination,
+            &clock,
+        ));
+        tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        stream.put(&[b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        settle().await;
+        let delivered = objects(&s3);
+        assert_eq!(delivered.len(), 1);
+        assert!(delivered[0].0.ends_with(".gz"), "{}", delivered[0].0);
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&delivered[0].1[..]), &mut plain)
+            .unwrap();
+        assert_eq!(plain, b"{\"a\":1}\n{\"b\":2}\n");
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,35 +22,204 @@ pub(crate) enum PrefixTemplate {
     /// A prefix without `!{...}` expressions. Firehose keeps the time hierarchy and appends
     /// `YYYY/MM/dd/HH/` to it, so the configured text is a parent folder of the hourly ones.
     Plain(String),
-    // Prefixes with `!{timestamp:..}` and `!{firehose:..}` expressions get their own variant holding
-    // the parsed segments; `PrefixTemplate::parse` is the one place that decides which applies.
+    /// A prefix with `!{timestamp:..}` or `!{firehose:..}` expressions; it replaces the time hierarchy.
+    Expressions(Vec<Segment>),
+}
+
+/// A piece of a prefix with expressions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Literal(String),
+    /// `!{timestamp:<pattern>}`: the arrival time of the oldest record in the object, in UTC.
+    Timestamp(Vec<TimeItem>),
+    /// `!{firehose:random-string}`: 11 random alphanumeric characters, new for every object.
+    RandomString,
+    /// `!{firehose:error-output-type}`: why records were written to the error output.
+    ErrorOutputType,
+}
+
+/// A piece of a `!{timestamp:..}` pattern, in the pattern letters of Java's `DateTimeFormatter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TimeItem {
+    Literal(String),
+    /// `yyyy`
+    Year,
+    /// `yy`
+    YearOfCentury,
+    /// `MM`
+    Month,
+    /// `dd`
+    Day,
+    /// `HH`
+    Hour,
+    /// `mm`
+    Minute,
+    /// `ss`
+    Second,
 }
 
 /// Why a prefix cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PrefixError {
-    #[error("prefix '{0}' uses !{{...}} expressions, which the streamproof emulator does not evaluate yet")]
-    ExpressionsUnsupported(String),
+    #[error("the expression in prefix '{0}' is not terminated by '}}'")]
+    Unterminated(String),
+    #[error("'!{{{0}}}' is not a valid prefix expression")]
+    UnknownExpression(String),
+    #[error(
+        "the timestamp pattern '{0}' is not supported; use the letters yyyy, yy, MM, dd, HH, mm and ss, \
+         other punctuation, and quoted literals"
+    )]
+    TimestampPattern(String),
+    #[error("the expression !{{firehose:error-output-type}} may only be used in ErrorOutputPrefix")]
+    ErrorOutputTypeInPrefix,
 }
 
 impl PrefixTemplate {
-    /// Reads the configured `Prefix`.
+    /// Reads the configured `Prefix`, where `!{firehose:error-output-type}` is not allowed.
     pub(crate) fn parse(prefix: Option<&str>) -> Result<PrefixTemplate, PrefixError> {
-        match prefix {
-            None | Some("") => Ok(PrefixTemplate::Default),
-            Some(text) if text.contains("!{") => Err(PrefixError::ExpressionsUnsupported(text.to_owned())),
-            Some(text) => Ok(PrefixTemplate::Plain(text.to_owned())),
+        let template = PrefixTemplate::parse_any(prefix)?;
+        if template.has(&Segment::ErrorOutputType) {
+            return Err(PrefixError::ErrorOutputTypeInPrefix);
+        }
+        Ok(template)
+    }
+
+    /// Reads the configured `ErrorOutputPrefix`.
+    pub(crate) fn parse_error_output(prefix: Option<&str>) -> Result<PrefixTemplate, PrefixError> {
+        PrefixTemplate::parse_any(prefix)
+    }
+
+    fn parse_any(prefix: Option<&str>) -> Result<PrefixTemplate, PrefixError> {
+        let text = match prefix {
+            None | Some("") => return Ok(PrefixTemplate::Default),
+            Some(text) if !text.contains("!{") => return Ok(PrefixTemplate::Plain(text.to_owned())),
+            Some(text) => text,
+        };
+        let mut segments = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("!{") {
+            if at > 0 {
+                segments.push(Segment::Literal(rest[..at].to_owned()));
+            }
+            let after = &rest[at + 2..];
+            let end = after.find('}').ok_or_else(|| PrefixError::Unterminated(text.to_owned()))?;
+            let expression = &after[..end];
+            segments.push(match expression.split_once(':') {
+                Some(("timestamp", pattern)) => Segment::Timestamp(parse_time_pattern(pattern)?),
+                Some(("firehose", "random-string")) => Segment::RandomString,
+                Some(("firehose", "error-output-type")) => Segment::ErrorOutputType,
+                _ => return Err(PrefixError::UnknownExpression(expression.to_owned())),
+            });
+            rest = &after[end + 1..];
+        }
+        if !rest.is_empty() {
+            segments.push(Segment::Literal(rest.to_owned()));
+        }
+        Ok(PrefixTemplate::Expressions(segments))
+    }
+
+    /// Whether the template uses `!{...}` expressions.
+    pub(crate) fn has_expressions(&self) -> bool {
+        matches!(self, PrefixTemplate::Expressions(_))
+    }
+
+    fn has(&self, wanted: &Segment) -> bool {
+        match self {
+            PrefixTemplate::Expressions(segments) => segments.contains(wanted),
+            _ => false,
         }
     }
 
-    /// The evaluated prefix for an object whose oldest record arrived at `oldest` (UTC).
-    pub(crate) fn evaluate(&self, oldest: OffsetDateTime) -> String {
+    /// The evaluated prefix for an object whose oldest record arrived at `oldest` (UTC); for the
+    /// error output, `error_output_type` names the failure (such as `processing-failed`).
+    pub(crate) fn evaluate(&self, oldest: OffsetDateTime, error_output_type: Option<&str>) -> String {
         let hour = oldest.format(TIME_PREFIX).unwrap_or_default();
         match self {
             PrefixTemplate::Default => hour,
             PrefixTemplate::Plain(prefix) => format!("{prefix}{hour}"),
+            PrefixTemplate::Expressions(segments) => {
+                let mut out = String::new();
+                for segment in segments {
+                    match segment {
+                        Segment::Literal(text) => out.push_str(text),
+                        Segment::Timestamp(items) => format_time(&mut out, items, oldest),
+                        Segment::RandomString => out.push_str(&random_string()),
+                        Segment::ErrorOutputType => out.push_str(error_output_type.unwrap_or_default()),
+                    }
+                }
+                out
+            }
         }
     }
+}
+
+/// Reads a `DateTimeFormatter`-style pattern: runs of pattern letters, quoted literals, punctuation.
+fn parse_time_pattern(pattern: &str) -> Result<Vec<TimeItem>, PrefixError> {
+    let unsupported = || PrefixError::TimestampPattern(pattern.to_owned());
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let close = chars[i + 1..].iter().position(|&q| q == '\'').ok_or_else(unsupported)?;
+            let literal: String = chars[i + 1..i + 1 + close].iter().collect();
+            // Two quotes in a row stand for one quote character.
+            items.push(TimeItem::Literal(if literal.is_empty() { "'".to_owned() } else { literal }));
+            i += close + 2;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            items.push(TimeItem::Literal(c.to_string()));
+            i += 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|&&other| other == c).count();
+        items.push(match (c, run) {
+            ('y', 4) => TimeItem::Year,
+            ('y', 2) => TimeItem::YearOfCentury,
+            ('M', 2) => TimeItem::Month,
+            ('d', 2) => TimeItem::Day,
+            ('H', 2) => TimeItem::Hour,
+            ('m', 2) => TimeItem::Minute,
+            ('s', 2) => TimeItem::Second,
+            _ => return Err(unsupported()),
+        });
+        i += run;
+    }
+    if items.is_empty() {
+        return Err(unsupported());
+    }
+    Ok(items)
+}
+
+fn format_time(out: &mut String, items: &[TimeItem], t: OffsetDateTime) {
+    use std::fmt::Write as _;
+    for item in items {
+        let _ = match item {
+            TimeItem::Literal(text) => write!(out, "{text}"),
+            TimeItem::Year => write!(out, "{:04}", t.year()),
+            TimeItem::YearOfCentury => write!(out, "{:02}", t.year().rem_euclid(100)),
+            TimeItem::Month => write!(out, "{:02}", u8::from(t.month())),
+            TimeItem::Day => write!(out, "{:02}", t.day()),
+            TimeItem::Hour => write!(out, "{:02}", t.hour()),
+            TimeItem::Minute => write!(out, "{:02}", t.minute()),
+            TimeItem::Second => write!(out, "{:02}", t.second()),
+        };
+    }
+}
+
+/// Eleven random characters from `[0-9a-zA-Z]`, drawn from a fresh UUID's random bits.
+fn random_string() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bits = Uuid::new_v4().as_u128();
+    (0..11)
+        .map(|_| {
+            let c = ALPHABET[(bits % ALPHABET.len() as u128) as usize];
+            bits /= ALPHABET.len() as u128;
+            char::from(c)
+        })
+        .collect()
 }
 
 /// The full object key.
@@ -65,7 +234,7 @@ pub(crate) fn object_key(
     let stamp = oldest.format(SUFFIX_TIME).unwrap_or_default();
     format!(
         "{}{stream_name}-{STREAM_VERSION}-{stamp}-{}{extension}",
-        prefix.evaluate(oldest),
+        prefix.evaluate(oldest, None),
         id.hyphenated()
     )
 }
@@ -117,10 +286,72 @@ mod tests {
     }
 
     #[test]
-    fn empty_prefixes_are_the_default_and_expressions_are_refused() {
+    fn empty_prefixes_are_the_default() {
         assert_eq!(PrefixTemplate::parse(None).unwrap(), PrefixTemplate::Default);
         assert_eq!(PrefixTemplate::parse(Some("")).unwrap(), PrefixTemplate::Default);
-        assert!(PrefixTemplate::parse(Some("x/!{timestamp:yyyy}/")).is_err());
+        assert!(!PrefixTemplate::parse(Some("logs/")).unwrap().has_expressions());
+    }
+
+    #[test]
+    fn timestamp_expressions_use_the_oldest_record_and_replace_the_hour_folders() {
+        let template = PrefixTemplate::parse(Some(
+            "logs/year=!{timestamp:yyyy}/month=!{timestamp:MM}/!{timestamp:dd'T'HH-mm-ss yy}/",
+        ))
+        .unwrap();
+        assert!(template.has_expressions());
+        let oldest = datetime!(2024-03-05 07:08:09 UTC);
+        let key = object_key(&template, "s", oldest, Uuid::nil(), "");
+        assert_eq!(
+            key,
+            format!("logs/year=2024/month=03/05T07-08-09 24/s-1-2024-03-05-07-08-09-{}", Uuid::nil())
+        );
+    }
+
+    #[test]
+    fn random_strings_are_eleven_alphanumerics_and_differ_per_object() {
+        let template = PrefixTemplate::parse(Some("r/!{firehose:random-string}/")).unwrap();
+        let oldest = datetime!(2024-03-05 07:08:09 UTC);
+        let a = template.evaluate(oldest, None);
+        let b = template.evaluate(oldest, None);
+        let random = a.strip_prefix("r/").and_then(|r| r.strip_suffix('/')).unwrap();
+        assert_eq!(random.len(), 11);
+        assert!(random.bytes().all(|c| c.is_ascii_alphanumeric()), "{random}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn error_output_type_is_only_for_the_error_prefix() {
+        assert_eq!(
+            PrefixTemplate::parse(Some("x/!{firehose:error-output-type}/")).unwrap_err(),
+            PrefixError::ErrorOutputTypeInPrefix
+        );
+        let template = PrefixTemplate::parse_error_output(Some(
+            "errors/!{firehose:error-output-type}/!{timestamp:yyyy}/",
+        ))
+        .unwrap();
+        let oldest = datetime!(2024-03-05 07:08:09 UTC);
+        assert_eq!(template.evaluate(oldest, Some("processing-failed")), "errors/processing-failed/2024/");
+    }
+
+    #[test]
+    fn malformed_expressions_are_refused() {
+        assert!(matches!(
+            PrefixTemplate::parse(Some("x/!{timestamp:yyyy")),
+            Err(PrefixError::Unterminated(_))
+        ));
+        assert!(matches!(PrefixTemplate::parse(Some("!{nope}")), Err(PrefixError::UnknownExpression(_))));
+        assert!(matches!(
+            PrefixTemplate::parse(Some("!{firehose:nope}")),
+            Err(PrefixError::UnknownExpression(_))
+        ));
+        assert!(matches!(
+            PrefixTemplate::parse(Some("!{timestamp:yyyyy}")),
+            Err(PrefixError::TimestampPattern(_))
+        ));
+        assert!(matches!(
+            PrefixTemplate::parse(Some("!{timestamp:}")),
+            Err(PrefixError::TimestampPattern(_))
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::json;
 use crate::lock;
 use crate::state::State;
 use api::*;
-use delivery::{DeliveryStream, Destination, Source, TaskContext};
+use delivery::{Compression, DeliveryStream, Destination, Source, TaskContext};
 use key::PrefixTemplate;
 
 /// The `X-Amz-Target` prefix of Firehose operations.
@@ -140,9 +140,10 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
              constraint: Member must have value between 0 and 900"
         )));
     }
-    let compression_format = match config.compression_format.as_deref() {
-        None | Some("UNCOMPRESSED") => "UNCOMPRESSED",
-        Some(format @ ("GZIP" | "ZIP" | "Snappy" | "HADOOP_SNAPPY")) => {
+    let compression = match config.compression_format.as_deref() {
+        None | Some("UNCOMPRESSED") => Compression::Uncompressed,
+        Some("GZIP") => Compression::Gzip,
+        Some(format @ ("ZIP" | "Snappy" | "HADOOP_SNAPPY")) => {
             return Err(unsupported(format_args!("CompressionFormat {format}")));
         }
         Some(other) => {
@@ -153,8 +154,32 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
         }
     };
     let enabled = |flag: &Option<EnabledFlag>| flag.as_ref().is_some_and(|f| f.enabled.unwrap_or(false));
-    if enabled(&config.processing_configuration) {
-        return Err(unsupported("ProcessingConfiguration (record processors)"));
+    let processing = config
+        .processing_configuration
+        .unwrap_or(ProcessingConfiguration { enabled: None, processors: Vec::new() });
+    let processing_enabled = processing.enabled.unwrap_or(!processing.processors.is_empty());
+    let mut append_delimiter = false;
+    if processing_enabled {
+        for processor in &processing.processors {
+            match processor.kind.as_str() {
+                "AppendDelimiterToRecord" => append_delimiter = true,
+                kind @ ("RecordDeAggregation"
+                | "Decompression"
+                | "CloudWatchLogProcessing"
+                | "Lambda"
+                | "MetadataExtraction") => {
+                    return Err(unsupported(format_args!("Processor type {kind}")));
+                }
+                other => {
+                    return Err(ApiError::validation(format!(
+                        "Value '{other}' at 'processingConfiguration.processors.member.type' failed to \
+                         satisfy constraint: Member must satisfy enum value set: [RecordDeAggregation, \
+                         Decompression, CloudWatchLogProcessing, Lambda, MetadataExtraction, \
+                         AppendDelimiterToRecord]"
+                    )));
+                }
+            }
+        }
     }
     if config.data_format_conversion_configuration.as_ref().is_some_and(|f| f.enabled.unwrap_or(true)) {
         return Err(unsupported("DataFormatConversionConfiguration"));
@@ -176,7 +201,16 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
             "Value '{extension}' at 'fileExtension' failed to satisfy constraint: Member must start with '.'"
         )));
     }
-    let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(unsupported)?;
+    let invalid_prefix = |err: key::PrefixError| ApiError::invalid_argument(err.to_string());
+    let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(invalid_prefix)?;
+    // Records that fail processing would go under the ErrorOutputPrefix. No processor the emulator
+    // runs can fail, so nothing is written there; the prefix is still validated as AWS does.
+    PrefixTemplate::parse_error_output(config.error_output_prefix.as_deref()).map_err(invalid_prefix)?;
+    if prefix_template.has_expressions() && config.error_output_prefix.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::invalid_argument(
+            "ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.",
+        ));
+    }
     Ok(Destination {
         role_arn: config.role_arn,
         bucket_arn: config.bucket_arn,
@@ -186,7 +220,9 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
         error_output_prefix: config.error_output_prefix,
         size_in_mbs,
         interval_in_seconds,
-        compression_format,
+        compression,
+        append_delimiter,
+        processing: ProcessingConfiguration { enabled: Some(processing_enabled), ..processing },
         file_extension: config.file_extension.filter(|extension| !extension.is_empty()),
     })
 }
@@ -288,7 +324,7 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
             size_in_mbs: Some(destination.size_in_mbs),
             interval_in_seconds: Some(destination.interval_in_seconds),
         },
-        compression_format: destination.compression_format,
+        compression_format: destination.compression.as_str(),
         encryption_configuration: NoEncryption { no_encryption_config: "NoEncryption" },
         cloud_watch_logging_options: EnabledOut { enabled: false },
     };
@@ -319,10 +355,7 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
                 s3_destination_description: s3(),
                 extended_s3_destination_description: ExtendedS3DestinationDescription {
                     base: s3(),
-                    processing_configuration: ProcessingConfigurationOut {
-                        enabled: false,
-                        processors: Vec::new(),
-                    },
+                    processing_configuration: destination.processing.clone(),
                     s3_backup_mode: "Disabled",
                     file_extension: destination.file_extension.clone(),
                 },

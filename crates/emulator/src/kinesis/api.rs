@@ -191,11 +191,14 @@ pub(crate) struct PutRecordsOutput<'a> {
     pub(crate) encryption_type: &'static str,
 }
 
+/// One entry of a PutRecords response, at the position of the request entry it answers.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PutRecordsResultEntry<'a> {
-    pub(crate) shard_id: &'a str,
-    pub(crate) sequence_number: String,
+#[serde(untagged)]
+pub(crate) enum PutRecordsResultEntry<'a> {
+    #[serde(rename_all = "PascalCase")]
+    Accepted { shard_id: &'a str, sequence_number: String },
+    #[serde(rename_all = "PascalCase")]
+    Failed { error_code: &'static str, error_message: String },
 }
 
 #[derive(Debug, Deserialize)]

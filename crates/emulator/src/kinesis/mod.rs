@@ -18,7 +18,7 @@ use crate::json;
 use crate::state::State;
 use api::*;
 use sequence::{SequenceNumber, ShardIterator};
-use store::{Entry, StartingPosition, Stream, StreamMode};
+use store::{Entry, PutOutcome, StartingPosition, Stream, StreamMode};
 
 /// The `X-Amz-Target` prefix of Kinesis operations.
 pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202.";
@@ -274,23 +274,33 @@ fn entry(data: &str, partition_key: String, explicit_hash_key: Option<&str>) -> 
             ))
         })?),
     };
-    Ok(Entry { data: Bytes::from(data), partition_key, explicit_hash_key })
+    Ok(Entry { data: Bytes::from(data), partition_key, explicit_hash_key, sequence_after: None })
 }
 
 fn put_record(state: &State, body: &[u8]) -> OpResult {
     let input: PutRecordInput<'_> = json::parse(body)?;
     let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    if let Some(ordering) = input.sequence_number_for_ordering.as_deref()
-        && SequenceNumber::parse(ordering).is_none()
-    {
-        return Err(ApiError::invalid_argument(format!("Invalid SequenceNumberForOrdering: {ordering}")));
-    }
-    // Records of one shard are numbered in arrival order under the stream's lock, so every record
-    // already gets a sequence number greater than any acknowledged before it: the guarantee
-    // SequenceNumberForOrdering asks for holds without further work.
-    let entry = entry(&input.data, input.partition_key, input.explicit_hash_key.as_deref())?;
-    let accepted = stream.put(vec![entry], &state.clock, &state.faults)?;
-    let accepted = accepted[0];
+    let sequence_after = match input.sequence_number_for_ordering.as_deref() {
+        None => None,
+        Some(text) => Some(SequenceNumber::parse(text).ok_or_else(|| {
+            ApiError::invalid_argument(format!(
+                "ExclusiveMinimumSequenceNumber {text} used in PutRecord on stream {} under account {} \
+                 is invalid.",
+                stream.name,
+                state.kinesis.account_id()
+            ))
+        })?),
+    };
+    let mut entry = entry(&input.data, input.partition_key, input.explicit_hash_key.as_deref())?;
+    // Records of one shard are numbered in arrival order under the stream's lock, so a record
+    // already gets a sequence number greater than any acknowledged before it; the store also
+    // skips past a SequenceNumberForOrdering that is ahead of the shard.
+    entry.sequence_after = sequence_after;
+    let outcome = stream.put(vec![entry], &state.clock, &state.faults)?;
+    let accepted = match outcome[0] {
+        PutOutcome::Accepted(accepted) => accepted,
+        PutOutcome::Throttled { shard_index } => return Err(throttled(state, &stream, shard_index)),
+    };
     Ok(json::ok(&PutRecordOutput {
         shard_id: stream.shards[accepted.shard_index].id.clone(),
         sequence_number: accepted.sequence.format(),
@@ -320,18 +330,39 @@ fn put_records(state: &State, body: &[u8]) -> OpResult {
             "Records size exceeds 5 MB limit ({request_bytes} bytes of data and partition keys)."
         )));
     }
-    let accepted = stream.put(entries, &state.clock, &state.faults)?;
-    Ok(json::ok(&PutRecordsOutput {
-        failed_record_count: 0,
-        records: accepted
-            .iter()
-            .map(|a| PutRecordsResultEntry {
+    let outcomes = stream.put(entries, &state.clock, &state.faults)?;
+    let mut failed_record_count = 0;
+    let records = outcomes
+        .iter()
+        .map(|outcome| match *outcome {
+            PutOutcome::Accepted(a) => PutRecordsResultEntry::Accepted {
                 shard_id: &stream.shards[a.shard_index].id,
                 sequence_number: a.sequence.format(),
-            })
-            .collect(),
-        encryption_type: "NONE",
-    }))
+            },
+            PutOutcome::Throttled { shard_index } => {
+                failed_record_count += 1;
+                let err = throttled(state, &stream, shard_index);
+                PutRecordsResultEntry::Failed { error_code: err.code, error_message: err.message }
+            }
+        })
+        .collect();
+    if failed_record_count > 0 {
+        tracing::debug!(stream = %stream.name, failed_record_count, "PutRecords entries throttled");
+    }
+    Ok(json::ok(&PutRecordsOutput { failed_record_count, records, encryption_type: "NONE" }))
+}
+
+/// The error for a write beyond a shard's per-second limits, in AWS's words.
+fn throttled(state: &State, stream: &Stream, shard_index: usize) -> ApiError {
+    ApiError::bad_request(
+        "ProvisionedThroughputExceededException",
+        format!(
+            "Rate exceeded for shard {} in stream {} under account {}.",
+            stream.shards[shard_index].id,
+            stream.name,
+            state.kinesis.account_id()
+        ),
+    )
 }
 
 fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {

@@ -18,7 +18,13 @@ use crate::lock;
 /// Shards an on-demand stream starts with, as in AWS.
 pub(crate) const ON_DEMAND_SHARDS: usize = 4;
 
-/// How a stream's capacity is managed; only reported back, since throttling is not modelled yet.
+/// Most records one shard accepts per second.
+pub(crate) const SHARD_RECORDS_PER_SECOND: u32 = 1_000;
+/// Most bytes (data plus partition key) one shard accepts per second.
+pub(crate) const SHARD_BYTES_PER_SECOND: usize = 1024 * 1024;
+
+/// How a stream's capacity is managed. Both modes throttle per shard with the same limits; an
+/// on-demand stream starts with [`ON_DEMAND_SHARDS`] shards and does not scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StreamMode {
     Provisioned,
@@ -41,6 +47,8 @@ pub(crate) struct KinesisStore {
     account_id: String,
     streams: Mutex<HashMap<String, Arc<Stream>>>,
     next_uid: AtomicU64,
+    /// Whether new streams enforce the per-shard write limits.
+    shard_write_limits: bool,
 }
 
 /// One stream: fixed shard layout plus the growing per-shard logs.
@@ -54,6 +62,8 @@ pub(crate) struct Stream {
     pub(crate) mode: StreamMode,
     pub(crate) shards: Vec<ShardInfo>,
     ranges: Vec<HashKeyRange>,
+    /// Whether writes beyond the per-shard limits are refused.
+    shard_write_limits: bool,
     log: Mutex<StreamLog>,
     /// Bumped after every write, so in-process readers wake up instead of polling.
     changes: watch::Sender<u64>,
@@ -77,6 +87,32 @@ struct ShardLog {
     /// Records in sequence order. Counters are increasing but may have gaps where entries were dropped.
     records: Vec<Record>,
     next_counter: u64,
+    /// Writes accepted in the current one-second window of emulator time.
+    window: WriteWindow,
+}
+
+/// The writes a shard accepted in one second of emulator time, counted from the clock's start.
+#[derive(Debug, Default)]
+struct WriteWindow {
+    second: u64,
+    records: u32,
+    bytes: usize,
+}
+
+impl WriteWindow {
+    /// Counts an entry of `bytes` bytes written in emulated second `second`; returns false, counting
+    /// nothing, when the entry would exceed the shard's per-second limits.
+    fn admit(&mut self, second: u64, bytes: usize) -> bool {
+        if self.second != second {
+            *self = WriteWindow { second, records: 0, bytes: 0 };
+        }
+        if self.records >= SHARD_RECORDS_PER_SECOND || self.bytes + bytes > SHARD_BYTES_PER_SECOND {
+            return false;
+        }
+        self.records += 1;
+        self.bytes += bytes;
+        true
+    }
 }
 
 /// A stored record.
@@ -95,6 +131,8 @@ pub(crate) struct Entry {
     pub(crate) data: Bytes,
     pub(crate) partition_key: String,
     pub(crate) explicit_hash_key: Option<u128>,
+    /// PutRecord's `SequenceNumberForOrdering`: the entry's sequence number must be greater.
+    pub(crate) sequence_after: Option<SequenceNumber>,
 }
 
 /// Where an accepted entry went.
@@ -102,6 +140,16 @@ pub(crate) struct Entry {
 pub(crate) struct Accepted {
     pub(crate) shard_index: usize,
     pub(crate) sequence: SequenceNumber,
+}
+
+/// What happened to one entry of a put request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PutOutcome {
+    Accepted(Accepted),
+    /// The entry's shard had reached its per-second write limit; nothing was stored.
+    Throttled {
+        shard_index: usize,
+    },
 }
 
 /// Where a new iterator starts.
@@ -128,12 +176,15 @@ pub(crate) struct ReadOutcome {
 pub(crate) struct StreamDeleted;
 
 impl KinesisStore {
-    pub(crate) fn new(region: &str, account_id: &str) -> KinesisStore {
+    /// An empty store; with `shard_write_limits`, every shard refuses writes beyond 1 MiB and
+    /// 1,000 records per second of emulator time.
+    pub(crate) fn new(region: &str, account_id: &str, shard_write_limits: bool) -> KinesisStore {
         KinesisStore {
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             streams: Mutex::new(HashMap::new()),
             next_uid: AtomicU64::new(1),
+            shard_write_limits,
         }
     }
 
@@ -168,6 +219,7 @@ impl KinesisStore {
             mode,
             shards,
             ranges,
+            shard_write_limits: self.shard_write_limits,
             log: Mutex::new(StreamLog {
                 shards: (0..shard_count).map(|_| ShardLog::default()).collect(),
                 deleted: false,
@@ -254,14 +306,15 @@ impl Stream {
 
     /// Routes, numbers and stores entries, in order, as one request.
     ///
-    /// Every entry gets the same arrival time and consecutive fault ordinals. Entries the fault
-    /// injector drops are numbered and acknowledged like the others but not stored.
+    /// Entries beyond their shard's per-second write limits are throttled: not numbered, not stored.
+    /// Every accepted entry gets the same arrival time and consecutive fault ordinals. Entries the
+    /// fault injector drops are numbered and acknowledged like the others but not stored.
     pub(crate) fn put(
         &self,
         entries: Vec<Entry>,
         clock: &Clock,
         faults: &FaultInjector,
-    ) -> Result<Vec<Accepted>, ApiError> {
+    ) -> Result<Vec<PutOutcome>, ApiError> {
         // Hash outside the lock: it is the only per-entry work that does not touch shared state.
         let routes: Vec<usize> = entries
             .iter()
@@ -271,25 +324,50 @@ impl Stream {
                 hash::shard_for_hash(&self.ranges, hash)
             })
             .collect();
-        let mut accepted = Vec::with_capacity(entries.len());
+        let mut outcomes = Vec::with_capacity(entries.len());
         let mut dropped = Vec::new();
         {
             let mut log = lock(&self.log);
             if log.deleted {
                 return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
             }
-            let arrival_ms = unix_millis(clock.now());
-            let first_ordinal = faults.reserve_kinesis_ordinals(entries.len());
-            let check_faults = !faults.drops_none_of(first_ordinal, entries.len());
-            for ((i, entry), shard_index) in entries.into_iter().enumerate().zip(routes) {
+            let now = clock.now();
+            let arrival_ms = unix_millis(now);
+            let second = clock.elapsed_at(now).as_secs();
+            let admitted: Vec<bool> = entries
+                .iter()
+                .zip(&routes)
+                .map(|(entry, &shard_index)| {
+                    !self.shard_write_limits
+                        || log.shards[shard_index]
+                            .window
+                            .admit(second, entry.data.len() + entry.partition_key.len())
+                })
+                .collect();
+            let accepted_count = admitted.iter().filter(|&&a| a).count();
+            let first_ordinal = faults.reserve_kinesis_ordinals(accepted_count);
+            let check_faults = !faults.drops_none_of(first_ordinal, accepted_count);
+            let mut ordinal = first_ordinal;
+            for ((entry, shard_index), admitted) in entries.into_iter().zip(routes).zip(admitted) {
+                if !admitted {
+                    outcomes.push(PutOutcome::Throttled { shard_index });
+                    continue;
+                }
                 let shard = &mut log.shards[shard_index];
+                if let Some(after) = entry.sequence_after
+                    && after.shard_index == shard_index as u64
+                    && after.counter >= shard.next_counter
+                {
+                    shard.next_counter = after.counter.saturating_add(1);
+                }
                 let counter = shard.next_counter;
                 shard.next_counter += 1;
                 let sequence = SequenceNumber { shard_index: shard_index as u64, counter };
-                accepted.push(Accepted { shard_index, sequence });
-                let ordinal = first_ordinal + i as u64;
-                if check_faults && faults.should_drop_kinesis(ordinal) {
-                    dropped.push((ordinal, shard_index, entry));
+                outcomes.push(PutOutcome::Accepted(Accepted { shard_index, sequence }));
+                let this_ordinal = ordinal;
+                ordinal += 1;
+                if check_faults && faults.should_drop_kinesis(this_ordinal) {
+                    dropped.push((this_ordinal, shard_index, entry));
                     continue;
                 }
                 shard.records.push(Record {
@@ -310,7 +388,7 @@ impl Stream {
                 data: entry.data.to_vec(),
             });
         }
-        Ok(accepted)
+        Ok(outcomes)
     }
 
     /// Resolves where a new iterator on shard `shard_index` starts.
@@ -421,13 +499,30 @@ mod tests {
     use super::*;
     use crate::faults::Faults;
     use std::collections::BTreeSet;
+    use std::time::Duration;
 
     fn entry(key: &str, data: &str) -> Entry {
-        Entry { data: Bytes::from(data.to_owned()), partition_key: key.to_owned(), explicit_hash_key: None }
+        Entry {
+            data: Bytes::from(data.to_owned()),
+            partition_key: key.to_owned(),
+            explicit_hash_key: None,
+            sequence_after: None,
+        }
+    }
+
+    /// The accepted results, failing the test if any entry was throttled.
+    fn accepted(outcomes: Vec<PutOutcome>) -> Vec<Accepted> {
+        outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                PutOutcome::Accepted(accepted) => accepted,
+                PutOutcome::Throttled { .. } => panic!("unexpectedly throttled"),
+            })
+            .collect()
     }
 
     fn store_with_stream(shards: usize) -> (KinesisStore, Arc<Stream>) {
-        let store = KinesisStore::new("us-east-1", "000000000000");
+        let store = KinesisStore::new("us-east-1", "000000000000", true);
         let stream = store.create("s", shards, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
         (store, stream)
     }
@@ -451,8 +546,9 @@ mod tests {
         // "user-1" hashes above 2^127 (shard 1); an explicit hash key of 0 pins shard 0.
         let mut pinned = entry("k", "a");
         pinned.explicit_hash_key = Some(0);
-        let accepted =
-            stream.put(vec![entry("user-1", "x"), pinned, entry("user-1", "y")], &clock, &faults).unwrap();
+        let accepted = accepted(
+            stream.put(vec![entry("user-1", "x"), pinned, entry("user-1", "y")], &clock, &faults).unwrap(),
+        );
         assert_eq!(accepted.iter().map(|a| a.shard_index).collect::<Vec<_>>(), vec![1, 0, 1]);
         assert!(accepted[0].sequence < accepted[2].sequence);
 
@@ -475,8 +571,9 @@ mod tests {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
         let faults = FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([1]) });
-        let accepted =
-            stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap();
+        let accepted = accepted(
+            stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap(),
+        );
         assert_eq!(accepted.len(), 3);
         let mut out = Vec::new();
         stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
@@ -508,6 +605,53 @@ mod tests {
         assert_eq!(latest, 5);
         let foreign = SequenceNumber { shard_index: 3, counter: 0 };
         assert!(stream.starting_position(0, StartingPosition::AtSequence(foreign)).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_past_a_shards_limits_are_throttled_until_the_next_second() {
+        let (_store, stream) = store_with_stream(1);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([999]) });
+        let batch = || (0..500).map(|i| entry("k", &i.to_string())).collect::<Vec<_>>();
+        let mut outcomes = Vec::new();
+        for _ in 0..3 {
+            outcomes.extend(stream.put(batch(), &clock, &faults).unwrap());
+        }
+        let throttled: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, outcome)| matches!(outcome, PutOutcome::Throttled { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(throttled, (1000..1500).collect::<Vec<_>>());
+        // Throttled entries take no fault ordinal: the 1,000th accepted entry is the one dropped.
+        assert_eq!(faults.events()[0].data, b"499");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(matches!(stream.put(batch(), &clock, &faults).unwrap()[499], PutOutcome::Accepted(_)));
+
+        // The byte limit counts data and partition key: 1 MiB in one entry fills the second.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let big = Entry {
+            data: Bytes::from(vec![0u8; SHARD_BYTES_PER_SECOND - 1]),
+            partition_key: "k".to_owned(),
+            explicit_hash_key: None,
+            sequence_after: None,
+        };
+        let outcomes = stream.put(vec![big, entry("k", "")], &clock, &faults).unwrap();
+        assert!(matches!(outcomes[0], PutOutcome::Accepted(_)));
+        assert!(matches!(outcomes[1], PutOutcome::Throttled { shard_index: 0 }));
+    }
+
+    #[test]
+    fn without_limits_nothing_is_throttled() {
+        let store = KinesisStore::new("us-east-1", "000000000000", false);
+        let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults::default());
+        for _ in 0..5 {
+            let batch = (0..500).map(|i| entry("k", &i.to_string())).collect();
+            accepted(stream.put(batch, &clock, &faults).unwrap());
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl From<StoreError> for S3Error {
             StoreError::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
             StoreError::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
             StoreError::InvalidContinuationToken => S3ErrorCode::InvalidArgument,
+            StoreError::Disk => S3ErrorCode::InternalError,
         };
         S3Error::with_message(code, err.to_string())
     }

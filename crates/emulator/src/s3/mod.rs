@@ -1,4 +1,4 @@
-//! S3: path-style REST served by s3s over an in-memory store that Firehose also writes to.
+//! S3: path-style and virtual-host-style REST served by s3s over the store that Firehose also writes to.
 
 pub(crate) mod backend;
 pub(crate) mod request;
@@ -6,6 +6,8 @@ pub(crate) mod store;
 
 use std::sync::Arc;
 
+use s3s::S3Result;
+use s3s::host::{S3Host, VirtualHost};
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use crate::clock::Clock;
@@ -17,5 +19,44 @@ use store::S3Store;
 /// No `S3Auth` is configured: [`request::prepare`] strips signatures first, so s3s sees anonymous
 /// requests and allows them.
 pub(crate) fn service(store: Arc<S3Store>, clock: Clock, region: &str) -> S3Service {
-    S3ServiceBuilder::new(S3Backend { store, clock, region: region.to_owned() }).build()
+    let mut builder = S3ServiceBuilder::new(S3Backend { store, clock, region: region.to_owned() });
+    builder.set_host(LocalHost);
+    builder.build()
+}
+
+/// The domain under which `<bucket>.localhost` names a bucket, as `<bucket>.s3.amazonaws.com` does.
+const BASE_DOMAIN: &str = "localhost";
+
+/// Reads the bucket from `Host: <bucket>.localhost[:port]` (virtual-host style); any other host,
+/// including `localhost` and IP addresses, means path style.
+#[derive(Debug)]
+struct LocalHost;
+
+impl S3Host for LocalHost {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
+        Ok(match bucket_of_host(host) {
+            Some(bucket) => VirtualHost::new(host).with_bucket(bucket),
+            None => VirtualHost::new(host),
+        })
+    }
+}
+
+fn bucket_of_host(host: &str) -> Option<&str> {
+    let name =
+        host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host, |(name, _)| name);
+    name.strip_suffix(BASE_DOMAIN)?.strip_suffix('.').filter(|bucket| !bucket.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_come_from_localhost_subdomains_only() {
+        assert_eq!(bucket_of_host("logs.localhost:4566"), Some("logs"));
+        assert_eq!(bucket_of_host("my.dotted.bucket.localhost"), Some("my.dotted.bucket"));
+        assert_eq!(bucket_of_host("localhost:4566"), None);
+        assert_eq!(bucket_of_host("127.0.0.1:4566"), None);
+        assert_eq!(bucket_of_host("emulator.internal:4566"), None);
+    }
 }

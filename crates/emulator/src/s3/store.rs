@@ -1,7 +1,8 @@
-//! The in-memory S3 data: buckets and their objects, kept sorted by key for listing.
+//! The S3 data: buckets and their objects, kept sorted by key in memory and optionally written through to disk.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use base64::Engine as _;
@@ -17,7 +18,15 @@ use crate::lock;
 #[derive(Debug, Default)]
 pub(crate) struct S3Store {
     buckets: Mutex<BTreeMap<String, Bucket>>,
+    /// Where buckets and objects persist, when they do; see [`S3Store::open`] for the layout.
+    data_dir: Option<PathBuf>,
 }
+
+/// The file in a bucket's directory that marks it as a bucket and holds its creation time.
+const BUCKET_FILE: &str = "bucket.json";
+/// The extensions of an object's data and metadata files.
+const DATA_EXT: &str = "data";
+const META_EXT: &str = "meta.json";
 
 #[derive(Debug)]
 struct Bucket {
@@ -49,6 +58,8 @@ pub(crate) enum StoreError {
     BucketNotEmpty,
     #[error("the continuation token is not valid")]
     InvalidContinuationToken,
+    #[error("the object could not be written to or removed from the data directory")]
+    Disk,
 }
 
 /// A ListObjectsV2 request.
@@ -100,15 +111,99 @@ pub(crate) fn etag_of(data: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An object's metadata as stored beside its data.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ObjectMeta {
+    key: String,
+    last_modified_ms: i64,
+    content_type: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct BucketMeta {
+    created_ms: i64,
+}
+
+fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The file name stem of an object: the hex MD5 of its key, since keys may hold any character.
+fn object_stem(key: &str) -> String {
+    etag_of(key.as_bytes())
+}
+
+/// Writes a file so that a crash leaves either the old or the new content.
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn disk_error(action: &str, path: &Path, err: &std::io::Error) -> StoreError {
+    tracing::error!(path = %path.display(), %err, "failed to {action}");
+    StoreError::Disk
+}
+
 impl S3Store {
+    /// A store that persists in `dir`, loading what an earlier run left there.
+    ///
+    /// Each bucket is a directory holding `bucket.json`; each object is `<md5 of key>.data` with
+    /// `<md5 of key>.meta.json` (key, LastModified, content type) beside it.
+    pub(crate) fn open(dir: &Path) -> std::io::Result<S3Store> {
+        std::fs::create_dir_all(dir)?;
+        let mut buckets = BTreeMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let bucket_dir = entry.path();
+            let Ok(bucket_json) = std::fs::read(bucket_dir.join(BUCKET_FILE)) else { continue };
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            let meta: BucketMeta = serde_json::from_slice(&bucket_json).map_err(std::io::Error::other)?;
+            let mut objects = BTreeMap::new();
+            for file in std::fs::read_dir(&bucket_dir)? {
+                let path = file?.path();
+                let Some(stem) =
+                    path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".meta.json"))
+                else {
+                    continue;
+                };
+                let meta: ObjectMeta =
+                    serde_json::from_slice(&std::fs::read(&path)?).map_err(std::io::Error::other)?;
+                let data = Bytes::from(std::fs::read(bucket_dir.join(format!("{stem}.{DATA_EXT}")))?);
+                let object = Object {
+                    etag: etag_of(&data),
+                    data,
+                    last_modified: from_millis(meta.last_modified_ms),
+                    content_type: meta.content_type,
+                };
+                objects.insert(meta.key, object);
+            }
+            buckets.insert(name, Bucket { created: from_millis(meta.created_ms), objects });
+        }
+        tracing::info!(dir = %dir.display(), buckets = buckets.len(), "loaded S3 data");
+        Ok(S3Store { buckets: Mutex::new(buckets), data_dir: Some(dir.to_owned()) })
+    }
+
+    fn bucket_dir(&self, bucket: &str) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|dir| dir.join(bucket))
+    }
+
     /// Creates a bucket.
     pub(crate) fn create_bucket(&self, name: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let mut buckets = lock(&self.buckets);
         if buckets.contains_key(name) {
             return Err(StoreError::BucketAlreadyOwnedByYou);
         }
-        buckets
-            .insert(name.to_owned(), Bucket { created: truncate_to_millis(now), objects: BTreeMap::new() });
+        let created = truncate_to_millis(now);
+        if let Some(dir) = self.bucket_dir(name) {
+            let meta = serde_json::to_vec(&BucketMeta { created_ms: crate::clock::unix_millis(created) })
+                .unwrap_or_default();
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| write_atomically(&dir.join(BUCKET_FILE), &meta))
+                .map_err(|err| disk_error("create a bucket directory", &dir, &err))?;
+        }
+        buckets.insert(name.to_owned(), Bucket { created, objects: BTreeMap::new() });
         Ok(())
     }
 
@@ -129,6 +224,10 @@ impl S3Store {
             None => Err(StoreError::NoSuchBucket),
             Some(bucket) if !bucket.objects.is_empty() => Err(StoreError::BucketNotEmpty),
             Some(_) => {
+                if let Some(dir) = self.bucket_dir(name) {
+                    std::fs::remove_dir_all(&dir)
+                        .map_err(|err| disk_error("remove a bucket directory", &dir, &err))?;
+                }
                 buckets.remove(name);
                 Ok(())
             }
@@ -148,8 +247,24 @@ impl S3Store {
         let object =
             Object { etag: etag_of(&data), data, last_modified: truncate_to_millis(now), content_type };
         let mut buckets = lock(&self.buckets);
-        let bucket = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
-        bucket.objects.insert(key.to_owned(), object.clone());
+        let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
+        if let Some(dir) = self.bucket_dir(bucket) {
+            let stem = object_stem(key);
+            let meta = ObjectMeta {
+                key: key.to_owned(),
+                last_modified_ms: crate::clock::unix_millis(object.last_modified),
+                content_type: object.content_type.clone(),
+            };
+            // Data first: a metadata file always has its data beside it.
+            let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
+            write_atomically(&data_path, &object.data)
+                .and_then(|()| {
+                    let meta = serde_json::to_vec(&meta).unwrap_or_default();
+                    write_atomically(&dir.join(format!("{stem}.{META_EXT}")), &meta)
+                })
+                .map_err(|err| disk_error("write an object", &data_path, &err))?;
+        }
+        objects.insert(key.to_owned(), object.clone());
         Ok(object)
     }
 
@@ -163,8 +278,16 @@ impl S3Store {
     /// Deletes an object; deleting a missing key succeeds, as in S3.
     pub(crate) fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let mut buckets = lock(&self.buckets);
-        let bucket = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
-        bucket.objects.remove(key);
+        let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
+        if objects.remove(key).is_some()
+            && let Some(dir) = self.bucket_dir(bucket)
+        {
+            let stem = object_stem(key);
+            let meta_path = dir.join(format!("{stem}.{META_EXT}"));
+            std::fs::remove_file(&meta_path)
+                .and_then(|()| std::fs::remove_file(dir.join(format!("{stem}.{DATA_EXT}"))))
+                .map_err(|err| disk_error("remove an object", &meta_path, &err))?;
+        }
         Ok(())
     }
 
@@ -297,6 +420,33 @@ mod tests {
         store.delete_object("b", "k").unwrap();
         store.delete_bucket("b").unwrap();
         assert!(!store.has_bucket("b"));
+    }
+
+    #[test]
+    fn a_data_directory_keeps_buckets_and_objects_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_987_654_321).unwrap();
+        {
+            let store = S3Store::open(dir.path()).unwrap();
+            store.create_bucket("b", now).unwrap();
+            store.create_bucket("gone", now).unwrap();
+            store
+                .put_object("b", "a/b/../c?d", Bytes::from_static(b"one"), Some("text/plain".into()), now)
+                .unwrap();
+            store.put_object("b", "k", Bytes::from_static(b"two"), None, now).unwrap();
+            store.put_object("b", "deleted", Bytes::from_static(b"x"), None, now).unwrap();
+            store.delete_object("b", "deleted").unwrap();
+            store.delete_bucket("gone").unwrap();
+        }
+        let store = S3Store::open(dir.path()).unwrap();
+        assert_eq!(store.list_buckets().iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["b"]);
+        let object = store.get_object("b", "a/b/../c?d").unwrap();
+        assert_eq!(&object.data[..], b"one");
+        assert_eq!(object.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(object.last_modified.unix_timestamp_nanos(), 1_700_000_000_987_000_000);
+        assert_eq!(object.etag, etag_of(b"one"));
+        assert_eq!(&store.get_object("b", "k").unwrap().data[..], b"two");
+        assert_eq!(store.get_object("b", "deleted").unwrap_err(), StoreError::NoSuchKey);
     }
 
     #[test]

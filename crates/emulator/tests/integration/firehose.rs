@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_firehose::error::ProvideErrorMetadata as _;
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
 use aws_sdk_firehose::types::{
     BufferingHints, DeliveryStreamStatus, DeliveryStreamType, ExtendedS3DestinationConfiguration,
@@ -140,7 +141,10 @@ async fn kinesis_source_delivers_records_concatenated_in_shard_order() {
 
 #[tokio::test]
 async fn reaching_the_size_flushes_long_before_the_interval() {
-    let h = Harness::start().await;
+    // 1.2 MiB into one shard within a second is over the shard's write limit; this test is about
+    // buffering, so the limit is off.
+    let h =
+        Harness::with_config(EmulatorConfig { shard_write_limits: false, ..EmulatorConfig::default() }).await;
     h.s3.create_bucket().bucket("big").send().await.unwrap();
     let stream_arn = h.create_stream("bulk", 1).await;
     kinesis_source_delivery(&h, "bulk-to-s3", &stream_arn, extended_s3("big", 1, 900)).await;
@@ -274,4 +278,53 @@ async fn deleted_delivery_streams_stop_delivering() {
     // Had the deleted stream kept running, its one-second timer for "between" would have fired
     // before the new stream's timer for "after".
     assert!(objects.iter().all(|(_, data)| data != b"between"), "{objects:?}");
+}
+
+#[tokio::test]
+async fn single_puts_listing_and_missing_delivery_streams() {
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("single").send().await.unwrap();
+    for name in ["b-stream", "a-stream"] {
+        h.firehose
+            .create_delivery_stream()
+            .delivery_stream_name(name)
+            .extended_s3_destination_configuration(extended_s3("single", 1, 0))
+            .send()
+            .await
+            .unwrap();
+    }
+    let listed = h.firehose.list_delivery_streams().send().await.unwrap();
+    assert_eq!(listed.delivery_stream_names(), ["a-stream", "b-stream"]);
+    assert!(!listed.has_more_delivery_streams());
+    let put = h
+        .firehose
+        .put_record()
+        .delivery_stream_name("a-stream")
+        .record(Record::builder().data(Blob::new("one")).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(!put.record_id().is_empty());
+    let objects = eventually("the zero-interval flush", Duration::from_secs(10), || async {
+        let objects = h.objects("single").await;
+        (!objects.is_empty()).then_some(objects)
+    })
+    .await;
+    assert_eq!(objects[0].1, b"one");
+    let described =
+        h.firehose.describe_delivery_stream().delivery_stream_name("a-stream").send().await.unwrap();
+    assert_eq!(described.delivery_stream_description().unwrap().version_id(), "1");
+
+    let missing =
+        h.firehose.describe_delivery_stream().delivery_stream_name("nope").send().await.unwrap_err();
+    assert_eq!(missing.into_service_error().code(), Some("ResourceNotFoundException"));
+    let duplicate = h
+        .firehose
+        .create_delivery_stream()
+        .delivery_stream_name("a-stream")
+        .extended_s3_destination_configuration(extended_s3("single", 1, 0))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.into_service_error().code(), Some("ResourceInUseException"));
 }

@@ -186,3 +186,101 @@ async fn deleted_streams_are_gone() {
     // The name can be reused.
     h.create_stream("temp", 2).await;
 }
+
+#[tokio::test]
+async fn on_demand_streams_listing_explicit_hash_keys_and_every_iterator_type() {
+    let h = Harness::start().await;
+    h.kinesis
+        .create_stream()
+        .stream_name("od")
+        .stream_mode_details(
+            aws_sdk_kinesis::types::StreamModeDetails::builder()
+                .stream_mode(aws_sdk_kinesis::types::StreamMode::OnDemand)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    h.create_stream("p", 2).await;
+    let described = h.kinesis.describe_stream().stream_name("od").send().await.unwrap();
+    assert_eq!(described.stream_description().unwrap().shards().len(), 4);
+    let names = h.kinesis.list_streams().send().await.unwrap();
+    assert_eq!(names.stream_names(), ["od", "p"]);
+
+    // The highest hash key belongs to the last shard, whatever the partition key.
+    let put = h
+        .kinesis
+        .put_record()
+        .stream_name("od")
+        .partition_key("k")
+        .explicit_hash_key(u128::MAX.to_string())
+        .data(Blob::new("first"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.shard_id(), "shardId-000000000003");
+    let between = h.emulator.clock().now();
+    for data in ["second", "third"] {
+        h.kinesis
+            .put_record()
+            .stream_name("od")
+            .partition_key("k")
+            .explicit_hash_key(u128::MAX.to_string())
+            .data(Blob::new(data))
+            .send()
+            .await
+            .unwrap();
+    }
+    let kinesis = &h.kinesis;
+    let read = |kind: ShardIteratorType,
+                sequence: Option<&str>,
+                at: Option<aws_sdk_kinesis::primitives::DateTime>| {
+        let request = h
+            .kinesis
+            .get_shard_iterator()
+            .stream_name("od")
+            .shard_id("shardId-000000000003")
+            .shard_iterator_type(kind)
+            .set_starting_sequence_number(sequence.map(str::to_owned))
+            .set_timestamp(at);
+        async move {
+            let iterator = request.send().await.unwrap().shard_iterator().unwrap().to_owned();
+            let got = kinesis.get_records().shard_iterator(iterator).limit(1).send().await.unwrap();
+            let data: Vec<String> = got
+                .records()
+                .iter()
+                .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap())
+                .collect();
+            (data, got.millis_behind_latest(), got.next_shard_iterator().is_some())
+        }
+    };
+    let (data, _, has_next) =
+        read(ShardIteratorType::AtSequenceNumber, Some(put.sequence_number()), None).await;
+    assert_eq!(data, ["first"]);
+    assert!(has_next);
+    let (data, _, _) = read(ShardIteratorType::AfterSequenceNumber, Some(put.sequence_number()), None).await;
+    assert_eq!(data, ["second"]);
+    let since = aws_sdk_kinesis::primitives::DateTime::from_millis(
+        i64::try_from(between.unix_timestamp_nanos() / 1_000_000).unwrap() + 1,
+    );
+    let (data, behind, _) = read(ShardIteratorType::AtTimestamp, None, Some(since)).await;
+    assert!(data == ["second"] || data == ["third"], "{data:?}");
+    assert!(behind.is_some());
+    let (data, _, _) = read(ShardIteratorType::TrimHorizon, None, None).await;
+    assert_eq!(data, ["first"]);
+    let (data, _, _) = read(ShardIteratorType::Latest, None, None).await;
+    assert!(data.is_empty());
+
+    let bad = h
+        .kinesis
+        .put_record()
+        .stream_name("od")
+        .partition_key("k")
+        .explicit_hash_key("-1")
+        .data(Blob::new("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(bad.into_service_error().code(), Some("InvalidArgumentException"));
+}

@@ -1,8 +1,11 @@
 //! Integration tests: the official AWS SDK clients against a running emulator.
 
+mod buffering;
 mod common;
 mod faults;
 mod firehose;
 mod kinesis;
+mod routing;
 mod s3;
 mod server;
+mod throttling;

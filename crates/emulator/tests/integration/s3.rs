@@ -1,8 +1,9 @@
-//! S3 through aws-sdk-s3, path style, with arbitrary credentials.
+//! S3 through aws-sdk-s3 with arbitrary credentials: path style, virtual-host style and a data directory.
 
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use aws_sdk_s3::primitives::ByteStream;
+use emulator::EmulatorConfig;
 
 use crate::common::Harness;
 
@@ -140,4 +141,93 @@ async fn any_credentials_are_accepted() {
     other.put_object().bucket("mine").key("k").body(ByteStream::from_static(b"v")).send().await.unwrap();
     let listed = h.s3.list_objects_v2().bucket("mine").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
+}
+
+/// Sends one S3 request over a plain socket with the given `Host` header and returns the raw response.
+async fn raw_s3(emulator: &emulator::Emulator, method: &str, host: &str, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut socket = tokio::net::TcpStream::connect(emulator.local_addr()).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn virtual_host_style_requests_name_the_bucket_in_the_host() {
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("vhost").send().await.unwrap();
+    let host = format!("vhost.localhost:{}", h.emulator.local_addr().port());
+    let put = raw_s3(&h.emulator, "PUT", &host, "/dir/file.txt", "virtual").await;
+    assert!(put.starts_with("HTTP/1.1 200"), "{put}");
+    let got = h.s3.get_object().bucket("vhost").key("dir/file.txt").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"virtual");
+    let get = raw_s3(&h.emulator, "GET", &host, "/dir/file.txt", "").await;
+    assert!(get.starts_with("HTTP/1.1 200") && get.ends_with("virtual"), "{get}");
+    let list = raw_s3(&h.emulator, "GET", &host, "/?list-type=2&prefix=dir/", "").await;
+    assert!(list.contains("<Key>dir/file.txt</Key>"), "{list}");
+    // Plain `localhost` stays path style.
+    let path_style = raw_s3(&h.emulator, "GET", "localhost", "/vhost/dir/file.txt", "").await;
+    assert!(path_style.ends_with("virtual"), "{path_style}");
+}
+
+#[tokio::test]
+async fn a_data_directory_keeps_objects_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EmulatorConfig { data_dir: Some(dir.path().to_owned()), ..EmulatorConfig::default() };
+    let h = Harness::with_config(config()).await;
+    h.s3.create_bucket().bucket("kept").send().await.unwrap();
+    h.s3.put_object()
+        .bucket("kept")
+        .key("a/b.json")
+        .body(ByteStream::from_static(b"{}"))
+        .send()
+        .await
+        .unwrap();
+    let before = h.s3.head_object().bucket("kept").key("a/b.json").send().await.unwrap();
+    h.emulator.shutdown().await;
+
+    let h = Harness::with_config(config()).await;
+    let after = h.s3.head_object().bucket("kept").key("a/b.json").send().await.unwrap();
+    assert_eq!(after.last_modified(), before.last_modified());
+    assert_eq!(after.e_tag(), before.e_tag());
+    assert_eq!(h.objects("kept").await, vec![("a/b.json".to_owned(), b"{}".to_vec())]);
+}
+
+#[tokio::test]
+async fn ranges_batch_deletes_and_bucket_listings() {
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("ops").send().await.unwrap();
+    for key in ["a", "b", "c"] {
+        let body = ByteStream::from(format!("0123456789-{key}").into_bytes());
+        h.s3.put_object().bucket("ops").key(key).body(body).send().await.unwrap();
+    }
+    let ranged = h.s3.get_object().bucket("ops").key("a").range("bytes=2-5").send().await.unwrap();
+    assert_eq!(ranged.content_range(), Some("bytes 2-5/12"));
+    assert_eq!(ranged.body.collect().await.unwrap().into_bytes().as_ref(), b"2345");
+    let suffix = h.s3.get_object().bucket("ops").key("a").range("bytes=-2").send().await.unwrap();
+    assert_eq!(suffix.body.collect().await.unwrap().into_bytes().as_ref(), b"-a");
+
+    let head = h.s3.head_object().bucket("ops").key("b").send().await.unwrap();
+    assert_eq!(head.content_length(), Some(12));
+    let modified = head.last_modified().expect("LastModified is set").as_secs_f64();
+    let now = h.emulator.clock().now().unix_timestamp() as f64;
+    assert!((now - modified).abs() < 60.0, "LastModified {modified} is not emulator time {now}");
+
+    let ids = ["a", "c", "missing"]
+        .iter()
+        .map(|key| aws_sdk_s3::types::ObjectIdentifier::builder().key(*key).build().unwrap())
+        .collect();
+    let delete = aws_sdk_s3::types::Delete::builder().set_objects(Some(ids)).build().unwrap();
+    let deleted = h.s3.delete_objects().bucket("ops").delete(delete).send().await.unwrap();
+    assert_eq!(deleted.deleted().len(), 3);
+    let left = h.s3.list_objects_v2().bucket("ops").send().await.unwrap();
+    assert_eq!(left.contents().iter().filter_map(|o| o.key()).collect::<Vec<_>>(), ["b"]);
+
+    let buckets = h.s3.list_buckets().send().await.unwrap();
+    assert_eq!(buckets.buckets().iter().filter_map(|b| b.name()).collect::<Vec<_>>(), ["ops"]);
 }

@@ -30,7 +30,12 @@ fn clickstream_scenario_has_the_documented_values() {
     assert_eq!(s.pipeline.buffering, scenario::BufferingHints { size_mb: 1, interval_seconds: 2 });
     assert_eq!(s.workload.events, 20_000);
     assert_eq!(s.workload.users, 50);
-    assert_eq!(s.workload.partition_key, "user_id");
+    assert_eq!(s.workload.partition_key, scenario::PartitionKey::Field("user_id".into()));
+    // The workload additions default to the earlier behaviour: natural sizes, full speed, PutRecords.
+    assert_eq!(s.workload.payload, scenario::Payload::Natural);
+    assert_eq!(s.workload.rate, scenario::Rate::Unlimited);
+    assert_eq!(s.workload.api, scenario::PutApi::PutRecords);
+    assert_eq!(s.workload.duration, None);
     assert_eq!(s.workload.envelope_field, scenario::DEFAULT_ENVELOPE_FIELD);
 }
 
@@ -61,6 +66,103 @@ fn invalid_scenarios_name_file_line_and_field() {
         }
         checked += 1;
     }
-    assert!(checked >= 9, "expected at least 9 invalid cases, found {checked}");
+    assert!(checked >= 17, "expected at least 17 invalid cases, found {checked}");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+fn parse(workload: &str) -> Result<scenario::Scenario, scenario::ScenarioError> {
+    let text = format!("[pipeline]\nbucket = \"b-1\"\n\n[workload]\n{workload}\n[expect]\n");
+    scenario::parse(Path::new("inline.toml"), &text)
+}
+
+#[test]
+fn key_strategies_parse_into_the_model() {
+    use scenario::PartitionKey;
+    let cases = [
+        ("[workload.key]\nstrategy = \"constant\"\nvalue = \"k\"\n", PartitionKey::Constant("k".into())),
+        ("[workload.key]\nstrategy = \"random\"\n", PartitionKey::Random),
+        ("[workload.key]\nstrategy = \"uniform\"\nkeys = 10\n", PartitionKey::Uniform { keys: 10 }),
+        (
+            "[workload.key]\nstrategy = \"zipf\"\nkeys = 10\nexponent = 1.5\n",
+            PartitionKey::Zipf { keys: 10, exponent: 1.5 },
+        ),
+        (
+            "[workload.key]\nstrategy = \"hot-key\"\nkeys = 10\nhot_fraction = 0.25\n",
+            PartitionKey::HotKey { keys: 10, fraction: 0.25 },
+        ),
+        ("[workload.key]\nstrategy = \"field\"\nfield = \"region\"\n", PartitionKey::Field("region".into())),
+    ];
+    for (table, expected) in cases {
+        let s = parse(&format!("events = 5\nschema = \"clickstream\"\n{table}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.workload.partition_key, expected, "{table}");
+    }
+}
+
+#[test]
+fn rate_payload_api_and_duration_parse_into_the_model() {
+    use scenario::{Payload, PutApi, Rate, RateStep};
+    use std::time::Duration;
+    let s = parse(
+        "events = 5\nschema = \"person-item\"\npartition_key = \"personId\"\nduration_seconds = 2.5\n\
+         api = \"put-record\"\nconcurrency = 3\n\
+         [workload.payload]\nmin_bytes = 100\nmax_bytes = 200\n\
+         [workload.rate]\nprofile = \"steps\"\nsteps = [{ per_second = 10, seconds = 1 }, { per_second = 20.5, seconds = 2 }]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let w = &s.workload;
+    assert_eq!(w.duration, Some(Duration::from_millis(2500)));
+    assert_eq!(w.api, PutApi::PutRecord);
+    assert_eq!(w.concurrency, 3);
+    assert_eq!(w.payload, Payload::Uniform { min: 100, max: 200 });
+    assert_eq!(
+        w.rate,
+        Rate::Steps(vec![
+            RateStep { per_second: 10.0, duration: Duration::from_secs(1) },
+            RateStep { per_second: 20.5, duration: Duration::from_secs(2) },
+        ])
+    );
+    let ramp = parse(
+        "events = 5\nschema = \"person-item\"\npartition_key = \"personId\"\n\
+         [workload.rate]\nprofile = \"ramp\"\nfrom_per_second = 1\nto_per_second = 9\nover_seconds = 4\n",
+    )
+    .unwrap();
+    assert_eq!(ramp.workload.rate, Rate::Ramp { from: 1.0, to: 9.0, over: Duration::from_secs(4) });
+}
+
+#[test]
+fn custom_fields_keep_file_order_and_kinds() {
+    use scenario::FieldKind;
+    let s = parse(
+        "events = 5\nschema = \"custom\"\npartition_key = \"user\"\n[workload.fields]\n\
+         user = \"name\"\nid = \"uuid\"\nstatus = { kind = \"enum\", values = [\"ok\", \"error\"] }\n\
+         latency = { kind = \"float\", min = 0, max = 2.5 }\n\
+         geo = { kind = \"object\", fields = { city = \"word\", zip = { kind = \"integer\", min = 1, max = 9 } } }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let scenario::Schema::Custom(fields) = &s.workload.schema else { panic!("not custom") };
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["user", "id", "status", "latency", "geo"]);
+    assert_eq!(fields[2].kind, FieldKind::Enum(vec!["ok".into(), "error".into()]));
+    assert_eq!(fields[3].kind, FieldKind::Float { min: 0.0, max: 2.5 });
+    let FieldKind::Object(inner) = &fields[4].kind else { panic!("not an object") };
+    assert_eq!(inner[1].kind, FieldKind::Integer { min: 1, max: 9 });
+    // A nested object cannot be a partition key.
+    let error = parse("events = 5\nschema = \"custom\"\npartition_key = \"geo\"\n[workload.fields]\ngeo = { kind = \"object\", fields = { a = \"word\" } }\n")
+        .unwrap_err();
+    assert!(error.to_string().contains("has no string field \"geo\""), "{error}");
+}
+
+#[test]
+fn app_events_zipf_scenario_has_the_documented_values() {
+    use scenario::{PartitionKey, Payload, PutApi, Rate, Schema};
+    let s = scenario::load(&workspace_root().join("scenarios/app-events-zipf.toml")).unwrap();
+    let w = &s.workload;
+    assert_eq!(s.pipeline.shards, 1);
+    assert_eq!((w.events, w.seed, w.users, w.concurrency), (5000, 7, 500, 4));
+    assert_eq!(w.schema, Schema::AppEvent);
+    assert_eq!(w.partition_key, PartitionKey::Zipf { keys: 500, exponent: 1.1 });
+    assert_eq!(w.payload, Payload::Uniform { min: 300, max: 1200 });
+    assert_eq!(w.rate, Rate::Fixed(2500.0));
+    assert_eq!(w.api, PutApi::PutRecords);
 }

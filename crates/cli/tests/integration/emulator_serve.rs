@@ -1,0 +1,188 @@
+//! `streamproof emulator serve` driven by boto3: the standalone emulator works for Python users.
+//!
+//! boto3 is installed by this test into a virtual environment under the target directory, pinned,
+//! and reused by later runs. If it cannot be installed (no Python, no package registry), the test
+//! fails and says why: it never passes without having run the script.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The boto3 release the script is known to work with.
+const BOTO3_VERSION: &str = "1.44.5";
+
+/// What the script does against the endpoint in `AWS_ENDPOINT_URL`: create a bucket, a stream and
+/// a delivery stream reading it, put a record, and wait for the object Firehose writes.
+const SCRIPT: &str = r#"
+import sys, time, boto3
+
+kinesis = boto3.client("kinesis")
+firehose = boto3.client("firehose")
+s3 = boto3.client("s3")
+
+s3.create_bucket(Bucket="served")
+assert "served" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+kinesis.create_stream(StreamName="served", ShardCount=1)
+arn = kinesis.describe_stream_summary(StreamName="served")["StreamDescriptionSummary"]["StreamARN"]
+firehose.create_delivery_stream(
+    DeliveryStreamName="served",
+    DeliveryStreamType="KinesisStreamAsSource",
+    KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": "arn:aws:iam::000000000000:role/f"},
+    ExtendedS3DestinationConfiguration={
+        "RoleARN": "arn:aws:iam::000000000000:role/f",
+        "BucketARN": "arn:aws:s3:::served",
+        "Prefix": "boto/",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]},
+    },
+)
+put = kinesis.put_record(StreamName="served", Data=b'{"hello":"boto3"}', PartitionKey="k")
+assert put["ShardId"] == "shardId-000000000000", put
+
+deadline = time.time() + 30
+while True:
+    listing = s3.list_objects_v2(Bucket="served", Prefix="boto/")
+    if listing.get("KeyCount", 0) > 0:
+        break
+    if time.time() > deadline:
+        sys.exit("no object in s3://served/boto/ after 30 s")
+    time.sleep(0.1)
+key = listing["Contents"][0]["Key"]
+body = s3.get_object(Bucket="served", Key=key)["Body"].read()
+assert body == b'{"hello":"boto3"}\n', body
+print("OBJECT", key)
+"#;
+
+/// The workspace's target directory, where the virtual environment lives.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command.output().map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed with {}:\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// The Python of a virtual environment with boto3 installed, creating it on first use.
+fn python_with_boto3() -> PathBuf {
+    let venv = target_dir().join(format!("boto3-venv-{BOTO3_VERSION}"));
+    let python = venv.join("bin").join("python");
+    let check = format!("import boto3, sys; sys.exit(boto3.__version__ != '{BOTO3_VERSION}')");
+    if run(Command::new(&python).args(["-c", &check])).is_ok() {
+        return python;
+    }
+    let installed = run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).and_then(|()| {
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            &format!("boto3=={BOTO3_VERSION}"),
+        ]))
+    });
+    if let Err(err) = installed {
+        panic!(
+            "\n\nTHIS TEST NEEDS boto3 AND COULD NOT INSTALL IT.\n\
+             It creates {} with `python3 -m venv` and installs boto3=={BOTO3_VERSION} from PyPI.\n\
+             Make python3 (with venv and pip) and PyPI reachable, then run the test again.\n\n{err}\n",
+            venv.display()
+        );
+    }
+    python
+}
+
+/// Stops the server with SIGTERM when dropped, so a failing test leaves no process behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn boto3_creates_a_stream_puts_a_record_and_lists_the_object() {
+    let python = python_with_boto3();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_streamproof"))
+            .args(["emulator", "serve", "--port", "0", "--time-scale", "60"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the streamproof binary starts"),
+    );
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut env = Vec::new();
+    loop {
+        let line =
+            lines.recv_timeout(Duration::from_secs(30)).expect("serve prints its environment within 30 s");
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|rest| rest.split_once('=')) {
+            env.push((name.to_owned(), value.to_owned()));
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let endpoint = env.iter().find(|(name, _)| name == "AWS_ENDPOINT_URL").map(|(_, v)| v.clone());
+    let endpoint = endpoint.expect("AWS_ENDPOINT_URL is printed");
+    assert!(endpoint.starts_with("http://127.0.0.1:") && !endpoint.ends_with(":0"), "{endpoint}");
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+        assert!(env.iter().any(|(n, _)| n == name), "{name} is not printed");
+    }
+
+    let output = Command::new(&python)
+        .args(["-c", SCRIPT])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .envs(env.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the boto3 script failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("OBJECT boto/"), "{stdout}");
+
+    // SIGTERM, like Ctrl-C, shuts the server down cleanly.
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()])).expect("kill -TERM");
+    let mut rest = Vec::new();
+    loop {
+        match lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => rest.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the server did not stop within 30 s: {rest:?}"),
+        }
+    }
+    let status = server.0.wait().expect("the server exits");
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+}

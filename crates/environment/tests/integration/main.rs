@@ -1,0 +1,69 @@
+//! Environments against real backends: provisioning, readiness and teardown.
+//!
+//! The LocalStack tests need LocalStack host mode (`cargo xtask localstack setup`); `cargo xtask ci`
+//! runs them in its LocalStack stage with `--run-ignored only`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use environment::{Backend, Environment};
+
+fn scenario() -> scenario::Scenario {
+    scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/kinesis-to-s3-small.toml"))
+        .unwrap()
+}
+
+/// Whether any process still belongs to process group `pgid`, read from /proc.
+fn group_alive(pgid: u32) -> bool {
+    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised command name: state, ppid, pgrp, ...
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after.split_whitespace().nth(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_backend_provisions_a_kinesis_source_pipeline_and_tears_it_down() {
+    let environment = Environment::start(&Backend::default()).await.unwrap();
+    let clients = environment.endpoint().clients().await;
+    let provisioned =
+        environment::provision(&clients, &scenario(), "t1", Duration::from_secs(30)).await.unwrap();
+    let stream = provisioned.stream_name.clone().expect("a Kinesis-source pipeline has a stream");
+    assert_eq!(stream, "sp-kinesis-to-s3-small-t1");
+    let summary = clients.kinesis.describe_stream_summary().stream_name(&stream).send().await.unwrap();
+    assert_eq!(summary.stream_description_summary().unwrap().open_shard_count(), 2);
+    environment::teardown(&clients, &provisioned).await.unwrap();
+    let gone = clients.kinesis.describe_stream_summary().stream_name(&stream).send().await.unwrap_err();
+    assert!(gone.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()), "{gone:?}");
+    environment.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs LocalStack host mode (cargo xtask localstack setup); cargo xtask ci runs it"]
+async fn localstack_host_is_ready_only_when_canaries_arrive_and_leaves_nothing_behind() {
+    let home = environment::default_localstack_home().unwrap();
+    let environment =
+        Environment::start(&Backend::LocalStackHost { home: Some(home.clone()) }).await.unwrap();
+    let pgid = environment.process_id().expect("LocalStack runs as a process");
+    let port: u16 = environment.endpoint().url.rsplit(':').next().unwrap().parse().unwrap();
+    let run_dir = home.join("runs").join(format!("{}-{port}", std::process::id()));
+    assert!(run_dir.is_dir(), "LocalStack's run directory {} exists while it runs", run_dir.display());
+    assert!(group_alive(pgid));
+
+    let clients = environment.endpoint().clients().await;
+    let scenario = scenario();
+    let provisioned =
+        environment::provision(&clients, &scenario, "t2", Duration::from_secs(120)).await.unwrap();
+    environment::prove_ready(&clients, &provisioned, "t2", "_streamproof", Duration::from_secs(120))
+        .await
+        .unwrap();
+    // Every shard's canary is in S3 now.
+    let listed = clients.s3.list_objects_v2().bucket(&provisioned.bucket).send().await.unwrap();
+    assert!(listed.key_count().unwrap_or(0) >= 1);
+
+    environment.shutdown().await;
+    assert!(!group_alive(pgid), "no process of LocalStack's group {pgid} remains");
+    assert!(!run_dir.exists(), "the run directory {} is removed", run_dir.display());
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("LocalStack's port is free again");
+}

@@ -1,0 +1,328 @@
+//! `report.html`: the report as one self-contained page with inline SVG charts, readable offline.
+//!
+//! The page has no scripts, fonts or external resources: the verdicts, the counts, a histogram of
+//! latencies (sent → visible), and a delivery timeline of objects (when each became visible, and
+//! its size against SizeInMBs when the buffering hints are known).
+
+use std::fmt::Write as _;
+
+use crate::report::{AssertionStatus, HistogramBucket, Report};
+
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 260.0;
+const MARGIN_LEFT: f64 = 70.0;
+const MARGIN_BOTTOM: f64 = 50.0;
+const MARGIN_TOP: f64 = 20.0;
+const MARGIN_RIGHT: f64 = 20.0;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:820px}\
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}\
+table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #ddd}\
+.pass{color:#1a7f37;font-weight:bold}.fail{color:#cf222e;font-weight:bold}.na{color:#6e7781;font-weight:bold}\
+pre{background:#f6f8fa;padding:.8em;overflow-x:auto}svg{background:#fff;border:1px solid #ddd}\
+.bar{fill:#4078c0}.object{fill:#2da44e}.object.gzip{fill:#8250df}.threshold{stroke:#cf222e;stroke-dasharray:6 4}\
+.axis{stroke:#444}.grid{stroke:#eee}text{font-size:11px;fill:#444}";
+
+impl Report {
+    /// The report as a self-contained HTML page.
+    pub fn html(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>streamproof {verdict}: run {run}</title><style>{STYLE}</style></head><body>\n\
+             <h1><span class=\"{class}\">{verdict}</span> run {run} in s3://{bucket}/{prefix}</h1>\n",
+            run = escape(&self.run_id),
+            class = if self.passed() { "pass" } else { "fail" },
+            bucket = escape(&self.bucket),
+            prefix = escape(&self.prefix),
+        );
+
+        out.push_str("<h2>Assertions</h2>\n<table>");
+        for assertion in &self.assertions {
+            let (class, label) = match assertion.status {
+                AssertionStatus::Pass => ("pass", "PASS"),
+                AssertionStatus::Fail => ("fail", "FAIL"),
+                AssertionStatus::NotApplicable => ("na", "N/A"),
+            };
+            let _ = write!(
+                out,
+                "<tr><td class=\"{class}\">{label}</td><td>{}</td><td>{}</td></tr>",
+                escape(&assertion.name),
+                escape(&assertion.detail)
+            );
+        }
+        out.push_str("</table>\n");
+
+        let counts = &self.counts;
+        out.push_str("<h2>Counts</h2>\n<table>");
+        for (name, value) in [
+            ("generated", counts.generated),
+            ("acknowledged", counts.acknowledged),
+            ("failed to send", counts.failed_to_send),
+            ("delivered", counts.delivered),
+            ("lost", counts.lost),
+            ("duplicated (extra copies)", counts.duplicated),
+            ("reordered", counts.reordered),
+            ("corrupt spans", counts.corrupt),
+            ("unexpected", counts.unexpected),
+            ("late", counts.late),
+            ("objects", counts.objects),
+            ("bytes", counts.bytes),
+        ] {
+            let _ = write!(out, "<tr><th>{name}</th><td>{value}</td></tr>");
+        }
+        out.push_str("</table>\n");
+
+        let latency = &self.latency;
+        out.push_str("<h2>Latency: sent → visible in S3</h2>\n");
+        let _ = writeln!(
+            out,
+            "<p>{} first deliveries; p50 {}, p90 {}, p99 {}, max {} ({}).</p>",
+            latency.samples,
+            ms(latency.p50_ms),
+            ms(latency.p90_ms),
+            ms(latency.p99_ms),
+            ms(latency.max_ms),
+            escape(&latency.precision)
+        );
+        out.push_str(&latency_chart(&latency.histogram));
+
+        out.push_str("<h2>Delivery timeline</h2>\n");
+        let threshold = self.buffering.as_ref().map(|buffering| u64::from(buffering.size_mb) * 1024 * 1024);
+        out.push_str(&timeline_chart(self, threshold));
+        if self.objects_truncated {
+            let _ = writeln!(out, "<p>Only the first {} objects are drawn.</p>", self.objects.len());
+        }
+        if let Some(buffering) = &self.buffering {
+            let sizes = &buffering.size_bytes;
+            let _ = writeln!(
+                out,
+                "<p>Buffering hints {} MiB / {} s (slack {} ms): object sizes after decompression min {}, \
+                 p50 {}, p90 {}, max {} bytes; {} oversized, {} flushed early, {} held too long.{}</p>",
+                buffering.size_mb,
+                buffering.interval_seconds,
+                buffering.slack_ms,
+                sizes.min,
+                sizes.p50,
+                sizes.p90,
+                sizes.max,
+                buffering.oversized,
+                buffering.flushed_early,
+                buffering.held_too_long,
+                buffering
+                    .not_applicable
+                    .as_deref()
+                    .map(|why| format!(" {}", escape(why)))
+                    .unwrap_or_default(),
+            );
+        }
+
+        out.push_str("<h2>Summary</h2>\n<pre>");
+        out.push_str(&escape(&self.summary()));
+        out.push_str("</pre>\n</body></html>\n");
+        out
+    }
+}
+
+/// A bar per latency bucket, labelled with its upper bound.
+fn latency_chart(buckets: &[HistogramBucket]) -> String {
+    let mut svg = open_svg("latency-histogram", "Latency histogram");
+    let plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+    let plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
+    let max = buckets.iter().map(|bucket| bucket.count).max().unwrap_or(0).max(1);
+    y_axis(&mut svg, max as f64, "records");
+    let slot = plot_width / buckets.len().max(1) as f64;
+    for (index, bucket) in buckets.iter().enumerate() {
+        let x = MARGIN_LEFT + index as f64 * slot;
+        let label =
+            bucket.upper_ms.map_or_else(|| "more".to_owned(), |upper| format!("≤{}", short_ms(upper)));
+        if bucket.count > 0 {
+            let height = bucket.count as f64 / max as f64 * plot_height;
+            let _ = write!(
+                svg,
+                "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\">\
+                 <title>{label}: {} records</title></rect>",
+                x + 2.0,
+                MARGIN_TOP + plot_height - height,
+                slot - 4.0,
+                bucket.count
+            );
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            x + slot / 2.0,
+            HEIGHT - MARGIN_BOTTOM + 16.0,
+            escape(&label)
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">latency (upper bound of each bucket)</text></svg>",
+        MARGIN_LEFT + plot_width / 2.0,
+        HEIGHT - 10.0
+    );
+    svg
+}
+
+/// A bar per object at the time it became visible, as tall as its decompressed size; the size
+/// threshold as a dashed line when it is known.
+fn timeline_chart(report: &Report, threshold: Option<u64>) -> String {
+    let mut svg = open_svg("delivery-timeline", "Delivery timeline");
+    let plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+    let plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
+    let objects = &report.objects;
+    let first = objects.iter().map(|object| object.visible_ms).min().unwrap_or(0);
+    let last = objects.iter().map(|object| object.visible_ms).max().unwrap_or(0);
+    let span_ms = (last - first).max(1) as f64;
+    let biggest = objects.iter().map(|object| object.decoded_bytes).max().unwrap_or(0);
+    let max = biggest.max(threshold.unwrap_or(0)).max(1) as f64;
+    y_axis(&mut svg, max, "bytes");
+    let bar = (plot_width / objects.len().max(1) as f64).clamp(2.0, 12.0);
+    for object in objects {
+        let x = MARGIN_LEFT + (object.visible_ms - first) as f64 / span_ms * (plot_width - bar);
+        let height = (object.decoded_bytes as f64 / max * plot_height).max(1.0);
+        let _ = write!(
+            svg,
+            "<rect class=\"object{}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{height:.1}\">\
+             <title>{}: {} bytes, {} records, visible at +{} ms</title></rect>",
+            if object.gzip { " gzip" } else { "" },
+            MARGIN_TOP + plot_height - height,
+            escape(&object.key),
+            object.decoded_bytes,
+            object.records,
+            object.visible_ms - first
+        );
+    }
+    if let Some(threshold) = threshold {
+        let y = MARGIN_TOP + plot_height - threshold as f64 / max * plot_height;
+        let _ = write!(
+            svg,
+            "<line class=\"threshold\" x1=\"{MARGIN_LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">SizeInMBs</text>",
+            WIDTH - MARGIN_RIGHT,
+            WIDTH - MARGIN_RIGHT,
+            y - 4.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{MARGIN_LEFT}\" y=\"{:.1}\">+0 s</text>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">+{:.1} s</text>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">object visible (LastModified), size after decompression</text></svg>",
+        HEIGHT - MARGIN_BOTTOM + 16.0,
+        WIDTH - MARGIN_RIGHT,
+        HEIGHT - MARGIN_BOTTOM + 16.0,
+        (last - first) as f64 / 1000.0,
+        MARGIN_LEFT + plot_width / 2.0,
+        HEIGHT - 10.0
+    );
+    svg
+}
+
+fn open_svg(id: &str, title: &str) -> String {
+    format!(
+        "<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\"><title>{title}</title>"
+    )
+}
+
+/// The vertical axis with gridlines at quarters of `max`.
+fn y_axis(svg: &mut String, max: f64, unit: &str) {
+    let plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
+    for step in 0..=4 {
+        let value = max * f64::from(step) / 4.0;
+        let y = MARGIN_TOP + plot_height - f64::from(step) / 4.0 * plot_height;
+        let _ = write!(
+            svg,
+            "<line class=\"grid\" x1=\"{MARGIN_LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - MARGIN_RIGHT,
+            MARGIN_LEFT - 6.0,
+            y + 4.0,
+            short_count(value)
+        );
+    }
+    let _ = write!(
+        svg,
+        "<line class=\"axis\" x1=\"{MARGIN_LEFT}\" y1=\"{MARGIN_TOP}\" x2=\"{MARGIN_LEFT}\" y2=\"{:.1}\"/>\
+         <line class=\"axis\" x1=\"{MARGIN_LEFT}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>\
+         <text x=\"12\" y=\"{:.1}\" transform=\"rotate(-90 12 {:.1})\" text-anchor=\"middle\">{unit}</text>",
+        HEIGHT - MARGIN_BOTTOM,
+        HEIGHT - MARGIN_BOTTOM,
+        WIDTH - MARGIN_RIGHT,
+        HEIGHT - MARGIN_BOTTOM,
+        MARGIN_TOP + plot_height / 2.0,
+        MARGIN_TOP + plot_height / 2.0,
+    );
+}
+
+fn short_ms(ms: u64) -> String {
+    if ms >= 60_000 && ms.is_multiple_of(60_000) {
+        format!("{} min", ms / 60_000)
+    } else if ms >= 1_000 {
+        format!("{} s", ms as f64 / 1000.0)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+fn short_count(value: f64) -> String {
+    if value >= 1_048_576.0 {
+        format!("{:.1}M", value / 1_048_576.0)
+    } else if value >= 10_000.0 {
+        format!("{:.0}k", value / 1_000.0)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+fn ms(value: Option<u64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |value| format!("{value} ms"))
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_characters() {
+        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(escape("로그 }{"), "로그 }{");
+    }
+
+    #[test]
+    fn latency_chart_draws_one_bar_per_non_empty_bucket() {
+        let buckets = [
+            HistogramBucket { upper_ms: Some(10), count: 0 },
+            HistogramBucket { upper_ms: Some(100), count: 7 },
+            HistogramBucket { upper_ms: Some(60_000), count: 2 },
+            HistogramBucket { upper_ms: None, count: 1 },
+        ];
+        let svg = latency_chart(&buckets);
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 3, "{svg}");
+        assert!(
+            svg.contains("≤100 ms: 7 records") && svg.contains("≤1 min") && svg.contains(">more<"),
+            "{svg}"
+        );
+        assert_eq!(short_ms(2_500), "2.5 s");
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the verifier's public API: data-driven decoding cases and whole delivery histories.
+
+mod decode_cases;
+mod histories;
+mod s3;
