@@ -1,24 +1,13 @@
 //! `streamproof decode` on Firehose objects from disk, and `streamproof verify` of a run against a bucket.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use producer::{Envelope, Expectation};
 
+use crate::{streamproof, text};
+
 fn decode_cases() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../verifier/test_data/decode")
-}
-
-fn streamproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the streamproof binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

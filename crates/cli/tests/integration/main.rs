@@ -11,14 +11,19 @@ fn test_data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data").join(name)
 }
 
-fn streamproof(args: &[&str], report_dir: &Path) -> Output {
+/// Runs the binary with `args` and waits for it.
+fn streamproof(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_streamproof"))
         .args(args)
-        .arg("--report-dir")
-        .arg(report_dir)
         .env("RUST_LOG", "warn")
         .output()
         .expect("the streamproof binary runs")
+}
+
+/// `streamproof run` with reports under `report_dir`.
+fn run(args: &[&str], report_dir: &Path) -> Output {
+    let report_dir = report_dir.to_str().expect("a UTF-8 temporary path");
+    streamproof(&[&["run"], args, &["--report-dir", report_dir]].concat())
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,7 +34,7 @@ fn text(bytes: &[u8]) -> String {
 fn malformed_scenario_exits_2_naming_file_line_and_field() {
     let reports = tempfile::tempdir().unwrap();
     let path = test_data("malformed.toml");
-    let output = streamproof(&["run", path.to_str().unwrap()], reports.path());
+    let output = run(&[path.to_str().unwrap()], reports.path());
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert!(
@@ -42,7 +47,7 @@ fn malformed_scenario_exits_2_naming_file_line_and_field() {
 #[test]
 fn missing_scenario_file_exits_2() {
     let reports = tempfile::tempdir().unwrap();
-    let output = streamproof(&["run", "does-not-exist.toml"], reports.path());
+    let output = run(&["does-not-exist.toml"], reports.path());
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("does-not-exist.toml"));
 }
@@ -51,8 +56,7 @@ fn missing_scenario_file_exits_2() {
 fn a_record_dropped_by_the_emulator_fails_the_run_and_is_named() {
     let reports = tempfile::tempdir().unwrap();
     let path = test_data("small.toml");
-    let output =
-        streamproof(&["run", path.to_str().unwrap(), "--emulator-drop-record", "1234"], reports.path());
+    let output = run(&[path.to_str().unwrap(), "--emulator-drop-record", "1234"], reports.path());
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", text(&output.stderr));
     // Ground truth from the emulator: which record it dropped.

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::test_data;
+use crate::{streamproof, test_data, text};
 
 /// A served emulator, stopped when dropped.
 struct Served {
@@ -52,16 +52,7 @@ fn serve() -> Served {
 }
 
 fn produce(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .arg("produce")
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the streamproof binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    streamproof(&[&["produce"], args].concat())
 }
 
 fn create_stream(endpoint: &str, name: &str) {

@@ -62,6 +62,25 @@ impl Harness {
             self.kinesis.describe_stream_summary().stream_name(name).send().await.expect("describe");
         summary.stream_description_summary().expect("a summary").stream_arn().to_owned()
     }
+
+    /// A shard iterator of `kind` (one that needs no sequence number or timestamp).
+    pub(crate) async fn iterator(
+        &self,
+        stream: &str,
+        shard_id: &str,
+        kind: aws_sdk_kinesis::types::ShardIteratorType,
+    ) -> String {
+        self.kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard_id)
+            .shard_iterator_type(kind)
+            .send()
+            .await
+            .expect("get shard iterator")
+            .shard_iterator
+            .expect("an iterator")
+    }
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `timeout`.

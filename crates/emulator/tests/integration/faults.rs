@@ -86,17 +86,7 @@ async fn a_dropped_entry_is_acknowledged_but_never_delivered() {
     assert_eq!(log[0].data, b"r4|");
 
     // A plain Kinesis consumer does not see it either.
-    let iterator = h
-        .kinesis
-        .get_shard_iterator()
-        .stream_name("lossy")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let iterator = h.iterator("lossy", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
     let records = h.kinesis.get_records().shard_iterator(iterator).send().await.unwrap();
     let data: Vec<u8> = records.records().iter().flat_map(|r| r.data().as_ref().to_vec()).collect();
     assert_eq!(data, b"r0|r1|r2|r3|r5|r6|");

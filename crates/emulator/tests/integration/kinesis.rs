@@ -76,17 +76,7 @@ async fn put_records_then_read_each_shard_in_order() {
     assert_eq!(expected.len(), 2, "seven partition keys should reach both shards");
 
     for (shard_id, sent) in &expected {
-        let iterator = h
-            .kinesis
-            .get_shard_iterator()
-            .stream_name("events")
-            .shard_id(shard_id)
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator
-            .unwrap();
+        let iterator = h.iterator("events", shard_id, ShardIteratorType::TrimHorizon).await;
         let got = h.kinesis.get_records().shard_iterator(&iterator).send().await.unwrap();
         let received: Vec<(String, String)> = got
             .records()
@@ -126,17 +116,7 @@ async fn latest_iterators_see_only_later_records() {
     let h = Harness::start().await;
     h.create_stream("s", 1).await;
     h.kinesis.put_record().stream_name("s").partition_key("k").data(Blob::new("old")).send().await.unwrap();
-    let latest = h
-        .kinesis
-        .get_shard_iterator()
-        .stream_name("s")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(ShardIteratorType::Latest)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let latest = h.iterator("s", "shardId-000000000000", ShardIteratorType::Latest).await;
     let put = h
         .kinesis
         .put_record()

@@ -72,15 +72,9 @@ async fn entries_past_1000_records_per_second_fail_in_place() {
 
     // Exactly the accepted entries are stored, in order.
     let shard = h
-        .kinesis
-        .get_shard_iterator()
-        .stream_name("hot")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap();
-    let read = h.kinesis.get_records().shard_iterator(shard.shard_iterator().unwrap()).send().await.unwrap();
+        .iterator("hot", "shardId-000000000000", aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .await;
+    let read = h.kinesis.get_records().shard_iterator(shard).send().await.unwrap();
     let data: Vec<String> =
         read.records().iter().map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()).collect();
     assert_eq!(data, (0..1000).map(|i| i.to_string()).collect::<Vec<_>>());
