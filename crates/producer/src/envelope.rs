@@ -64,12 +64,48 @@ pub fn append_padded(
     append(&padded, field, envelope, out);
 }
 
+/// Rewrites, in place, the `sent_ns` of a record built by [`append`] or [`append_padded`].
+///
+/// The envelope is the record's last member and `sent_ns` its last field, so the record ends in
+/// `"sent_ns":<digits>}}`. The new value must have as many digits as the old one (Unix nanoseconds
+/// have 19 digits from 2001 to 2286), so the record's size never changes. Returns whether it did.
+pub fn restamp(record: &mut [u8], sent_ns: u64) -> bool {
+    let Some(body) = record.strip_suffix(b"}}") else { return false };
+    let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let start = body.len() - digits;
+    let new = sent_ns.to_string();
+    if digits != new.len() || !body[..start].ends_with(b"\"sent_ns\":") {
+        return false;
+    }
+    record[start..start + digits].copy_from_slice(new.as_bytes());
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn envelope() -> Envelope {
         Envelope { run: "r1".into(), seq: 7, key: "u\"1".into(), kseq: 2, sent_ns: 5 }
+    }
+
+    #[test]
+    fn restamping_rewrites_sent_ns_in_place_and_keeps_the_size() {
+        let mut envelope = envelope();
+        envelope.sent_ns = 1_763_000_000_000_000_000;
+        let mut out = Vec::new();
+        append_padded(br#"{"a":"}}"}"#, "_sp", &envelope, Some(300), "_pad", &mut out);
+        let size = out.len();
+        assert!(restamp(&mut out, 1_763_999_999_999_999_999));
+        assert_eq!(out.len(), size);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["_sp"]["sent_ns"], 1_763_999_999_999_999_999u64);
+        assert_eq!(value["a"], "}}");
+        // A value of another width would change the size: refused, record untouched.
+        let before = out.clone();
+        assert!(!restamp(&mut out, 5));
+        assert_eq!(out, before);
+        assert!(!restamp(&mut br#"{"a":1}"#.to_vec(), 1_763_999_999_999_999_999));
     }
 
     #[test]

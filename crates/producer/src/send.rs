@@ -626,7 +626,13 @@ impl Lane {
                 break;
             }
             let key = self.ready.pop_front().expect("checked");
-            let pending = self.queues.get_mut(&key).expect("ready").pop_front().expect("checked");
+            let mut pending = self.queues.get_mut(&key).expect("ready").pop_front().expect("checked");
+            if pending.attempts == 0 {
+                // The envelope's send time is when the record is first handed to a put call, not when
+                // it was generated: time queued behind a throttled shard is the producer's, not the
+                // pipeline's. Retries keep the first time, so their wait counts as latency.
+                envelope::restamp(&mut pending.data, unix_nanos());
+            }
             bytes += size;
             batch.push(pending);
         }
