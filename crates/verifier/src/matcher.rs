@@ -51,6 +51,9 @@ struct Config {
     expect: Expect,
     max_latency_ns: u64,
     precision: String,
+    /// Resolution of the visibility clock: a visible time is floored to it, so the record really
+    /// became visible somewhere in `[visible, visible + resolution)`.
+    resolution_ns: u64,
     buffering: Option<BufferingCheck>,
 }
 
@@ -95,6 +98,7 @@ impl Matcher {
                 expect: expect.clone(),
                 max_latency_ns: u64::try_from(expect.max_latency.as_nanos()).unwrap_or(u64::MAX),
                 precision: precision.into(),
+                resolution_ns: NANOS_PER_MILLI,
                 buffering: None,
             },
             state: State {
@@ -120,6 +124,14 @@ impl Matcher {
                 bytes: 0,
             },
         }
+    }
+
+    /// Sets the resolution of the visibility clock (default one millisecond, as S3's LastModified
+    /// here). A record sent less than one resolution after its visible time is not clock skew: the
+    /// visible time was floored.
+    pub fn with_resolution(mut self, resolution: std::time::Duration) -> Self {
+        self.config.resolution_ns = u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self
     }
 
     /// Also judges objects and records against `check` (see [`BufferingCheck`]).
@@ -309,9 +321,12 @@ impl State {
         // Ordering: judged on first deliveries only.
         self.order.record(&envelope.key, envelope.kseq);
 
-        // Latency: visibility minus send time, clamped at zero when the clocks disagree.
+        // Latency: visibility minus send time. A send time within the visibility clock's resolution
+        // after the floored visible time is latency 0; beyond it, the clocks disagree (skew).
         let latency_ns = visible_ns.checked_sub(envelope.sent_ns).unwrap_or_else(|| {
-            self.clock_skew += 1;
+            if envelope.sent_ns - visible_ns >= config.resolution_ns {
+                self.clock_skew += 1;
+            }
             0
         });
         let latency_ms = latency_ns / NANOS_PER_MILLI;
@@ -586,6 +601,22 @@ mod tests {
         assert_eq!(report.delivered_unacknowledged_seqs, vec![3]);
         assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (2, 2));
         assert!(report.passed());
+    }
+
+    #[test]
+    fn a_send_within_the_visibility_resolution_is_latency_zero_not_skew() {
+        let mut fine = matcher(3);
+        // S3 floors LastModified to the millisecond: a record sent 0.4 ms after the floored time
+        // became visible within that millisecond; one sent 1.5 ms after it is skew.
+        fine.observe_object("o1", T0 - 400_000, &object("r1", &[0]));
+        fine.observe_object("o2", T0 - 1_500_000, &object("r1", &[1]));
+        let fine = report(&fine);
+        assert_eq!(fine.latency.clock_skew, 1);
+        assert_eq!(fine.latency.max_ms, Some(0));
+        // A coarser clock (whole seconds) forgives more.
+        let mut coarse = matcher(3).with_resolution(std::time::Duration::from_secs(1));
+        coarse.observe_object("o2", T0 - 1_500_000, &object("r1", &[1]));
+        assert_eq!(report(&coarse).latency.clock_skew, 0);
     }
 
     #[test]
