@@ -152,48 +152,36 @@ async fn gzip_objects_are_valid_streams_with_gz_keys_and_newline_delimited_recor
 #[tokio::test]
 async fn invalid_destinations_are_refused_with_aws_errors() {
     let h = Harness::start().await;
-    let expressions_without_error_prefix = destination("b").prefix("x/!{timestamp:yyyy}/").build().unwrap();
-    let err = h
-        .firehose
-        .create_delivery_stream()
-        .delivery_stream_name("bad")
-        .extended_s3_destination_configuration(expressions_without_error_prefix)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert_eq!(err.code(), Some("InvalidArgumentException"), "{err:?}");
-
-    let error_type_in_prefix = destination("b")
-        .prefix("x/!{firehose:error-output-type}/")
-        .error_output_prefix("e/")
-        .build()
-        .unwrap();
-    let err = h
-        .firehose
-        .create_delivery_stream()
-        .delivery_stream_name("bad")
-        .extended_s3_destination_configuration(error_type_in_prefix)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert_eq!(err.code(), Some("InvalidArgumentException"), "{err:?}");
-
-    let too_big = destination("b")
-        .buffering_hints(BufferingHints::builder().size_in_mbs(129).interval_in_seconds(60).build())
-        .build()
-        .unwrap();
-    let err = h
-        .firehose
-        .create_delivery_stream()
-        .delivery_stream_name("bad")
-        .extended_s3_destination_configuration(too_big)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
+    let cases = [
+        (
+            "expressions without an error prefix",
+            destination("b").prefix("x/!{timestamp:yyyy}/"),
+            "InvalidArgumentException",
+        ),
+        (
+            "error-output-type in the prefix",
+            destination("b").prefix("x/!{firehose:error-output-type}/").error_output_prefix("e/"),
+            "InvalidArgumentException",
+        ),
+        (
+            "SizeInMBs 129",
+            destination("b")
+                .buffering_hints(BufferingHints::builder().size_in_mbs(129).interval_in_seconds(60).build()),
+            "ValidationException",
+        ),
+    ];
+    for (what, destination, code) in cases {
+        let err = h
+            .firehose
+            .create_delivery_stream()
+            .delivery_stream_name("bad")
+            .extended_s3_destination_configuration(destination.build().unwrap())
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(err.code(), Some(code), "{what}: {err:?}");
+    }
 }
 
 #[tokio::test]
