@@ -243,6 +243,24 @@ impl Metrics {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 { self.acknowledged as f64 / secs } else { 0.0 }
     }
+
+    /// One line for people: the counts, the bytes, the achieved rate and put latency p50/p99.
+    pub fn summary(&self) -> String {
+        format!(
+            "produced: {} sent, {} acknowledged, {} retried, {} throttled, {} failed, {} bytes in {:.1} s \
+             ({:.0} records/s, put p50 {:.1} ms, p99 {:.1} ms)",
+            self.sent,
+            self.acknowledged,
+            self.retried,
+            self.throttled,
+            self.failed,
+            self.bytes,
+            self.elapsed.as_secs_f64(),
+            self.achieved_rate(),
+            self.put_latency_us.value_at_quantile(0.5) as f64 / 1000.0,
+            self.put_latency_us.value_at_quantile(0.99) as f64 / 1000.0,
+        )
+    }
 }
 
 /// The result of a production run.

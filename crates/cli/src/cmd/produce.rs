@@ -102,20 +102,7 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
         Ok(produced) => produced,
         Err(error) => return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error)),
     };
-    let m = &produced.metrics;
-    println!(
-        "produced: {} sent, {} acknowledged, {} retried, {} throttled, {} failed, {} bytes in {:.1} s ({:.0} records/s, put p50 {:.1} ms, p99 {:.1} ms)",
-        m.sent,
-        m.acknowledged,
-        m.retried,
-        m.throttled,
-        m.failed,
-        m.bytes,
-        m.elapsed.as_secs_f64(),
-        m.achieved_rate(),
-        m.put_latency_us.value_at_quantile(0.5) as f64 / 1000.0,
-        m.put_latency_us.value_at_quantile(0.99) as f64 / 1000.0,
-    );
+    println!("{}", produced.metrics.summary());
     for (seq, reason) in produced.expectation.failed.iter().take(10) {
         println!("  failed seq {seq}: {reason}");
     }

@@ -87,19 +87,8 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
 }
 
 fn print_outcome(outcome: &RunOutcome) {
-    let m = &outcome.metrics;
     println!("run {} on {} at {}", outcome.run_id, outcome.backend, outcome.endpoint);
-    println!(
-        "produced: {} sent, {} acknowledged, {} retried, {} throttled, {} failed in {:.1} s ({:.0} records/s, put p99 {:.1} ms)",
-        m.sent,
-        m.acknowledged,
-        m.retried,
-        m.throttled,
-        m.failed,
-        m.elapsed.as_secs_f64(),
-        m.achieved_rate(),
-        m.put_latency_us.value_at_quantile(0.99) as f64 / 1000.0,
-    );
+    println!("{}", outcome.metrics.summary());
     print!("{}", outcome.report.summary());
     if !outcome.faults.is_empty() {
         println!("injected faults (ground truth, from the emulator's test knob):");
