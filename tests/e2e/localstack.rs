@@ -11,9 +11,9 @@ use environment::{Backend, Environment};
 use streamproof::run::run_on;
 
 /// One delivered record: its seq, key, per-key seq, and the event's bytes without the envelope.
-type Delivered = BTreeSet<(u64, String, u64, Vec<u8>)>;
+pub(crate) type Delivered = BTreeSet<(u64, String, u64, Vec<u8>)>;
 
-async fn delivered_on(backend: Backend) -> (Delivered, streamproof::run::RunOutcome) {
+pub(crate) async fn delivered_on(backend: Backend) -> (Delivered, streamproof::run::RunOutcome) {
     let scenario =
         scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kinesis-to-s3-small.toml"))
             .unwrap();

@@ -1,8 +1,12 @@
 //! End to end on the embedded emulator: scenario file → provisioning → producer → Kinesis → Firehose → S3 →
 //! verifier, with the real AWS SDK clients over HTTP.
 
+mod docker;
+mod faults_property;
+mod faults_scenarios;
 mod localstack;
 mod producer;
+mod report_html;
 
 use std::path::{Path, PathBuf};
 

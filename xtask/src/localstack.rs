@@ -1,4 +1,5 @@
-//! `cargo xtask localstack setup`: installs LocalStack for host mode (no Docker) into a cache directory.
+//! `cargo xtask localstack setup`: installs LocalStack for host mode (no Docker) into a cache directory;
+//! `up`, `down` and `status` hold it running between commands.
 //!
 //! Everything lives under one directory (default `~/.cache/streamproof/localstack-host`, or
 //! `$STREAMPROOF_LOCALSTACK_HOME`): a Python venv with LocalStack pinned, the packages LocalStack would
@@ -35,8 +36,23 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
             println!("{}", home()?.display());
             Ok(())
         }
-        _ => bail!("usage: cargo xtask localstack setup | path"),
+        Some(action @ ("up" | "down" | "status")) => hold(sh, action),
+        _ => bail!("usage: cargo xtask localstack setup | up | down | status | path"),
     }
+}
+
+/// `up` installs if needed, then holds LocalStack host mode up as the environment `localstack`
+/// (`streamproof env up`); `down` and `status` act on that environment.
+fn hold(sh: &Shell, action: &str) -> Result<()> {
+    if action == "up" {
+        setup(sh)?;
+    }
+    let mut args = vec![action, "--name", "localstack"];
+    if action == "up" {
+        args.extend(["--backend", "localstack-host"]);
+    }
+    cmd!(sh, "cargo run --quiet --locked -p streamproof -- env {args...}").run()?;
+    Ok(())
 }
 
 /// The install directory; the environment crate computes the same default.

@@ -1,8 +1,11 @@
-//! `cargo xtask`: the project's own automation (CI gate, end-to-end scenarios).
+//! `cargo xtask`: the project's own automation (CI gate, end-to-end scenarios, benchmarks).
 
+mod bench;
+mod browser;
 mod ci;
 mod e2e;
 mod localstack;
+mod repro;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,8 +19,16 @@ usage: cargo xtask <command>
 commands:
   ci     format check, clippy -D warnings, every test, every scenario on the embedded backend
   e2e    every scenario in scenarios/ on the embedded backend
+  repro <scenario>
+         run a scenario with its [faults] (e.g. scenarios/bugs/*.toml); findings beside ground truth
+  bench [--quick]
+         release build, then every performance figure against its peer; target/bench/bench.json
   localstack setup
          install LocalStack host mode (pinned, no Docker) into its cache directory
+  browser setup
+         install Chromium from Debian's packages, for the HTML report's screenshot test
+  localstack up | down | status
+         keep LocalStack host mode running in the background (streamproof env up --name localstack)
   localstack path
          print that directory
 ";
@@ -39,7 +50,10 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci::run(&sh),
         Some("e2e") => e2e::run(&sh),
+        Some("repro") => repro::run(&sh, &args[1..]),
+        Some("bench") => bench::run(&sh, &args[1..]),
         Some("localstack") => localstack::run(&sh, &args[1..]),
+        Some("browser") => browser::run(&sh, &args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -8,3 +8,6 @@ pub const ASSERTION_FAILED: u8 = 1;
 pub const BAD_INPUT: u8 = 2;
 /// The environment (backend, provisioning, S3 reads) failed; nothing can be said about the pipeline.
 pub const ENVIRONMENT_FAILED: u8 = 3;
+/// The run was interrupted (SIGINT or SIGTERM) and stopped early; a partial report marked
+/// incomplete was written when there was anything to report.
+pub const INTERRUPTED: u8 = 130;

@@ -3,5 +3,6 @@
 //! The binary (`main.rs`) only parses arguments and prints; everything a test needs to drive a run
 //! end to end lives here, composed from the library crates.
 
+pub mod capacity;
 pub mod exit;
 pub mod run;

@@ -1,17 +1,24 @@
 //! One run: start the backend, provision, produce, verify, report, tear down.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use emulator::FaultKind;
 use environment::{Backend, Environment, FaultEvent, Provisioned};
-use producer::{Metrics, ProduceOptions, Target};
+use producer::{Metrics, ProduceControl, ProduceOptions, Target};
 use scenario::{Scenario, Source};
+use tokio::sync::watch;
 use verifier::{Report, VerifyOptions};
 
 use crate::exit;
 
 /// How long each resource may take to become ACTIVE.
 const PROVISION_DEADLINE: Duration = Duration::from_secs(120);
+
+/// How long the one last read of S3 after an interruption may take before the run gives up on a
+/// partial report and goes straight to teardown.
+const FINAL_READ_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Options of `streamproof run`.
 #[derive(Debug, Clone)]
@@ -39,9 +46,124 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// 0 when every assertion passed, 1 otherwise.
+    /// 0 when every assertion passed, 130 when the run was interrupted, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.report.passed() { exit::PASS } else { exit::ASSERTION_FAILED }
+        if self.report.incomplete.is_some() {
+            exit::INTERRUPTED
+        } else if self.report.passed() {
+            exit::PASS
+        } else {
+            exit::ASSERTION_FAILED
+        }
+    }
+}
+
+/// Stop requests for a run (SIGINT, SIGTERM, or a test's [`InterruptHandle`]).
+///
+/// The first request stops the producer: no new record is put, the bucket is read once more, a
+/// report marked incomplete is written and the backend is torn down. A second request skips what
+/// is left and goes straight to teardown.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    stop: watch::Receiver<bool>,
+    abort: watch::Receiver<bool>,
+    cause: Arc<OnceLock<String>>,
+}
+
+/// Sends stop requests to an [`Interrupt`].
+#[derive(Debug)]
+pub struct InterruptHandle {
+    stop: watch::Sender<bool>,
+    abort: watch::Sender<bool>,
+    cause: Arc<OnceLock<String>>,
+}
+
+impl InterruptHandle {
+    /// Requests a stop; `cause` names it in logs and in the report (e.g. `SIGINT`).
+    pub fn request(&self, cause: &str) {
+        if self.cause.set(cause.to_owned()).is_ok() {
+            tracing::warn!(
+                cause,
+                "stopping: no new records are sent; the bucket is read once more for a partial report, \
+                 then the backend is torn down (again to skip to teardown)"
+            );
+            self.stop.send_replace(true);
+        } else {
+            tracing::warn!(cause, "stop requested again: skipping to teardown");
+            self.abort.send_replace(true);
+        }
+    }
+}
+
+impl Interrupt {
+    /// An interrupt and the handle that triggers it.
+    pub fn new() -> (InterruptHandle, Interrupt) {
+        let (stop_tx, stop) = watch::channel(false);
+        let (abort_tx, abort) = watch::channel(false);
+        let cause = Arc::new(OnceLock::new());
+        (
+            InterruptHandle { stop: stop_tx, abort: abort_tx, cause: Arc::clone(&cause) },
+            Interrupt { stop, abort, cause },
+        )
+    }
+
+    /// An interrupt that never fires.
+    pub fn never() -> Interrupt {
+        Interrupt::new().1
+    }
+
+    /// An interrupt fired by SIGINT and SIGTERM (Ctrl-C elsewhere), for the lifetime of the runtime.
+    pub fn on_signals() -> std::io::Result<Interrupt> {
+        let (handle, interrupt) = Interrupt::new();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut sigint = signal(SignalKind::interrupt())?;
+            let mut sigterm = signal(SignalKind::terminate())?;
+            tokio::spawn(async move {
+                loop {
+                    let cause = tokio::select! {
+                        Some(()) = sigint.recv() => "SIGINT",
+                        Some(()) = sigterm.recv() => "SIGTERM",
+                        else => break,
+                    };
+                    handle.request(cause);
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                handle.request("Ctrl-C");
+            }
+        });
+        Ok(interrupt)
+    }
+
+    /// What stopped the run, once a stop was requested.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.get().map(String::as_str)
+    }
+
+    /// Resolves once a stop is requested.
+    async fn stopped(&self) {
+        wait_true(self.stop.clone()).await;
+    }
+
+    /// Resolves once a second stop is requested.
+    async fn aborted(&self) {
+        wait_true(self.abort.clone()).await;
+    }
+
+    fn interrupted(&self, phase: &'static str) -> RunError {
+        RunError::Interrupted { cause: self.cause().unwrap_or("a stop request").to_owned(), phase }
+    }
+}
+
+/// Resolves once `flag` is true; never, if its sender is gone.
+async fn wait_true(mut flag: watch::Receiver<bool>) {
+    if flag.wait_for(|set| *set).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -62,12 +184,28 @@ pub enum RunError {
     },
     #[error("cannot write the report")]
     Report(#[from] verifier::WriteReportError),
+    /// Stopped (SIGINT, SIGTERM) before there was anything to report, or a second stop request
+    /// skipped the report.
+    #[error("interrupted by {cause} while {phase}; no report was written")]
+    Interrupted { cause: String, phase: &'static str },
+    /// The scenario has a `[faults]` section but the backend cannot inject faults.
+    #[error(
+        "scenario {scenario} has a [faults] section, but the {backend} backend cannot inject faults; \
+         run it on the embedded backend"
+    )]
+    FaultsNotApplicable { scenario: String, backend: String },
 }
 
 impl RunError {
-    /// Every harness failure is an environment failure (exit 3); bad input is caught before a run starts.
+    /// 130 for an interruption, 2 for a remote endpoint refused without `--allow-remote` (the
+    /// command line asked for something unsafe), 3 for every other harness failure.
     pub fn exit_code(&self) -> u8 {
-        exit::ENVIRONMENT_FAILED
+        match self {
+            RunError::Interrupted { .. } => exit::INTERRUPTED,
+            RunError::Environment(environment::EnvError::RemoteRefused { .. }) => exit::BAD_INPUT,
+            RunError::FaultsNotApplicable { .. } => exit::BAD_INPUT,
+            _ => exit::ENVIRONMENT_FAILED,
+        }
     }
 }
 
@@ -89,8 +227,32 @@ pub fn new_run_id() -> String {
 
 /// Runs `scenario` end to end on a fresh backend, which is stopped afterwards.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutcome, RunError> {
-    let environment = Environment::start(&options.backend).await?;
-    let result = run_on(&environment, scenario, &options.report_dir).await;
+    run_interruptible(scenario, options, &Interrupt::never()).await
+}
+
+/// Like [`run`], but stops early on `interrupt` (see [`Interrupt`]); the backend is stopped in
+/// every case, interrupted or not.
+pub async fn run_interruptible(
+    scenario: &Scenario,
+    options: &RunOptions,
+    interrupt: &Interrupt,
+) -> Result<RunOutcome, RunError> {
+    let backend = with_scenario_faults(&options.backend, scenario)?;
+    let environment = tokio::select! {
+        started = Environment::start(&backend) => started?,
+        () = interrupt.stopped() => return Err(interrupt.interrupted("starting the backend")),
+    };
+    tracing::info!(
+        backend = environment.name(),
+        endpoint = %environment.endpoint().url,
+        pid = environment.process_id(),
+        "backend ready"
+    );
+    let result = tokio::select! {
+        result = run_on_interruptible(&environment, scenario, &options.report_dir, interrupt) => result,
+        () = interrupt.aborted() => Err(interrupt.interrupted("finishing the run")),
+    };
+    tracing::info!(backend = environment.name(), "stopping the backend");
     environment.shutdown().await;
     result
 }
@@ -101,20 +263,41 @@ pub async fn run_on(
     scenario: &Scenario,
     report_dir: &Path,
 ) -> Result<RunOutcome, RunError> {
+    run_on_interruptible(environment, scenario, report_dir, &Interrupt::never()).await
+}
+
+/// Like [`run_on`], but stops early on `interrupt`: once production has started, a stop yields a
+/// report marked incomplete; before that, [`RunError::Interrupted`].
+pub async fn run_on_interruptible(
+    environment: &Environment,
+    scenario: &Scenario,
+    report_dir: &Path,
+    interrupt: &Interrupt,
+) -> Result<RunOutcome, RunError> {
+    if scenario.faults.is_some() && !environment.capabilities().fault_injection {
+        return Err(faults_not_applicable(scenario, environment.name()));
+    }
     let run_id = new_run_id();
     let run_id = run_id.as_str();
     let clients = environment.endpoint().clients().await;
-    let provisioned = environment::provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
-    if environment.capabilities().needs_canary {
-        environment::prove_ready(
-            &clients,
-            &provisioned,
-            run_id,
-            &scenario.workload.envelope_field,
-            PROVISION_DEADLINE,
-        )
-        .await?;
-    }
+    let provisioning = async {
+        let provisioned = environment::provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
+        if environment.capabilities().needs_canary {
+            environment::prove_ready(
+                &clients,
+                &provisioned,
+                run_id,
+                &scenario.workload.envelope_field,
+                PROVISION_DEADLINE,
+            )
+            .await?;
+        }
+        Ok::<_, RunError>(provisioned)
+    };
+    let provisioned = tokio::select! {
+        provisioned = provisioning => provisioned?,
+        () = interrupt.stopped() => return Err(interrupt.interrupted("provisioning")),
+    };
     tracing::info!(
         stream = provisioned.stream_name.as_deref().unwrap_or("(direct put)"),
         delivery_stream = %provisioned.delivery_stream_name,
@@ -132,7 +315,14 @@ pub async fn run_on(
         },
     };
     let options = ProduceOptions { run_id: run_id.to_owned(), retry: producer::RetryPolicy::default() };
-    let produced = producer::produce(&target, &scenario.workload, &options).await?;
+    let produced = producer::produce_until(
+        &target,
+        &scenario.workload,
+        &options,
+        &ProduceControl::default(),
+        interrupt.stop.clone(),
+    )
+    .await?;
     tracing::info!(
         acknowledged = produced.metrics.acknowledged,
         rate = produced.metrics.achieved_rate(),
@@ -150,7 +340,33 @@ pub async fn run_on(
             environment.capabilities().buffering,
         )),
     };
-    let report = verifier::verify(&clients.s3, &produced.expectation, &verify_options).await?;
+    let mut phase = "producing";
+    let report = if interrupt.cause().is_some() {
+        None
+    } else {
+        tokio::select! {
+            report = verifier::verify(&clients.s3, &produced.expectation, &verify_options) => Some(report?),
+            () = interrupt.stopped() => {
+                phase = "waiting for delivery";
+                None
+            }
+        }
+    };
+    let report = match report {
+        Some(report) => report,
+        None => {
+            // Interrupted: read what is there once, without waiting for the rest.
+            let mut last_read = verify_options.clone();
+            last_read.expect.timeout = Duration::ZERO;
+            let read = verifier::verify(&clients.s3, &produced.expectation, &last_read);
+            let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
+                .await
+                .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
+            let cause = interrupt.cause().unwrap_or("a stop request");
+            report.mark_incomplete(format!("interrupted by {cause} while {phase}"));
+            report
+        }
+    };
 
     let dir = report_dir.join(format!("{}-{run_id}", scenario.name));
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
@@ -177,14 +393,101 @@ fn poll_interval(scenario: &Scenario) -> Duration {
     (scenario.pipeline.buffering.interval() / 4).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
-/// One line for an injected fault: what the backend did, and which record it hit.
-pub fn describe_fault(fault: &FaultEvent, envelope_field: &str) -> String {
-    let seq = serde_json::from_slice::<serde_json::Value>(&fault.data)
+/// The backend with the scenario's `[faults]` added; refused where faults cannot be injected.
+fn with_scenario_faults(backend: &Backend, scenario: &Scenario) -> Result<Backend, RunError> {
+    let Some(faults) = &scenario.faults else { return Ok(backend.clone()) };
+    match backend {
+        Backend::Embedded(options) => {
+            let mut options = options.clone();
+            options.faults = emulator_faults(faults);
+            Ok(Backend::Embedded(options))
+        }
+        Backend::LocalStackHost { .. } => Err(faults_not_applicable(scenario, "localstack-host")),
+        Backend::LocalStack(_) => Err(faults_not_applicable(scenario, "localstack")),
+        Backend::Endpoint { .. } => Err(faults_not_applicable(scenario, "endpoint")),
+    }
+}
+
+fn faults_not_applicable(scenario: &Scenario, backend: &str) -> RunError {
+    RunError::FaultsNotApplicable {
+        scenario: scenario.path.display().to_string(),
+        backend: backend.to_owned(),
+    }
+}
+
+/// A scenario's `[faults]` as the emulator's fault plan.
+pub fn emulator_faults(faults: &scenario::Faults) -> emulator::Faults {
+    emulator::Faults {
+        seed: faults.seed,
+        drop_kinesis_records: faults.drop_kinesis.iter().copied().collect(),
+        firehose: emulator::ObjectFaults {
+            drop: faults.drop,
+            duplicate: faults.duplicate,
+            reorder: faults.reorder,
+            corrupt: faults.corrupt,
+            truncate: faults.truncate,
+            delay: faults.delay,
+            delay_by: faults.delay_by,
+            s3_put_failure: faults.s3_put_failure,
+        },
+        throttle_burst: faults.throttle_burst,
+        internal_failure: faults.internal_failure,
+        stall_shard: faults
+            .stall_shard
+            .map(|stall| emulator::ShardStall { shard: stall.shard as usize, by: stall.by }),
+    }
+}
+
+/// The seq of a record from its envelope, or a phrase saying it has none.
+fn record_name(data: &[u8], envelope_field: &str) -> String {
+    let seq = serde_json::from_slice::<serde_json::Value>(data)
         .ok()
         .and_then(|event| event.get(envelope_field)?.get("seq")?.as_u64());
-    let record = seq.map_or_else(|| "a record without an envelope".to_owned(), |seq| format!("seq {seq}"));
-    format!(
-        "dropped Kinesis entry #{} ({record}, key {:?}, {} of {}) after acknowledging it",
-        fault.ordinal, fault.partition_key, fault.shard_id, fault.stream
-    )
+    seq.map_or_else(|| "a record without an envelope".to_owned(), |seq| format!("seq {seq}"))
+}
+
+/// One line for an injected fault: what the backend did, and which record or object it hit.
+pub fn describe_fault(fault: &FaultEvent, envelope_field: &str) -> String {
+    let record = record_name(&fault.data, envelope_field);
+    let object = fault.object.as_deref().unwrap_or("no object (nothing was left to write)");
+    let batch = format!("batch #{} of {}", fault.ordinal, fault.stream);
+    match &fault.kind {
+        FaultKind::DropKinesis => format!(
+            "dropped Kinesis entry #{} ({record}, key {:?}, {} of {}) after acknowledging it",
+            fault.ordinal,
+            fault.partition_key.as_deref().unwrap_or(""),
+            fault.shard_id.as_deref().unwrap_or("?"),
+            fault.stream
+        ),
+        FaultKind::DropFirehose => format!("Firehose dropped {record} from {batch} ({object})"),
+        FaultKind::Duplicate => format!("Firehose wrote {record} twice in {object} ({batch})"),
+        FaultKind::Reorder { moved_ahead } => format!(
+            "Firehose wrote {} ahead of {record} in {object} ({batch})",
+            record_name(moved_ahead, envelope_field)
+        ),
+        FaultKind::Corrupt { offset, len } => {
+            format!("corrupted {record}: bytes {offset}..{} of {object}", offset + len)
+        }
+        FaultKind::Truncate { kept, partly } => {
+            let how = if *partly { "cut short" } else { "cut off" };
+            format!("truncated {object} to {kept} bytes: {record} {how} ({batch})")
+        }
+        FaultKind::Delay { by } => format!("held {object} back {} s before writing it", by.as_secs_f64()),
+        FaultKind::S3PutFailure { retry } => {
+            format!("S3 stored {object} but reported the write failed; Firehose wrote it again as {retry}")
+        }
+        FaultKind::ThrottleBurst | FaultKind::InternalFailure => format!(
+            "refused {record} as {} in put request #{} to {}{}; the producer retries",
+            if fault.kind == FaultKind::ThrottleBurst { "throttled (a burst)" } else { "InternalFailure" },
+            fault.ordinal,
+            fault.stream,
+            fault.shard_id.as_deref().map(|shard| format!(" ({shard})")).unwrap_or_default(),
+        ),
+        FaultKind::StallShard { by } => format!(
+            "{} read nothing of {} for {} s",
+            fault.stream,
+            fault.shard_id.as_deref().unwrap_or("?"),
+            by.as_secs_f64()
+        ),
+    }
 }

@@ -8,7 +8,8 @@
 //! The emulator models the delivery semantics a pipeline test cares about: partition-key routing to
 //! shards, per-shard ordering and write limits, Firehose buffering by size and interval, GZIP, the
 //! newline-delimiter processor, prefix expressions and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
-//! intervals pass quickly, and [`Faults`] lose chosen records on purpose, with a ground-truth log.
+//! intervals pass quickly, and [`Faults`] lose, duplicate, reorder, corrupt, truncate or delay records on
+//! purpose, seeded and reproducible, with a ground-truth log ([`FaultEvent`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), emulator::StartError> {
@@ -38,7 +39,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use clock::Clock;
-pub use faults::{FaultEvent, Faults};
+pub use faults::{
+    FaultEvent, FaultKind, FaultedObject, Faults, ObjectFaults, Piece, PieceState, ShardStall,
+    apply_object_faults,
+};
+pub use firehose::transform::{
+    Runtime as TransformRuntime, TransformConfig, TransformInput, TransformOutcome, Transformer,
+    error_document,
+};
 
 use faults::FaultInjector;
 use firehose::FirehoseRegistry;
@@ -149,7 +157,7 @@ impl Emulator {
             kinesis: KinesisStore::new(&config.region, &config.account_id, config.shard_write_limits),
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
-            faults: FaultInjector::new(config.faults),
+            faults: Arc::new(FaultInjector::new(config.faults)),
             region: config.region,
             account_id: config.account_id,
         });

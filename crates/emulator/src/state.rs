@@ -17,5 +17,5 @@ pub(crate) struct State {
     pub(crate) kinesis: KinesisStore,
     pub(crate) firehose: FirehoseRegistry,
     pub(crate) s3: Arc<S3Store>,
-    pub(crate) faults: FaultInjector,
+    pub(crate) faults: Arc<FaultInjector>,
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::endpoint::Endpoint;
 use crate::error::EnvError;
+use crate::localstack_container::{ContainerOptions, LocalStackContainer};
 
 /// Which backend to run a scenario on.
 #[derive(Debug, Clone)]
@@ -14,6 +15,8 @@ pub enum Backend {
     /// LocalStack as a host process, installed by `cargo xtask localstack setup` into `home`
     /// (default: [`crate::default_localstack_home`]).
     LocalStackHost { home: Option<PathBuf> },
+    /// LocalStack as a container through testcontainers; needs a Docker daemon.
+    LocalStack(ContainerOptions),
     /// An endpoint someone already runs (LocalStack, another emulator). A non-loopback URL is
     /// refused unless `allow_remote`, and then uses the default AWS credential chain.
     Endpoint { url: String, allow_remote: bool },
@@ -30,6 +33,9 @@ impl Default for Backend {
 pub struct EmbeddedOptions {
     /// Test knob: 0-based ordinals of Kinesis entries the emulator acknowledges but never stores.
     pub drop_kinesis_records: BTreeSet<u64>,
+    /// Faults the emulator injects, such as a scenario's `[faults]` section describes; the entries
+    /// of `drop_kinesis_records` are added to its own.
+    pub faults: emulator::Faults,
 }
 
 /// What a backend really models. An assertion that needs a missing capability is reported as
@@ -73,6 +79,7 @@ pub struct Environment {
 enum Running {
     Embedded(emulator::Emulator),
     LocalStackHost(crate::localstack_host::LocalStackHost),
+    Container(Box<LocalStackContainer>),
     External,
 }
 
@@ -81,7 +88,8 @@ impl Environment {
     pub async fn start(backend: &Backend) -> Result<Environment, EnvError> {
         match backend {
             Backend::Embedded(options) => {
-                let faults = emulator::Faults { drop_kinesis_records: options.drop_kinesis_records.clone() };
+                let mut faults = options.faults.clone();
+                faults.drop_kinesis_records.extend(options.drop_kinesis_records.iter().copied());
                 let config = emulator::EmulatorConfig { faults, ..emulator::EmulatorConfig::default() };
                 let emulator = emulator::Emulator::start(config).await.map_err(EnvError::EmbeddedStart)?;
                 tracing::info!(endpoint = %emulator.endpoint(), "embedded emulator started");
@@ -109,6 +117,15 @@ impl Environment {
                     endpoint: Endpoint::local(host.url()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::LocalStackHost(host),
+                })
+            }
+            Backend::LocalStack(options) => {
+                let container = LocalStackContainer::start(options).await?;
+                Ok(Environment {
+                    name: "localstack",
+                    endpoint: Endpoint::local(container.url().to_owned()),
+                    capabilities: Capabilities::LOCALSTACK,
+                    running: Running::Container(Box::new(container)),
                 })
             }
             Backend::Endpoint { url, allow_remote } => {
@@ -147,7 +164,7 @@ impl Environment {
     pub fn process_id(&self) -> Option<u32> {
         match &self.running {
             Running::LocalStackHost(host) => Some(host.process_id()),
-            Running::Embedded(_) | Running::External => None,
+            Running::Embedded(_) | Running::Container(_) | Running::External => None,
         }
     }
 
@@ -155,7 +172,7 @@ impl Environment {
     pub fn fault_log(&self) -> Vec<emulator::FaultEvent> {
         match &self.running {
             Running::Embedded(emulator) => emulator.fault_log(),
-            Running::LocalStackHost(_) | Running::External => Vec::new(),
+            Running::LocalStackHost(_) | Running::Container(_) | Running::External => Vec::new(),
         }
     }
 
@@ -166,6 +183,7 @@ impl Environment {
             Running::LocalStackHost(mut host) => tokio::task::spawn_blocking(move || host.stop())
                 .await
                 .expect("stopping LocalStack does not panic"),
+            Running::Container(container) => container.remove().await,
             Running::External => {}
         }
     }

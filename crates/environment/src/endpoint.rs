@@ -3,8 +3,8 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 
-/// How to reach a backend: every backend is an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach a backend: every backend is an endpoint. Its `Debug` output hides the secret key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// Base URL, e.g. `http://127.0.0.1:4566`.
     pub url: String,
@@ -13,6 +13,18 @@ pub struct Endpoint {
     pub secret_access_key: String,
     /// Use the default AWS credential chain instead of the keys above (remote endpoints only).
     pub use_default_credentials: bool,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("use_default_credentials", &self.use_default_credentials)
+            .finish()
+    }
 }
 
 impl Endpoint {
@@ -65,4 +77,17 @@ pub struct Clients {
     pub kinesis: aws_sdk_kinesis::Client,
     pub firehose: aws_sdk_firehose::Client,
     pub s3: aws_sdk_s3::Client,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret_key() {
+        let endpoint =
+            Endpoint { secret_access_key: "s3cr3t-value".to_owned(), ..Endpoint::local("http://x".into()) };
+        let shown = format!("{endpoint:?}");
+        assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
+    }
 }

@@ -14,6 +14,13 @@ pub enum EnvError {
     LocalStackNotInstalled { home: std::path::PathBuf },
     #[error("LocalStack exited before it was ready ({status}); last lines of its log:\n{log}")]
     LocalStackExited { status: String, log: String },
+    #[error(
+        "cannot reach a Docker daemon ({reason}); the localstack backend runs LocalStack as a container. \
+         Start Docker (or set DOCKER_HOST), or use --backend localstack-host"
+    )]
+    DockerUnavailable { reason: String },
+    #[error("the LocalStack container {image} failed: {message}")]
+    Container { image: String, message: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: std::path::PathBuf,

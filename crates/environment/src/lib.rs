@@ -8,15 +8,28 @@ mod backend;
 mod canary;
 mod endpoint;
 mod error;
+mod localstack_container;
 mod localstack_host;
 mod provision;
+mod registry;
 
 pub use backend::{Backend, Capabilities, EmbeddedOptions, Environment};
 pub use canary::prove_ready;
 pub use endpoint::{Clients, Endpoint};
 pub use error::EnvError;
+pub use localstack_container::ContainerOptions;
 pub use localstack_host::default_home as default_localstack_home;
 pub use provision::{Provisioned, provision, resource_name, teardown};
+pub use registry::{HeldEnvironment, HeldResources, Registry, process_alive, stop_holder, valid_name};
+
+/// `$XDG_CACHE_HOME/streamproof` or `~/.cache/streamproof`: where streamproof keeps installs and state.
+fn cache_dir() -> Option<std::path::PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(cache.join("streamproof"))
+}
 
 /// A fault the embedded emulator injected, as ground truth for the verifier's findings.
 pub use emulator::FaultEvent;

@@ -19,11 +19,7 @@ pub fn default_home() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("STREAMPROOF_LOCALSTACK_HOME") {
         return Some(PathBuf::from(dir));
     }
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    Some(cache.join("streamproof/localstack-host"))
+    Some(crate::cache_dir()?.join("localstack-host"))
 }
 
 /// A running LocalStack process group and the per-run directory it writes to.

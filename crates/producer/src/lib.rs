@@ -3,8 +3,10 @@
 //!
 //! It sends through the AWS SDK clients it is given and never knows which backend stands behind them.
 
+pub mod capacity;
 pub mod envelope;
 pub mod expectation;
+pub mod generate;
 mod keys;
 mod progress;
 mod rate;
@@ -13,10 +15,11 @@ pub mod send;
 
 pub use envelope::Envelope;
 pub use expectation::{Expectation, ExpectationFileError, PartSeqs};
+pub use generate::Records;
 pub use keys::{Part, PartParseError};
 pub use progress::ProgressMode;
 pub use schema::Generator;
 pub use send::{
-    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, Target, produce,
-    produce_with,
+    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, STOPPED_BEFORE_ACK, Target,
+    produce, produce_until, produce_with,
 };

@@ -17,7 +17,7 @@ use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
 use hdrhistogram::Histogram;
 use rand::RngExt;
 use scenario::{PAD_FIELD, PutApi, Workload};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::envelope::{self, Envelope};
 use crate::expectation::{Expectation, PartSeqs};
@@ -244,11 +244,11 @@ impl Metrics {
         if secs > 0.0 { self.acknowledged as f64 / secs } else { 0.0 }
     }
 
-    /// One line for people: the counts, the bytes, the achieved rate and put latency p50/p99.
+    /// One line for people: the counts, the bytes, the put calls, the achieved rate and put latency p50/p99.
     pub fn summary(&self) -> String {
         format!(
             "produced: {} sent, {} acknowledged, {} retried, {} throttled, {} failed, {} bytes in {:.1} s \
-             ({:.0} records/s, put p50 {:.1} ms, p99 {:.1} ms)",
+             over {} put calls ({:.0} records/s, put p50 {:.1} ms, p99 {:.1} ms)",
             self.sent,
             self.acknowledged,
             self.retried,
@@ -256,6 +256,7 @@ impl Metrics {
             self.failed,
             self.bytes,
             self.elapsed.as_secs_f64(),
+            self.put_calls,
             self.achieved_rate(),
             self.put_latency_us.value_at_quantile(0.5) as f64 / 1000.0,
             self.put_latency_us.value_at_quantile(0.99) as f64 / 1000.0,
@@ -334,6 +335,26 @@ pub async fn produce_with(
     options: &ProduceOptions,
     control: &ProduceControl,
 ) -> Result<Produced, ProduceError> {
+    let (_never, stop) = watch::channel(false);
+    produce_until(target, workload, options, control, stop).await
+}
+
+/// Reason recorded in the expectation for a record that was queued but never acknowledged because
+/// production was stopped.
+pub const STOPPED_BEFORE_ACK: &str = "not acknowledged: production was stopped";
+
+/// Like [`produce_with`], but stops early once `stop` turns true.
+///
+/// After the stop no new record is generated and no new put call is made (calls already in flight
+/// finish); records that were queued or waiting out a backoff are listed in the expectation as
+/// failed with [`STOPPED_BEFORE_ACK`], so only acknowledged records are expected downstream.
+pub async fn produce_until(
+    target: &Target,
+    workload: &Workload,
+    options: &ProduceOptions,
+    control: &ProduceControl,
+    stop: watch::Receiver<bool>,
+) -> Result<Produced, ProduceError> {
     let generator = Generator::new(workload);
     let single = workload.api == PutApi::PutRecord && matches!(target, Target::Kinesis { .. });
     let limits = target.limits(single);
@@ -365,7 +386,7 @@ pub async fn produce_with(
         senders.push(tx);
         let lane =
             Lane::new(target.clone(), single, limits, options.retry, Arc::clone(&shared), first_sent_ns);
-        handles.push(tokio::spawn(lane.run(rx)));
+        handles.push(tokio::spawn(lane.run(rx, stop.clone())));
     }
 
     let pacer = Pacer::new(&workload.rate);
@@ -376,8 +397,9 @@ pub async fn produce_with(
     let mut scratch = Vec::new();
     let mut generated = 0;
     let mut emitted = 0u64;
+    let mut stop_wait = stop.clone();
     for seq in 0..workload.events {
-        if workload.duration.is_some_and(|d| shared.started.elapsed() >= d) {
+        if workload.duration.is_some_and(|d| shared.started.elapsed() >= d) || is_stopped(&stop) {
             break;
         }
         generated = seq + 1;
@@ -386,7 +408,13 @@ pub async fn produce_with(
         }
         let key = generator.event(seq, &mut event);
         if let Some(due) = pacer.due(emitted) {
-            tokio::time::sleep_until((shared.started + due).into()).await;
+            tokio::select! {
+                () = tokio::time::sleep_until((shared.started + due).into()) => {}
+                () = stopped(&mut stop_wait) => {
+                    generated = seq;
+                    break;
+                }
+            }
         }
         let kseq = if unique_keys {
             0
@@ -407,8 +435,17 @@ pub async fn produce_with(
             &mut data,
         );
         let lane = lane_of(&key, lanes);
-        if senders[lane].send(Pending { seq, key, data, attempts: 0 }).await.is_err() {
-            // The lane stopped on an error, which joining it below reports.
+        let pending = Pending { seq, key, data, attempts: 0 };
+        let sent = tokio::select! {
+            sent = senders[lane].send(pending) => sent.is_ok(),
+            () = stopped(&mut stop_wait) => false,
+        };
+        if !sent {
+            // The lane stopped on an error, which joining it below reports, or production was stopped
+            // and this record was never handed to a lane.
+            if is_stopped(&stop) {
+                generated = seq;
+            }
             break;
         }
         emitted += 1;
@@ -464,7 +501,13 @@ pub async fn produce_with(
         part: part_seqs,
         acked_per_second: inner.acked_per_second,
     };
-    if metrics.failed > 0 {
+    if is_stopped(&stop) {
+        tracing::warn!(
+            acknowledged = metrics.acknowledged,
+            not_acknowledged = metrics.failed,
+            "production stopped early"
+        );
+    } else if metrics.failed > 0 {
         tracing::warn!(
             failed = metrics.failed,
             "records exhausted their retries; the expectation lists them as failed"
@@ -540,10 +583,18 @@ impl Lane {
         self.buffered < LANE_RECORDS && self.buffered_bytes < LANE_BYTES
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Pending>) -> Result<(), ProduceError> {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Pending>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), ProduceError> {
         let mut open = true;
         let mut call_failures = 0;
         loop {
+            if is_stopped(&stop) {
+                self.abandon(rx);
+                return Ok(());
+            }
             while open && self.has_room() {
                 match rx.try_recv() {
                     Ok(pending) => self.enqueue(pending),
@@ -582,6 +633,7 @@ impl Lane {
                         None => open = false,
                     },
                     () = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => {}
+                    () = stopped(&mut stop) => {}
                     else => unreachable!("a lane with buffered records has a ready or delayed key"),
                 }
                 continue;
@@ -630,6 +682,20 @@ impl Lane {
                 }
             }
         }
+    }
+
+    /// Gives up every record this lane holds or will be handed, as not acknowledged: production stopped.
+    fn abandon(mut self, mut rx: mpsc::Receiver<Pending>) {
+        rx.close();
+        let mut abandoned: Vec<u64> =
+            self.queues.drain().flat_map(|(_, queue)| queue).map(|p| p.seq).collect();
+        while let Ok(pending) = rx.try_recv() {
+            abandoned.push(pending.seq);
+        }
+        tracing::debug!(records = abandoned.len(), "lane stopped; queued records given up");
+        self.shared.failed.fetch_add(abandoned.len() as u64, AtomicOrdering::Relaxed);
+        let mut inner = self.shared.inner.lock().expect("no lane panicked holding the lock");
+        inner.failed.extend(abandoned.into_iter().map(|seq| (seq, STOPPED_BEFORE_ACK.to_owned())));
     }
 
     /// The heads of ready keys, one per key, within the API's limits.
@@ -739,6 +805,19 @@ impl Lane {
             inner.last_ack_ns = inner.last_ack_ns.max(now_ns);
         }
         throttled > 0
+    }
+}
+
+/// Whether a stop was requested. The value, not `has_changed`: waiting marks a change as seen, and a
+/// receiver cloned after the stop never sees one.
+fn is_stopped(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// Resolves once `stop` is true; never, if its sender is gone without having stopped.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -11,9 +11,9 @@ mod validate;
 
 pub use error::{Invalid, ScenarioError};
 pub use model::{
-    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, FieldKind,
-    MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey, Payload,
-    Pipeline, PutApi, Rate, RateStep, Scenario, Schema, Source, Workload,
+    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Faults,
+    FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
+    Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
 
 use std::path::Path;

@@ -16,6 +16,46 @@ pub struct Scenario {
     pub pipeline: Pipeline,
     pub workload: Workload,
     pub expect: Expect,
+    /// Faults the backend is to inject (`[faults]`); only a backend with fault injection runs them.
+    pub faults: Option<Faults>,
+}
+
+/// Faults to inject, with ground truth: probabilities in 0..=1 per record or per object, applied by
+/// Firehose to every batch it flushes, plus chosen Kinesis entries to lose. The same seed and the
+/// same batches give the same faults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Faults {
+    pub seed: u64,
+    /// 0-based ordinals of accepted Kinesis entries to acknowledge and lose.
+    pub drop_kinesis: Vec<u64>,
+    /// Per record: Firehose loses it.
+    pub drop: f64,
+    /// Per record: Firehose writes it twice.
+    pub duplicate: f64,
+    /// Per position in an object: the record swaps places with the next one.
+    pub reorder: f64,
+    /// Per record copy: its bytes are overwritten with noise.
+    pub corrupt: f64,
+    /// Per object: cut off inside a record.
+    pub truncate: f64,
+    /// Per object: held back by `delay_by` before it is written.
+    pub delay: f64,
+    pub delay_by: Duration,
+    /// Per object: S3 stores it but reports failure, so Firehose writes it again.
+    pub s3_put_failure: f64,
+    /// Per Kinesis put request: every entry refused as throttled (the producer retries).
+    pub throttle_burst: f64,
+    /// Per Kinesis entry: refused with `InternalFailure` (the producer retries).
+    pub internal_failure: f64,
+    /// One shard Firehose does not read for a while after the delivery stream starts.
+    pub stall_shard: Option<ShardStall>,
+}
+
+/// A whole-shard stall: Firehose reads nothing of shard `shard` (0-based) for `by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardStall {
+    pub shard: u32,
+    pub by: Duration,
 }
 
 /// The pipeline under test: a Kinesis stream (unless Direct PUT), a Firehose delivery stream and a bucket.

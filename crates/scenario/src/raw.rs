@@ -20,6 +20,7 @@ pub(crate) struct RawScenario {
     pub(crate) pipeline: Spanned<RawPipeline>,
     pub(crate) workload: Spanned<RawWorkload>,
     pub(crate) expect: Spanned<RawExpect>,
+    pub(crate) faults: Option<Spanned<RawFaults>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +103,31 @@ pub(crate) struct RawExpect {
     pub(crate) ordering: Option<Spanned<String>>,
     pub(crate) max_latency_seconds: Option<Spanned<i64>>,
     pub(crate) timeout_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaults {
+    pub(crate) seed: Option<Spanned<i64>>,
+    pub(crate) drop_kinesis: Option<Vec<Spanned<i64>>>,
+    pub(crate) drop: Option<Spanned<f64>>,
+    pub(crate) duplicate: Option<Spanned<f64>>,
+    pub(crate) reorder: Option<Spanned<f64>>,
+    pub(crate) corrupt: Option<Spanned<f64>>,
+    pub(crate) truncate: Option<Spanned<f64>>,
+    pub(crate) delay: Option<Spanned<f64>>,
+    pub(crate) delay_seconds: Option<Spanned<i64>>,
+    pub(crate) s3_put_failure: Option<Spanned<f64>>,
+    pub(crate) throttle_burst: Option<Spanned<f64>>,
+    pub(crate) internal_failure: Option<Spanned<f64>>,
+    pub(crate) stall_shard: Option<Spanned<RawStall>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStall {
+    pub(crate) shard: Spanned<i64>,
+    pub(crate) seconds: Spanned<i64>,
 }
 
 /// Reads `text` into the raw structs, turning serde's errors into located ones.

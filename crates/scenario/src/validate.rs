@@ -8,11 +8,11 @@ use toml::Spanned;
 
 use crate::error::{Locator, ScenarioError};
 use crate::model::{
-    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, FieldKind,
-    MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey, Payload,
-    Pipeline, PutApi, Rate, RateStep, Scenario, Schema, Source, Workload,
+    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Faults,
+    FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
+    Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
-use crate::raw::{RawExpect, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
+use crate::raw::{RawExpect, RawFaults, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
 
 /// Most shards a stream may be created with here (the default per-account shard quota).
 pub(crate) const MAX_SHARDS: i64 = 500;
@@ -29,7 +29,8 @@ pub(crate) fn validate(path: &Path, text: &str, raw: RawScenario) -> Result<Scen
     let pipeline = pipeline(&locator, raw.pipeline)?;
     let workload = workload(&locator, raw.workload, pipeline.source)?;
     let expect = expect(&locator, raw.expect, &pipeline.buffering)?;
-    Ok(Scenario { name, path: path.to_path_buf(), pipeline, workload, expect })
+    let faults = raw.faults.map(|raw| faults(&locator, raw, pipeline.shards)).transpose()?;
+    Ok(Scenario { name, path: path.to_path_buf(), pipeline, workload, expect, faults })
 }
 
 fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline, ScenarioError> {
@@ -614,6 +615,79 @@ fn expect(
         ordering,
         max_latency: Duration::from_secs(max_latency_seconds),
         timeout: Duration::from_secs(timeout_seconds),
+    })
+}
+
+/// Longest an object may be held back: the longest buffering interval.
+const MAX_DELAY_SECONDS: i64 = 900;
+
+fn faults(locator: &Locator<'_>, raw: Spanned<RawFaults>, shards: u32) -> Result<Faults, ScenarioError> {
+    let shards = i64::from(shards);
+    let table_start = locator.table_offset("faults");
+    let raw = raw.into_inner();
+    let probability = |value: Option<Spanned<f64>>, field: &str| -> Result<f64, ScenarioError> {
+        let Some(value) = value else { return Ok(0.0) };
+        let p = *value.get_ref();
+        if !(0.0..=1.0).contains(&p) {
+            return Err(locator.at(
+                value.span().start,
+                &format!("faults.{field}"),
+                format!("{p} is not a probability; must be between 0 and 1"),
+            ));
+        }
+        Ok(p)
+    };
+    let seed = match raw.seed {
+        Some(v) => in_range(locator, &v, "faults.seed", 0, i64::MAX)? as u64,
+        None => 0,
+    };
+    let mut drop_kinesis = Vec::new();
+    for ordinal in raw.drop_kinesis.unwrap_or_default() {
+        drop_kinesis.push(in_range(locator, &ordinal, "faults.drop_kinesis", 0, i64::MAX)? as u64);
+    }
+    let delay = probability(raw.delay, "delay")?;
+    let delay_by = match raw.delay_seconds {
+        Some(v) => {
+            Duration::from_secs(in_range(locator, &v, "faults.delay_seconds", 1, MAX_DELAY_SECONDS)? as u64)
+        }
+        None if delay > 0.0 => {
+            return Err(locator.at(
+                table_start,
+                "faults.delay_seconds",
+                "missing field `delay_seconds` in [faults]: a delay needs its length",
+            ));
+        }
+        None => Duration::ZERO,
+    };
+    Ok(Faults {
+        seed,
+        drop_kinesis,
+        drop: probability(raw.drop, "drop")?,
+        duplicate: probability(raw.duplicate, "duplicate")?,
+        reorder: probability(raw.reorder, "reorder")?,
+        corrupt: probability(raw.corrupt, "corrupt")?,
+        truncate: probability(raw.truncate, "truncate")?,
+        delay,
+        delay_by,
+        s3_put_failure: probability(raw.s3_put_failure, "s3_put_failure")?,
+        throttle_burst: probability(raw.throttle_burst, "throttle_burst")?,
+        internal_failure: probability(raw.internal_failure, "internal_failure")?,
+        stall_shard: match raw.stall_shard {
+            None => None,
+            Some(stall) => {
+                let stall = stall.into_inner();
+                Some(ShardStall {
+                    shard: in_range(locator, &stall.shard, "faults.stall_shard.shard", 0, shards - 1)? as u32,
+                    by: Duration::from_secs(in_range(
+                        locator,
+                        &stall.seconds,
+                        "faults.stall_shard.seconds",
+                        1,
+                        MAX_DELAY_SECONDS,
+                    )? as u64),
+                })
+            }
+        },
     })
 }
 

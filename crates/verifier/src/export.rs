@@ -155,7 +155,8 @@ pub fn export_path(
     Ok(summary)
 }
 
-fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
+/// Collects `path` if it is a file, or every non-hidden file under it if it is a directory.
+pub(crate) fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
     if !fs::metadata(path)?.is_dir() {
         files.push(path.to_owned());
         return Ok(());

@@ -27,7 +27,7 @@ impl Report {
     /// The report as a self-contained HTML page.
     pub fn html(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        let verdict = self.verdict();
         let _ = write!(
             out,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -38,6 +38,14 @@ impl Report {
             bucket = escape(&self.bucket),
             prefix = escape(&self.prefix),
         );
+        if let Some(reason) = &self.incomplete {
+            let _ = writeln!(
+                out,
+                "<p class=\"fail\">Incomplete: {}. Counts are what was read by then; records not read \
+                 yet count as lost.</p>",
+                escape(reason)
+            );
+        }
 
         out.push_str("<h2>Assertions</h2>\n<table>");
         for assertion in &self.assertions {

@@ -12,13 +12,16 @@
 //!   them for a terminal, as `report.json`, as `junit.xml` and as `report.html` with charts.
 //! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`.
 //! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
-//!   record has been seen or the timeout has elapsed.
+//!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
+//!   kept as local files.
 
 mod bitset;
 mod buffering;
 mod decode;
+mod error_output;
 mod export;
 mod html;
+mod local;
 mod matcher;
 mod ordering;
 mod report;
@@ -27,7 +30,9 @@ mod unpack;
 
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
+pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
 pub use export::{ExportError, ExportSummary, Exported, export_ndjson, export_path, export_s3};
+pub use local::{FILE_PRECISION, LocalReadError, verify_files};
 pub use matcher::{Matcher, ReadSummary};
 pub use report::{
     Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, HistogramBucket,

@@ -269,6 +269,7 @@ impl Matcher {
             bucket: read.bucket.clone(),
             prefix: read.prefix.clone(),
             passed: !assertions.iter().any(report::Assertion::failed),
+            incomplete: None,
             expect: ExpectSummary::new(&config.expect),
             wait: WaitSummary { complete: self.complete(), elapsed_ms: report::millis(read.elapsed) },
             counts,

@@ -35,7 +35,9 @@ const SUMMARY_RANGES: usize = 10;
 ///   "schema_version": 2,
 ///   "run_id": "r1",                  // the run verified
 ///   "bucket": "logs", "prefix": "",  // where it was read ("" = whole bucket)
-///   "passed": false,                 // no assertion failed
+///   "passed": false,                 // no assertion failed, and the run was complete
+///   "incomplete": null,              // or why the run stopped early, e.g. "interrupted by SIGINT while
+///                                    // producing"; such a report never passes
 ///   "expect": {"delivery": "exactly_once" | "at_least_once", "ordering": "per_key" | "none",
 ///              "max_latency_ms": 5000, "timeout_ms": 60000},
 ///   "wait": {"complete": true,       // every acknowledged record was seen before the timeout
@@ -96,7 +98,11 @@ const SUMMARY_RANGES: usize = 10;
 /// ```
 ///
 /// Version 2 added `status` to assertions (a not-applicable assertion has `passed: false` and does
-/// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`.
+/// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`, and
+/// later `incomplete` (absent in older files means complete).
+///
+/// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
+/// acknowledged records not read yet count as lost, and the report does not pass.
 ///
 /// Invariant: `delivered + duplicated_records + lost = acknowledged + delivered_unacknowledged`.
 /// Example lists keep the first [`MAX_EXAMPLES`] findings in delivery order unless noted otherwise.
@@ -107,6 +113,8 @@ pub struct Report {
     pub bucket: String,
     pub prefix: String,
     pub passed: bool,
+    /// Why the run stopped before it could be fully verified; `None` for a complete run.
+    pub incomplete: Option<String>,
     pub expect: ExpectSummary,
     pub wait: WaitSummary,
     pub counts: Counts,
@@ -451,9 +459,28 @@ pub enum WriteReportError {
 }
 
 impl Report {
-    /// Whether no assertion failed (assertions that do not apply neither pass nor fail).
+    /// Whether the run was complete and no assertion failed (assertions that do not apply neither
+    /// pass nor fail).
     pub fn passed(&self) -> bool {
-        !self.assertions.iter().any(Assertion::failed)
+        self.incomplete.is_none() && !self.assertions.iter().any(Assertion::failed)
+    }
+
+    /// Marks the report as covering only part of the run, for `reason` (e.g. an interruption): it
+    /// then never passes, in any rendering.
+    pub fn mark_incomplete(&mut self, reason: impl Into<String>) {
+        self.incomplete = Some(reason.into());
+        self.passed = false;
+    }
+
+    /// `PASS`, `FAIL`, or `INCOMPLETE` for a run that stopped early.
+    pub(crate) fn verdict(&self) -> &'static str {
+        if self.incomplete.is_some() {
+            "INCOMPLETE"
+        } else if self.passed() {
+            "PASS"
+        } else {
+            "FAIL"
+        }
     }
 
     /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
@@ -464,8 +491,13 @@ impl Report {
         } else {
             format!("s3://{}/{}", self.bucket, self.prefix)
         };
-        let verdict = if self.passed() { "PASS" } else { "FAIL" };
-        let _ = writeln!(out, "{verdict}: run {} in {location}", self.run_id);
+        let _ = writeln!(out, "{}: run {} in {location}", self.verdict(), self.run_id);
+        if let Some(reason) = &self.incomplete {
+            let _ = writeln!(
+                out,
+                "  incomplete: {reason}; counts are what was read by then (unread records count as lost)"
+            );
+        }
         let width = self.assertions.iter().map(|assertion| assertion.name.len()).max().unwrap_or(0);
         for assertion in &self.assertions {
             let verdict = match assertion.status {
@@ -514,7 +546,11 @@ impl Report {
             counts.objects,
             counts.bytes,
             counts.objects_skipped,
-            if self.wait.complete { "" } else { "; timed out waiting for records" },
+            if self.wait.complete || self.incomplete.is_some() {
+                ""
+            } else {
+                "; timed out waiting for records"
+            },
         );
         let latency = &self.latency;
         match (latency.p50_ms, latency.p90_ms, latency.p99_ms, latency.max_ms) {
@@ -650,6 +686,15 @@ impl Report {
         suite.add_property(Property::new("bucket", self.bucket.as_str()));
         suite.add_property(Property::new("prefix", self.prefix.as_str()));
         suite.set_time(std::time::Duration::from_millis(self.wait.elapsed_ms));
+        if let Some(reason) = &self.incomplete {
+            // An incomplete run is an error of its own, so CI never reads it as a pass.
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(reason.as_str());
+            status.set_type("incomplete");
+            let mut case = TestCase::new("run completed", status);
+            case.set_classname(format!("streamproof.{}", self.bucket));
+            suite.add_test_case(case);
+        }
         for assertion in &self.assertions {
             let status = if assertion.status == AssertionStatus::NotApplicable {
                 let mut status = TestCaseStatus::skipped();
@@ -873,6 +918,55 @@ pub(crate) fn millis(duration: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A passing report of three records delivered in one object.
+    fn passing_report() -> Report {
+        let expectation = producer::Expectation {
+            run_id: "r1".into(),
+            envelope_field: "_streamproof".into(),
+            generated: 3,
+            first_sent_ns: 1,
+            last_ack_ns: 2,
+            ..producer::Expectation::default()
+        };
+        let expect = Expect {
+            delivery: Delivery::ExactlyOnce,
+            ordering: Ordering::PerKey,
+            max_latency: std::time::Duration::from_secs(10),
+            timeout: std::time::Duration::from_secs(60),
+        };
+        let mut matcher = crate::Matcher::new(&expectation, &expect, "test clock");
+        let mut object = Vec::new();
+        for seq in 0..3 {
+            let envelope =
+                producer::Envelope { run: "r1".into(), seq, key: "k".into(), kseq: seq, sent_ns: 1 };
+            producer::envelope::append(b"{}", "_streamproof", &envelope, &mut object);
+        }
+        matcher.observe_object("a.json", 2, &object);
+        matcher.report(&crate::ReadSummary { bucket: "b".into(), ..crate::ReadSummary::default() })
+    }
+
+    #[test]
+    fn an_incomplete_report_never_passes_in_any_rendering() {
+        let mut report = passing_report();
+        assert!(report.passed() && report.incomplete.is_none());
+        report.mark_incomplete("interrupted by SIGINT while producing");
+        assert!(!report.passed());
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["incomplete"], "interrupted by SIGINT while producing");
+        assert_eq!(json["passed"], false);
+        let summary = report.summary();
+        assert!(summary.starts_with("INCOMPLETE: run r1"), "{summary}");
+        assert!(summary.contains("incomplete: interrupted by SIGINT while producing"), "{summary}");
+        let junit = report.junit().unwrap();
+        assert!(junit.contains(r#"errors="1""#), "{junit}");
+        assert!(junit.contains(r#"<testcase name="run completed""#), "{junit}");
+        assert!(report.html().contains("INCOMPLETE"));
+        // A complete report has no such test case and says null.
+        let complete = passing_report();
+        assert!(!complete.junit().unwrap().contains("run completed"));
+        assert_eq!(serde_json::to_value(&complete).unwrap()["incomplete"], serde_json::Value::Null);
+    }
 
     #[test]
     fn compresses_runs_into_inclusive_ranges() {

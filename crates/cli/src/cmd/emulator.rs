@@ -3,11 +3,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Subcommand;
-use emulator::{Emulator, EmulatorConfig, StartError};
+use emulator::{Emulator, EmulatorConfig, Faults, ShardStall, StartError};
+use scenario::DEFAULT_ENVELOPE_FIELD;
 use streamproof::exit;
 
+use crate::cmd::shell::{print_exports, shutdown_signal};
 use crate::fail;
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +40,112 @@ struct ServeArgs {
     /// Accept any write rate instead of AWS's per-shard limits (1 MiB/s and 1,000 records/s).
     #[arg(long)]
     no_shard_limits: bool,
+    /// Inject a fault, acknowledged to clients as a success and logged as ground truth; repeatable.
+    /// Per record: drop=P, duplicate=P, reorder=P, corrupt=P (Firehose); per object: truncate=P,
+    /// delay=P with delay-seconds=S, s3-put-failure=P; drop-kinesis=N loses the Nth accepted
+    /// Kinesis entry (0-based); client-visible: throttle-burst=P per Kinesis request,
+    /// internal-failure=P per Kinesis entry; stall-shard=N with stall-seconds=S keeps Firehose from
+    /// reading shard N. P is a probability in 0..=1.
+    #[arg(long = "fault", value_name = "KIND=VALUE", value_parser = parse_fault)]
+    faults: Vec<FaultArg>,
+    /// Seed of the fault plan: the same seed over the same batches injects the same faults.
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+}
+
+/// One `--fault KIND=VALUE`.
+#[derive(Debug, Clone, Copy)]
+enum FaultArg {
+    Rate(FaultRate, f64),
+    DelaySeconds(u64),
+    DropKinesis(u64),
+    StallShard(u64),
+    StallSeconds(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FaultRate {
+    Drop,
+    Duplicate,
+    Reorder,
+    Corrupt,
+    Truncate,
+    Delay,
+    S3PutFailure,
+    ThrottleBurst,
+    InternalFailure,
+}
+
+fn parse_fault(text: &str) -> Result<FaultArg, String> {
+    let (kind, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KIND=VALUE, such as drop=0.01; got {text:?}"))?;
+    let rate = |rate: FaultRate| {
+        let p: f64 = value.parse().map_err(|_| format!("{kind}: {value:?} is not a number"))?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("{kind}: {p} is not a probability; must be between 0 and 1"));
+        }
+        Ok(FaultArg::Rate(rate, p))
+    };
+    let count = || value.parse::<u64>().map_err(|_| format!("{kind}: {value:?} is not a whole number"));
+    match kind {
+        "drop" => rate(FaultRate::Drop),
+        "duplicate" => rate(FaultRate::Duplicate),
+        "reorder" => rate(FaultRate::Reorder),
+        "corrupt" => rate(FaultRate::Corrupt),
+        "truncate" => rate(FaultRate::Truncate),
+        "delay" => rate(FaultRate::Delay),
+        "s3-put-failure" => rate(FaultRate::S3PutFailure),
+        "throttle-burst" => rate(FaultRate::ThrottleBurst),
+        "internal-failure" => rate(FaultRate::InternalFailure),
+        "stall-shard" => count().map(FaultArg::StallShard),
+        "stall-seconds" => count().map(FaultArg::StallSeconds),
+        "delay-seconds" => count().map(FaultArg::DelaySeconds),
+        "drop-kinesis" => count().map(FaultArg::DropKinesis),
+        other => Err(format!(
+            "unknown fault {other:?}; expected drop, duplicate, reorder, corrupt, truncate, delay, \
+             delay-seconds, s3-put-failure, drop-kinesis, throttle-burst, internal-failure, stall-shard \
+             or stall-seconds"
+        )),
+    }
+}
+
+/// The fault plan the flags describe.
+fn fault_plan(seed: u64, args: &[FaultArg]) -> Result<Faults, String> {
+    let mut faults = Faults { seed, ..Faults::default() };
+    let (mut stall_shard, mut stall_seconds) = (None, None);
+    let plan = &mut faults.firehose;
+    for arg in args {
+        match *arg {
+            FaultArg::Rate(FaultRate::Drop, p) => plan.drop = p,
+            FaultArg::Rate(FaultRate::Duplicate, p) => plan.duplicate = p,
+            FaultArg::Rate(FaultRate::Reorder, p) => plan.reorder = p,
+            FaultArg::Rate(FaultRate::Corrupt, p) => plan.corrupt = p,
+            FaultArg::Rate(FaultRate::Truncate, p) => plan.truncate = p,
+            FaultArg::Rate(FaultRate::Delay, p) => plan.delay = p,
+            FaultArg::Rate(FaultRate::S3PutFailure, p) => plan.s3_put_failure = p,
+            FaultArg::DelaySeconds(seconds) => plan.delay_by = Duration::from_secs(seconds),
+            FaultArg::DropKinesis(ordinal) => {
+                faults.drop_kinesis_records.insert(ordinal);
+            }
+            FaultArg::Rate(FaultRate::ThrottleBurst, p) => faults.throttle_burst = p,
+            FaultArg::Rate(FaultRate::InternalFailure, p) => faults.internal_failure = p,
+            FaultArg::StallShard(shard) => stall_shard = Some(shard),
+            FaultArg::StallSeconds(seconds) => stall_seconds = Some(seconds),
+        }
+    }
+    faults.stall_shard = match (stall_shard, stall_seconds) {
+        (None, None) => None,
+        (Some(shard), Some(seconds)) => Some(ShardStall {
+            shard: usize::try_from(shard).map_err(|_| format!("stall-shard: {shard} is too large"))?,
+            by: Duration::from_secs(seconds),
+        }),
+        _ => return Err("--fault stall-shard=N and --fault stall-seconds=S go together".to_owned()),
+    };
+    if faults.firehose.delay > 0.0 && faults.firehose.delay_by.is_zero() {
+        return Err("--fault delay=P needs --fault delay-seconds=S".to_owned());
+    }
+    Ok(faults)
 }
 
 pub(crate) async fn run(args: EmulatorArgs) -> ExitCode {
@@ -46,7 +155,12 @@ pub(crate) async fn run(args: EmulatorArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
+    let faults = match fault_plan(args.fault_seed, &args.faults) {
+        Ok(faults) => faults,
+        Err(message) => return fail(exit::BAD_INPUT, &anyhow::anyhow!(message)),
+    };
     let config = EmulatorConfig {
+        faults: faults.clone(),
         bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
         time_scale: args.time_scale,
         data_dir: args.data_dir.clone(),
@@ -72,37 +186,64 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
     );
     println!("Point the AWS CLI, boto3 or an SDK at it with:");
-    println!("export AWS_ENDPOINT_URL={endpoint}");
-    println!("export AWS_ACCESS_KEY_ID=test");
-    println!("export AWS_SECRET_ACCESS_KEY=test");
-    println!("export AWS_REGION={region}");
-    println!("export AWS_DEFAULT_REGION={region}");
+    print_exports(&endpoint.to_string(), &region, true);
     println!(
         "S3 takes path-style requests, or virtual-host style at http://<bucket>.localhost:{}",
         emulator.local_addr().port()
     );
+    if !faults.is_empty() {
+        println!("injecting faults (ground truth is printed on stop and logged as it happens): {faults:?}");
+    }
     println!("Press Ctrl-C to stop.");
     let signal = shutdown_signal().await;
     println!("stopping ({signal})");
+    let log = emulator.fault_log();
+    if !log.is_empty() {
+        println!("injected faults (ground truth, records named by the {DEFAULT_ENVELOPE_FIELD} envelope):");
+        for fault in &log {
+            println!("  {}", streamproof::run::describe_fault(fault, DEFAULT_ENVELOPE_FIELD));
+        }
+    }
     emulator.shutdown().await;
     println!("stopped");
     ExitCode::from(exit::PASS)
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM; returns which one arrived.
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupted",
-                _ = term.recv() => "terminated",
-            };
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_flags_build_the_plan() {
+        let args: Vec<FaultArg> =
+            ["drop=0.01", "delay=0.5", "delay-seconds=7", "drop-kinesis=3", "drop-kinesis=9"]
+                .iter()
+                .map(|text| parse_fault(text).unwrap())
+                .collect();
+        let faults = fault_plan(42, &args).unwrap();
+        assert_eq!(faults.seed, 42);
+        assert_eq!(faults.firehose.drop, 0.01);
+        assert_eq!(faults.firehose.delay, 0.5);
+        assert_eq!(faults.firehose.delay_by, Duration::from_secs(7));
+        assert_eq!(faults.drop_kinesis_records.into_iter().collect::<Vec<_>>(), [3, 9]);
+
+        let args: Vec<FaultArg> = ["stall-shard=1", "stall-seconds=4", "internal-failure=0.1"]
+            .iter()
+            .map(|text| parse_fault(text).unwrap())
+            .collect();
+        let faults = fault_plan(0, &args).unwrap();
+        assert_eq!(faults.stall_shard, Some(ShardStall { shard: 1, by: Duration::from_secs(4) }));
+        assert_eq!(faults.internal_failure, 0.1);
+        assert!(fault_plan(0, &args[..1]).unwrap_err().contains("go together"));
     }
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::warn!(%error, "cannot listen for Ctrl-C; stopping");
+
+    #[test]
+    fn bad_fault_flags_say_what_is_wrong() {
+        assert!(parse_fault("drop").unwrap_err().contains("KIND=VALUE"));
+        assert!(parse_fault("drop=2").unwrap_err().contains("not a probability"));
+        assert!(parse_fault("lose=0.1").unwrap_err().contains("unknown fault \"lose\""));
+        assert!(parse_fault("drop-kinesis=-1").unwrap_err().contains("not a whole number"));
+        let delay = [parse_fault("delay=1").unwrap()];
+        assert!(fault_plan(0, &delay).unwrap_err().contains("delay-seconds"));
     }
-    "interrupted"
 }

@@ -4,26 +4,19 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::ValueEnum;
-use environment::{Backend, EmbeddedOptions};
+use environment::EmbeddedOptions;
 use streamproof::exit;
-use streamproof::run::{RunOptions, RunOutcome};
+use streamproof::run::{Interrupt, RunOptions, RunOutcome};
 
+use crate::cmd::backend::{BackendArgs, BackendKind};
 use crate::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
-    /// Where the pipeline runs.
-    #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
-    backend: BackendArg,
-    /// URL of the endpoint for `--backend endpoint`, e.g. a LocalStack someone already runs.
-    #[arg(long, required_if_eq("backend", "endpoint"))]
-    endpoint: Option<String>,
-    /// Allow a non-loopback endpoint (it may be real AWS), with the default AWS credential chain.
-    #[arg(long)]
-    allow_remote: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// Directory for reports; each run writes `<scenario>-<run id>/report.json` under it.
     #[arg(long, default_value = "streamproof-reports")]
     report_dir: PathBuf,
@@ -33,37 +26,21 @@ pub(crate) struct RunArgs {
     drop_records: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendArg {
-    /// The in-process emulator (Kinesis + Firehose + S3 on one loopback port).
-    Embedded,
-    /// LocalStack as a host process, installed by `cargo xtask localstack setup`.
-    LocalstackHost,
-    /// An endpoint that already runs (`--endpoint URL`).
-    Endpoint,
-}
-
 pub(crate) async fn run(args: RunArgs) -> ExitCode {
     let scenario = match scenario::load(&args.scenario) {
         Ok(scenario) => scenario,
         Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
     };
-    let backend = match args.backend {
-        BackendArg::Embedded => Backend::Embedded(EmbeddedOptions {
+    if args.backend.backend != BackendKind::Embedded && !args.drop_records.is_empty() {
+        return fail(exit::BAD_INPUT, &anyhow::anyhow!("--emulator-drop-record needs the embedded backend"));
+    }
+    let backend = args.backend.backend(
+        EmbeddedOptions {
             drop_kinesis_records: args.drop_records.iter().copied().collect::<BTreeSet<u64>>(),
-        }),
-        _ if !args.drop_records.is_empty() => {
-            return fail(
-                exit::BAD_INPUT,
-                &anyhow::anyhow!("--emulator-drop-record needs the embedded backend"),
-            );
-        }
-        BackendArg::LocalstackHost => Backend::LocalStackHost { home: None },
-        BackendArg::Endpoint => Backend::Endpoint {
-            url: args.endpoint.clone().expect("clap requires --endpoint with --backend endpoint"),
-            allow_remote: args.allow_remote,
+            ..EmbeddedOptions::default()
         },
-    };
+        Some(&scenario),
+    );
     println!(
         "streamproof run {} ({} events, {} shards, buffering {} MiB / {} s) on {}",
         scenario.name,
@@ -71,10 +48,20 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         scenario.pipeline.shards,
         scenario.pipeline.buffering.size_mb,
         scenario.pipeline.buffering.interval_seconds,
-        args.backend.to_possible_value().expect("no variant is skipped").get_name(),
+        args.backend.backend.name(),
     );
     let options = RunOptions { backend, report_dir: args.report_dir };
-    match streamproof::run::run(&scenario, &options).await {
+    // SIGINT and SIGTERM stop the run cleanly: a partial report marked incomplete, then teardown.
+    let interrupt = match Interrupt::on_signals() {
+        Ok(interrupt) => interrupt,
+        Err(error) => {
+            return fail(
+                exit::ENVIRONMENT_FAILED,
+                &anyhow::Error::new(error).context("cannot listen for SIGINT and SIGTERM"),
+            );
+        }
+    };
+    match streamproof::run::run_interruptible(&scenario, &options, &interrupt).await {
         Ok(outcome) => {
             print_outcome(&outcome);
             ExitCode::from(outcome.exit_code())

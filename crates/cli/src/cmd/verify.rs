@@ -1,14 +1,17 @@
-//! `streamproof verify`: verify a run produced earlier or elsewhere, from its expectation file and its bucket.
+//! `streamproof verify`: verify a run produced earlier or elsewhere, from its expectation file and
+//! its bucket, or objects kept as local files (a downloaded backup).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use scenario::{Delivery, Expect, Ordering};
+use serde_json::Value;
 use streamproof::exit;
 use verifier::{BufferingCheck, VerifyOptions};
 
+use crate::cmd::stats;
 use crate::fail;
 
 #[derive(Debug, clap::Args)]
@@ -17,14 +20,18 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     expectation: PathBuf,
     /// The bucket the pipeline delivers to.
-    #[arg(long)]
-    bucket: String,
+    #[arg(long, required_unless_present = "objects", conflicts_with = "objects")]
+    bucket: Option<String>,
+    /// Verify objects kept as local files instead of a bucket: a file, or every file under a
+    /// directory (a copy made with `aws s3 sync`); a file's modification time stands for LastModified.
+    #[arg(long, value_name = "PATH")]
+    objects: Option<PathBuf>,
     /// Key prefix to read; the whole bucket by default.
     #[arg(long, default_value = "")]
     prefix: String,
     /// S3 endpoint URL, e.g. `http://127.0.0.1:4566`.
-    #[arg(long)]
-    endpoint: String,
+    #[arg(long, required_unless_present = "objects", conflicts_with = "objects")]
+    endpoint: Option<String>,
     /// The run's scenario: its `[expect]` section and buffering hints apply. Without it: exactly
     /// once, ordered per key, a latency bound of 15 minutes, and no buffering analysis.
     #[arg(long)]
@@ -41,6 +48,9 @@ pub(crate) struct VerifyArgs {
     /// Directory for reports; each verification writes `verify-<run id>/` under it.
     #[arg(long, default_value = "streamproof-reports")]
     report_dir: PathBuf,
+    /// Also print the records read, the time spent and the peak memory as one JSON line.
+    #[arg(long)]
+    stats_json: bool,
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
@@ -68,17 +78,29 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
         ),
     };
     expect.timeout = Duration::from_secs(args.timeout);
-    let options = VerifyOptions {
-        bucket: args.bucket.clone(),
-        prefix: args.prefix.clone(),
-        expect,
-        poll_interval: Duration::from_secs(1),
-        buffering,
+    let started = Instant::now();
+    let verified = match (&args.objects, &args.bucket, &args.endpoint) {
+        (Some(path), _, _) => verifier::verify_files(path, &expectation, &expect, buffering)
+            .map_err(|error| (exit::BAD_INPUT, anyhow::Error::new(error))),
+        (None, Some(bucket), Some(endpoint)) => {
+            let options = VerifyOptions {
+                bucket: bucket.clone(),
+                prefix: args.prefix.clone(),
+                expect,
+                poll_interval: Duration::from_secs(1),
+                buffering,
+            };
+            let s3 = environment::Endpoint::local(endpoint.clone()).clients().await.s3;
+            verifier::verify(&s3, &expectation, &options)
+                .await
+                .map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
+        }
+        _ => Err((exit::BAD_INPUT, anyhow!("give --objects PATH, or --bucket B with --endpoint URL"))),
     };
-    let s3 = environment::Endpoint::local(args.endpoint.clone()).clients().await.s3;
-    let report = match verifier::verify(&s3, &expectation, &options).await {
+    let seconds = started.elapsed().as_secs_f64();
+    let report = match verified {
         Ok(report) => report,
-        Err(error) => return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error)),
+        Err((code, error)) => return fail(code, &error),
     };
     let dir = args.report_dir.join(format!("verify-{}", expectation.run_id));
     let written = std::fs::create_dir_all(&dir)
@@ -92,6 +114,23 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
             println!("html: {}", paths.html.display());
         }
         Err(error) => return fail(exit::ENVIRONMENT_FAILED, &error),
+    }
+    if args.stats_json {
+        let records = report.counts.records;
+        stats::print(
+            "verify",
+            &[
+                ("records", Value::from(records)),
+                ("objects", Value::from(report.counts.objects)),
+                ("bytes", Value::from(report.counts.bytes)),
+                ("passed", Value::from(report.passed())),
+                ("seconds", Value::from(seconds)),
+                (
+                    "records_per_second",
+                    Value::from(if seconds > 0.0 { records as f64 / seconds } else { 0.0 }),
+                ),
+            ],
+        );
     }
     ExitCode::from(if report.passed() { exit::PASS } else { exit::ASSERTION_FAILED })
 }

@@ -1,7 +1,12 @@
 //! The `streamproof` binary as users and CI see it: exit codes and what it prints.
 
+mod capacity;
+mod credentials;
 mod decode_verify;
 mod emulator_serve;
+mod env;
+mod generate;
+mod interrupt;
 mod produce;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +47,30 @@ fn malformed_scenario_exits_2_naming_file_line_and_field() {
         "stderr: {stderr}"
     );
     assert!(std::fs::read_dir(reports.path()).unwrap().next().is_none(), "no report for a rejected scenario");
+
+    // Out-of-range values of the small scenario, and a file that is not text at all.
+    let dir = tempfile::tempdir().unwrap();
+    let small = std::fs::read_to_string(test_data("small.toml")).unwrap();
+    let cases = [
+        ("shards = 2", "shards = 0", "pipeline.shards"),
+        ("interval_seconds = 1", "interval_seconds = 901", "pipeline.buffering.interval_seconds"),
+        ("schema = \"clickstream\"", "schema = \"no-such-schema\"", "workload.schema"),
+    ];
+    for (valid, invalid, field) in cases {
+        let path = dir.path().join("out-of-range.toml");
+        std::fs::write(&path, small.replace(valid, invalid)).unwrap();
+        let line = small.lines().position(|l| l == valid).expect("the valid line") + 1;
+        let output = run(&[path.to_str().unwrap()], reports.path());
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{invalid}: {stderr}");
+        let location = format!("{}:{line}:", path.display());
+        assert!(stderr.contains(&location) && stderr.contains(&format!("field `{field}`")), "{stderr}");
+    }
+    let binary = dir.path().join("binary.toml");
+    std::fs::write(&binary, [0x1f, 0x8b, 0xff, 0x00, 0xfe]).unwrap();
+    let output = run(&[binary.to_str().unwrap()], reports.path());
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("binary.toml"), "{}", text(&output.stderr));
 }
 
 #[test]

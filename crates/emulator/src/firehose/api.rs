@@ -234,7 +234,12 @@ pub(crate) struct PutRecordBatchOutput {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct PutRecordBatchResponseEntry {
-    pub(crate) record_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) record_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error_message: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,8 +15,25 @@ pub(crate) struct Batch {
     /// The records, concatenated byte for byte, each followed by the configured delimiter (if any).
     pub(crate) data: Bytes,
     pub(crate) records: usize,
+    /// The length of every record in `data`, in order, without the delimiter.
+    pub(crate) lens: Vec<u32>,
     /// When the oldest record in the batch arrived.
     pub(crate) oldest: Instant,
+    /// What fault injection made of the batch, once it has been applied.
+    pub(crate) faulted: Option<Faulted>,
+}
+
+/// One object that fault injection made from a batch.
+#[derive(Debug)]
+pub(crate) struct Faulted {
+    /// The object's key, chosen when the faults were applied so ground truth can name it.
+    pub(crate) key: String,
+    /// How long to hold the object before writing it, as wall time.
+    pub(crate) delay: Duration,
+    /// When the hold ends, set at the first attempt to write it.
+    pub(crate) hold_until: Option<Instant>,
+    /// Ground truth to log once the object is written.
+    pub(crate) events: Vec<crate::faults::FaultEvent>,
 }
 
 /// Records waiting for delivery.
@@ -29,6 +46,7 @@ pub(crate) struct Buffer {
     delimiter: &'static [u8],
     data: Vec<u8>,
     records: usize,
+    lens: Vec<u32>,
     oldest: Option<Instant>,
 }
 
@@ -36,7 +54,15 @@ impl Buffer {
     /// A buffer that is due once it holds `size_limit` bytes or its oldest record is `wall_interval`
     /// old, and writes `delimiter` after every record.
     pub(crate) fn new(size_limit: usize, wall_interval: Duration, delimiter: &'static [u8]) -> Buffer {
-        Buffer { size_limit, wall_interval, delimiter, data: Vec::new(), records: 0, oldest: None }
+        Buffer {
+            size_limit,
+            wall_interval,
+            delimiter,
+            data: Vec::new(),
+            records: 0,
+            lens: Vec::new(),
+            oldest: None,
+        }
     }
 
     /// Appends a record that arrived at `now`; returns whether the size threshold is now reached.
@@ -47,6 +73,8 @@ impl Buffer {
         self.data.extend_from_slice(record);
         self.data.extend_from_slice(self.delimiter);
         self.records += 1;
+        // Records are at most 1,000 KiB (Firehose) or 1 MiB (Kinesis).
+        self.lens.push(u32::try_from(record.len()).unwrap_or(u32::MAX));
         self.is_full()
     }
 
@@ -78,10 +106,11 @@ impl Buffer {
     pub(crate) fn take(&mut self) -> Option<Batch> {
         let oldest = self.oldest.take()?;
         let records = std::mem::take(&mut self.records);
+        let lens = std::mem::take(&mut self.lens);
         let mut data = std::mem::take(&mut self.data);
         // The batch is stored as an object for the emulator's lifetime; do not keep growth slack.
         data.shrink_to_fit();
-        Some(Batch { data: Bytes::from(data), records, oldest })
+        Some(Batch { data: Bytes::from(data), records, lens, oldest, faulted: None })
     }
 }
 

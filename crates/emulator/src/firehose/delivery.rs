@@ -14,8 +14,9 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::clock::Clock;
+use crate::faults::{FaultEvent, FaultInjector, FaultKind, ObjectFaults, apply_object_faults};
 use crate::firehose::api::ProcessingConfiguration;
-use crate::firehose::buffer::{Batch, Buffer};
+use crate::firehose::buffer::{Batch, Buffer, Faulted};
 use crate::firehose::key::{self, PrefixTemplate};
 use crate::kinesis::store::Stream;
 use crate::lock;
@@ -108,6 +109,8 @@ pub(crate) struct DeliveryStream {
     stop: watch::Sender<bool>,
     record_id_base: u64,
     next_record_id: AtomicU64,
+    /// Ordinal of the next batch fault injection applies to.
+    next_batch: AtomicU64,
 }
 
 /// Data not yet in S3: the filling buffer and batches waiting to be written.
@@ -143,6 +146,7 @@ impl DeliveryStream {
             stop: watch::Sender::new(false),
             record_id_base: uuid::Uuid::new_v4().as_u64_pair().0,
             next_record_id: AtomicU64::new(0),
+            next_batch: AtomicU64::new(0),
         }
     }
 
@@ -191,6 +195,8 @@ impl DeliveryStream {
 pub(crate) struct TaskContext {
     pub(crate) s3: Arc<S3Store>,
     pub(crate) clock: Clock,
+    /// Faults to apply to flushed batches, and the log of those applied.
+    pub(crate) faults: Arc<FaultInjector>,
 }
 
 /// Runs a delivery stream until it is stopped: reads its source, flushes by size and interval,
@@ -207,6 +213,7 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             changes: source.subscribe(),
             positions: start_positions.clone(),
             scratch: Vec::new(),
+            stalled: stall(&stream, &context, source, start_positions.len()),
         }),
     };
     let mut retry_at: Option<Instant> = None;
@@ -229,12 +236,12 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             if attempt { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
         };
         if attempt {
-            let failed = deliver(&stream, &context, batches);
-            retry_at = (!failed.is_empty()).then(|| now + RETRY_DELAY);
-            if !failed.is_empty() {
+            let (unwritten, again) = deliver(&stream, &context, batches);
+            retry_at = again;
+            if !unwritten.is_empty() {
                 let mut pending = lock(&stream.pending);
-                // Failed batches go back in front of anything that filled meanwhile, to keep order.
-                for batch in failed.into_iter().rev() {
+                // Unwritten batches go back in front of anything that filled meanwhile, to keep order.
+                for batch in unwritten.into_iter().rev() {
                     pending.ready.push_front(batch);
                 }
             }
@@ -242,7 +249,8 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         let deadline = {
             let pending = lock(&stream.pending);
             let ready_now = (!pending.ready.is_empty() && retry_at.is_none()).then_some(now);
-            [pending.buffer.deadline(), retry_at, ready_now].into_iter().flatten().min()
+            let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
+            [pending.buffer.deadline(), retry_at, ready_now, stall_ends].into_iter().flatten().min()
         };
         tokio::select! {
             biased;
@@ -271,7 +279,13 @@ struct SourceDeleted;
 /// Reads every new record of the source, shard by shard in shard order, into the buffer.
 fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<(), SourceDeleted> {
     reader.changes.borrow_and_update();
+    if reader.stalled.is_some_and(|(_, until)| until <= Instant::now()) {
+        reader.stalled = None;
+    }
     for shard in 0..reader.positions.len() {
+        if reader.stalled.is_some_and(|(stalled, _)| stalled == shard) {
+            continue;
+        }
         loop {
             reader.scratch.clear();
             let outcome = reader
@@ -293,17 +307,42 @@ fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<()
     Ok(())
 }
 
-/// Writes batches to S3 in order; returns the batches that could not be written, in order.
-fn deliver(stream: &DeliveryStream, context: &TaskContext, mut batches: VecDeque<Batch>) -> VecDeque<Batch> {
-    while let Some(batch) = batches.pop_front() {
+/// Writes batches to S3 in order. Returns the batches not written yet, in order, and when to try
+/// again: after a write that failed, or when a delayed object's hold ends.
+fn deliver(
+    stream: &DeliveryStream,
+    context: &TaskContext,
+    mut batches: VecDeque<Batch>,
+) -> (VecDeque<Batch>, Option<Instant>) {
+    while let Some(mut batch) = batches.pop_front() {
         let destination = &stream.destination;
-        let key = key::object_key(
-            &destination.prefix_template,
-            &stream.name,
-            context.clock.at(batch.oldest),
-            uuid::Uuid::new_v4(),
-            destination.file_extension.as_deref().unwrap_or(destination.compression.default_extension()),
-        );
+        if batch.faulted.is_none()
+            && let Some(plan) = context.faults.object_faults()
+        {
+            for object in stream.apply_faults(plan, context, batch).into_iter().rev() {
+                batches.push_front(object);
+            }
+            continue;
+        }
+        if let Some(faulted) = batch.faulted.as_mut()
+            && !faulted.delay.is_zero()
+        {
+            let now = Instant::now();
+            let until = *faulted.hold_until.get_or_insert(now + faulted.delay);
+            if now < until {
+                batches.push_front(batch);
+                return (batches, Some(until));
+            }
+        }
+        if batch.data.is_empty() {
+            // Faults removed every record: Firehose writes no empty object.
+            context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
+            continue;
+        }
+        let key = match &batch.faulted {
+            Some(faulted) => faulted.key.clone(),
+            None => stream.object_key(context, &batch),
+        };
         let body = destination.compression.apply(&batch.data);
         let written = context.s3.put_object(
             &destination.bucket,
@@ -321,6 +360,7 @@ fn deliver(stream: &DeliveryStream, context: &TaskContext, mut batches: VecDeque
                     records = batch.records,
                     "delivered object"
                 );
+                context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
             }
             Err(err) => {
                 tracing::warn!(
@@ -330,11 +370,72 @@ fn deliver(stream: &DeliveryStream, context: &TaskContext, mut batches: VecDeque
                     "S3 delivery failed; will retry"
                 );
                 batches.push_front(batch);
-                return batches;
+                return (batches, Some(Instant::now() + RETRY_DELAY));
             }
         }
     }
-    batches
+    (batches, None)
+}
+
+impl DeliveryStream {
+    /// A fresh S3 key for an object of `batch`.
+    fn object_key(&self, context: &TaskContext, batch: &Batch) -> String {
+        let destination = &self.destination;
+        key::object_key(
+            &destination.prefix_template,
+            &self.name,
+            context.clock.at(batch.oldest),
+            uuid::Uuid::new_v4(),
+            destination.file_extension.as_deref().unwrap_or(destination.compression.default_extension()),
+        )
+    }
+
+    /// Turns a flushed batch into the objects fault injection makes of it, each with its key and
+    /// the ground truth to log once it is written.
+    fn apply_faults(&self, plan: &ObjectFaults, context: &TaskContext, batch: Batch) -> Vec<Batch> {
+        let ordinal = self.next_batch.fetch_add(1, Ordering::Relaxed);
+        let delimiter: &[u8] = if self.destination.append_delimiter { b"\n" } else { b"" };
+        let mut records = Vec::with_capacity(batch.lens.len());
+        let mut at = 0;
+        for &len in &batch.lens {
+            let len = len as usize;
+            records.push(&batch.data[at..at + len]);
+            at += len + delimiter.len();
+        }
+        let objects = apply_object_faults(plan, context.faults.seed(), ordinal, &records, delimiter);
+        let keys: Vec<String> = objects.iter().map(|_| self.object_key(context, &batch)).collect();
+        objects
+            .into_iter()
+            .enumerate()
+            .map(|(index, object)| {
+                let written = !object.data.is_empty();
+                let events = object
+                    .events
+                    .into_iter()
+                    .map(|mut event| {
+                        event.stream.clone_from(&self.name);
+                        event.object = written.then(|| keys[index].clone());
+                        if let FaultKind::S3PutFailure { retry } = &mut event.kind {
+                            retry.clone_from(&keys[index + 1]);
+                        }
+                        event
+                    })
+                    .collect();
+                Batch {
+                    records: object.pieces.len(),
+                    data: Bytes::from(object.data),
+                    lens: Vec::new(),
+                    oldest: batch.oldest,
+                    faulted: Some(Faulted {
+                        key: keys[index].clone(),
+                        delay: context.clock.to_wall(object.delay),
+                        hold_until: None,
+                        events,
+                    }),
+                }
+            })
+            .collect()
+    }
 }
 
 /// The in-process Kinesis consumer of a Kinesis-source delivery stream.
@@ -346,6 +447,28 @@ struct KinesisReader {
     positions: Vec<u64>,
     /// Reused between reads so steady-state reading does not allocate.
     scratch: Vec<Bytes>,
+    /// A shard not read until the instant, by fault injection.
+    stalled: Option<(usize, Instant)>,
+}
+
+/// The planned stall of one of the source's `shards`, logged as ground truth when it starts.
+fn stall(
+    stream: &DeliveryStream,
+    context: &TaskContext,
+    source: &Stream,
+    shards: usize,
+) -> Option<(usize, Instant)> {
+    let stall = context.faults.stall().filter(|stall| stall.shard < shards)?;
+    context.faults.record(FaultEvent {
+        kind: FaultKind::StallShard { by: stall.by },
+        stream: stream.name.clone(),
+        ordinal: 0,
+        shard_id: Some(source.shards[stall.shard].id.clone()),
+        partition_key: None,
+        object: None,
+        data: Vec::new(),
+    });
+    Some((stall.shard, Instant::now() + context.clock.to_wall(stall.by)))
 }
 
 /// Waits for the source to change; returns false when it can no longer change.
@@ -367,6 +490,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::Faults;
 
     const MIB: usize = 1024 * 1024;
 
@@ -403,7 +527,14 @@ mod tests {
             destination(size_in_mbs, interval_in_seconds),
             &clock,
         ));
-        let task = tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        let task = tokio::spawn(run(
+            Arc::clone(&stream),
+            TaskContext {
+                s3: Arc::clone(&s3),
+                clock,
+                faults: Arc::new(FaultInjector::new(Faults::default())),
+            },
+        ));
         (stream, s3, task)
     }
 
@@ -511,7 +642,14 @@ mod tests {
             destination,
             &clock,
         ));
-        tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        tokio::spawn(run(
+            Arc::clone(&stream),
+            TaskContext {
+                s3: Arc::clone(&s3),
+                clock,
+                faults: Arc::new(FaultInjector::new(Faults::default())),
+            },
+        ));
         stream.put(&[b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
         tokio::time::sleep(Duration::from_millis(10)).await;
         settle().await;
@@ -557,7 +695,14 @@ mod tests {
             destination(1, 0),
             &clock,
         ));
-        tokio::spawn(run(Arc::clone(&stream), TaskContext { s3: Arc::clone(&s3), clock }));
+        tokio::spawn(run(
+            Arc::clone(&stream),
+            TaskContext {
+                s3: Arc::clone(&s3),
+                clock,
+                faults: Arc::new(FaultInjector::new(Faults::default())),
+            },
+        ));
         stream.put(&[b"kept".to_vec()]);
         tokio::time::sleep(Duration::from_secs(3)).await;
         s3.create_bucket("bucket", clock.now()).unwrap();

@@ -4,6 +4,7 @@ pub(crate) mod api;
 pub(crate) mod buffer;
 pub(crate) mod delivery;
 pub(crate) mod key;
+pub(crate) mod transform;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use http::Response;
 use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
+use crate::faults::{EntryFault, FaultEvent, FaultKind};
 use crate::json;
 use crate::lock;
 use crate::state::State;
@@ -304,7 +306,8 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         }
         registry.streams.insert(name.clone(), Arc::clone(&stream));
         registry.tasks.retain(|task| !task.is_finished());
-        let context = TaskContext { s3: Arc::clone(&state.s3), clock: state.clock };
+        let context =
+            TaskContext { s3: Arc::clone(&state.s3), clock: state.clock, faults: Arc::clone(&state.faults) };
         registry.tasks.push(tokio::spawn(delivery::run(stream, context)));
     }
     tracing::debug!(delivery_stream = %name, "created delivery stream");
@@ -428,6 +431,12 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
     let input: PutRecordInput<'_> = json::parse(body)?;
     let stream = direct_put_stream(state, &input.delivery_stream_name)?;
     let data = decode_record(&input.record.data)?;
+    if let Some((request, faults)) = state.faults.put_request(1)
+        && let Some(fault) = faults[0]
+    {
+        record_refusal(state, &stream, request, fault, &data);
+        return Err(refusal_error(fault));
+    }
     let mut ids = stream.put(&[data]);
     Ok(json::ok(&PutRecordOutput { record_id: ids.pop().unwrap_or_default(), encrypted: false }))
 }
@@ -450,15 +459,69 @@ fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
             "Records size exceeds the 4 MiB limit of PutRecordBatch ({total} bytes)."
         )));
     }
-    let ids = stream.put(&records);
-    Ok(json::ok(&PutRecordBatchOutput {
-        failed_put_count: 0,
-        encrypted: false,
-        request_responses: ids
-            .into_iter()
-            .map(|record_id| PutRecordBatchResponseEntry { record_id })
-            .collect(),
-    }))
+    let injected = state.faults.put_request(count);
+    let refused_at = |index: usize| injected.as_ref().and_then(|(_, faults)| faults[index]);
+    let accepted: Vec<Vec<u8>> = records
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| refused_at(*index).is_none())
+        .map(|(_, r)| r.clone())
+        .collect();
+    let mut ids = stream.put(&accepted).into_iter();
+    let mut failed_put_count = 0;
+    let mut request_responses = Vec::with_capacity(count);
+    for (index, record) in records.iter().enumerate() {
+        match (refused_at(index), &injected) {
+            (Some(fault), Some((request, _))) => {
+                failed_put_count += 1;
+                record_refusal(state, &stream, *request, fault, record);
+                let error = refusal_error(fault);
+                request_responses.push(PutRecordBatchResponseEntry {
+                    record_id: None,
+                    error_code: Some(error.code),
+                    error_message: Some(error.message),
+                });
+            }
+            _ => request_responses.push(PutRecordBatchResponseEntry {
+                record_id: ids.next(),
+                error_code: None,
+                error_message: None,
+            }),
+        }
+    }
+    Ok(json::ok(&PutRecordBatchOutput { failed_put_count, encrypted: false, request_responses }))
+}
+
+/// The error of a put entry refused by fault injection, as Firehose reports it.
+fn refusal_error(fault: EntryFault) -> ApiError {
+    match fault {
+        EntryFault::Throttle => ApiError {
+            status: http::StatusCode::SERVICE_UNAVAILABLE,
+            code: "ServiceUnavailableException",
+            message: "Slow down.".to_owned(),
+        },
+        EntryFault::InternalFailure => ApiError {
+            status: http::StatusCode::INTERNAL_SERVER_ERROR,
+            code: "InternalFailure",
+            message: "Internal service failure.".to_owned(),
+        },
+    }
+}
+
+/// Logs a direct-put record refused by fault injection as ground truth.
+fn record_refusal(state: &State, stream: &DeliveryStream, request: u64, fault: EntryFault, data: &[u8]) {
+    state.faults.record(FaultEvent {
+        kind: match fault {
+            EntryFault::Throttle => FaultKind::ThrottleBurst,
+            EntryFault::InternalFailure => FaultKind::InternalFailure,
+        },
+        stream: stream.name.clone(),
+        ordinal: request,
+        shard_id: None,
+        partition_key: None,
+        object: None,
+        data: data.to_vec(),
+    });
 }
 
 fn delete_delivery_stream(state: &State, body: &[u8]) -> OpResult {

@@ -300,6 +300,7 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
     let accepted = match outcome[0] {
         PutOutcome::Accepted(accepted) => accepted,
         PutOutcome::Throttled { shard_index } => return Err(throttled(state, &stream, shard_index)),
+        PutOutcome::InternalFailure => return Err(internal_failure()),
     };
     Ok(json::ok(&PutRecordOutput {
         shard_id: stream.shards[accepted.shard_index].id.clone(),
@@ -344,12 +345,26 @@ fn put_records(state: &State, body: &[u8]) -> OpResult {
                 let err = throttled(state, &stream, shard_index);
                 PutRecordsResultEntry::Failed { error_code: err.code, error_message: err.message }
             }
+            PutOutcome::InternalFailure => {
+                failed_record_count += 1;
+                let err = internal_failure();
+                PutRecordsResultEntry::Failed { error_code: err.code, error_message: err.message }
+            }
         })
         .collect();
     if failed_record_count > 0 {
         tracing::debug!(stream = %stream.name, failed_record_count, "PutRecords entries throttled");
     }
     Ok(json::ok(&PutRecordsOutput { failed_record_count, records, encryption_type: "NONE" }))
+}
+
+/// The error of an entry that failed inside the service, as AWS reports it.
+fn internal_failure() -> ApiError {
+    ApiError {
+        status: http::StatusCode::INTERNAL_SERVER_ERROR,
+        code: "InternalFailure",
+        message: "Internal service failure.".to_owned(),
+    }
 }
 
 /// The error for a write beyond a shard's per-second limits, in AWS's words.

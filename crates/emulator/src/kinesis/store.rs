@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
-use crate::faults::{FaultEvent, FaultInjector};
+use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
 use crate::kinesis::hash::{self, HashKeyRange};
 use crate::kinesis::sequence::SequenceNumber;
 use crate::lock;
@@ -150,6 +150,8 @@ pub(crate) enum PutOutcome {
     Throttled {
         shard_index: usize,
     },
+    /// Fault injection failed the entry with `InternalFailure`; nothing was stored.
+    InternalFailure,
 }
 
 /// Where a new iterator starts.
@@ -324,8 +326,11 @@ impl Stream {
                 hash::shard_for_hash(&self.ranges, hash)
             })
             .collect();
+        let injected = faults.put_request(entries.len());
+        let injected_at = |index: usize| injected.as_ref().and_then(|(_, faults)| faults[index]);
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut dropped = Vec::new();
+        let mut refused = Vec::new();
         {
             let mut log = lock(&self.log);
             if log.deleted {
@@ -337,20 +342,34 @@ impl Stream {
             let admitted: Vec<bool> = entries
                 .iter()
                 .zip(&routes)
-                .map(|(entry, &shard_index)| {
-                    !self.shard_write_limits
-                        || log.shards[shard_index]
-                            .window
-                            .admit(second, entry.data.len() + entry.partition_key.len())
+                .enumerate()
+                .map(|(index, (entry, &shard_index))| {
+                    injected_at(index).is_none()
+                        && (!self.shard_write_limits
+                            || log.shards[shard_index]
+                                .window
+                                .admit(second, entry.data.len() + entry.partition_key.len()))
                 })
                 .collect();
             let accepted_count = admitted.iter().filter(|&&a| a).count();
             let first_ordinal = faults.reserve_kinesis_ordinals(accepted_count);
             let check_faults = !faults.drops_none_of(first_ordinal, accepted_count);
             let mut ordinal = first_ordinal;
-            for ((entry, shard_index), admitted) in entries.into_iter().zip(routes).zip(admitted) {
+            for (index, ((entry, shard_index), admitted)) in
+                entries.into_iter().zip(routes).zip(admitted).enumerate()
+            {
                 if !admitted {
-                    outcomes.push(PutOutcome::Throttled { shard_index });
+                    match injected_at(index) {
+                        Some(EntryFault::InternalFailure) => {
+                            outcomes.push(PutOutcome::InternalFailure);
+                            refused.push((FaultKind::InternalFailure, shard_index, entry));
+                        }
+                        Some(EntryFault::Throttle) => {
+                            outcomes.push(PutOutcome::Throttled { shard_index });
+                            refused.push((FaultKind::ThrottleBurst, shard_index, entry));
+                        }
+                        None => outcomes.push(PutOutcome::Throttled { shard_index }),
+                    }
                     continue;
                 }
                 let shard = &mut log.shards[shard_index];
@@ -379,15 +398,25 @@ impl Stream {
             }
         }
         self.changes.send_modify(|version| *version = version.wrapping_add(1));
-        for (ordinal, shard_index, entry) in dropped {
-            faults.record(FaultEvent {
-                ordinal,
-                stream: self.name.clone(),
-                shard_id: self.shards[shard_index].id.clone(),
-                partition_key: entry.partition_key,
-                data: entry.data.to_vec(),
-            });
+        if refused.is_empty() && dropped.is_empty() {
+            return Ok(outcomes);
         }
+        let request = injected.map_or(0, |(request, _)| request);
+        let event = |kind, ordinal, shard_index: usize, entry: Entry| FaultEvent {
+            kind,
+            ordinal,
+            stream: self.name.clone(),
+            shard_id: Some(self.shards[shard_index].id.clone()),
+            partition_key: Some(entry.partition_key),
+            object: None,
+            data: entry.data.to_vec(),
+        };
+        let refused =
+            refused.into_iter().map(|(kind, shard_index, entry)| event(kind, request, shard_index, entry));
+        let dropped = dropped
+            .into_iter()
+            .map(|(ordinal, shard_index, entry)| event(FaultKind::DropKinesis, ordinal, shard_index, entry));
+        faults.record_all(refused.chain(dropped).collect());
         Ok(outcomes)
     }
 
@@ -517,6 +546,7 @@ mod tests {
             .map(|outcome| match outcome {
                 PutOutcome::Accepted(accepted) => accepted,
                 PutOutcome::Throttled { .. } => panic!("unexpectedly throttled"),
+                PutOutcome::InternalFailure => panic!("unexpectedly failed"),
             })
             .collect()
     }
@@ -536,6 +566,25 @@ mod tests {
         let arn = store.stream_arn("s");
         assert_eq!(store.get(None, Some(&arn)).unwrap().name, "s");
         assert_eq!(arn, "arn:aws:kinesis:us-east-1:000000000000:stream/s");
+    }
+
+    #[test]
+    fn injected_refusals_are_not_stored_and_are_logged() {
+        let (_store, stream) = store_with_stream(1);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(Faults { throttle_burst: 1.0, ..Faults::default() });
+        let outcomes = stream.put(vec![entry("a", "0"), entry("b", "1")], &clock, &faults).unwrap();
+        assert!(outcomes.iter().all(|o| matches!(o, PutOutcome::Throttled { shard_index: 0 })));
+        let faults = FaultInjector::new(Faults { internal_failure: 1.0, ..Faults::default() });
+        let outcomes = stream.put(vec![entry("c", "2")], &clock, &faults).unwrap();
+        assert!(matches!(outcomes[0], PutOutcome::InternalFailure));
+        let mut out = Vec::new();
+        stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
+        assert!(out.is_empty(), "refused entries are never stored");
+        let events = faults.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, FaultKind::InternalFailure);
+        assert_eq!((events[0].partition_key.as_deref(), &events[0].data[..]), (Some("c"), &b"2"[..]));
     }
 
     #[test]
@@ -570,7 +619,8 @@ mod tests {
     fn dropped_entries_are_acknowledged_but_not_stored() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([1]) });
+        let faults =
+            FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([1]), ..Faults::default() });
         let accepted = accepted(
             stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap(),
         );
@@ -582,7 +632,7 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].ordinal, 1);
         assert_eq!(events[0].data, b"1");
-        assert_eq!(events[0].shard_id, "shardId-000000000000");
+        assert_eq!(events[0].shard_id.as_deref(), Some("shardId-000000000000"));
         // The dropped entry's sequence number is genuine: reading at it starts at the next record.
         let at = stream.starting_position(0, StartingPosition::AtSequence(accepted[1].sequence)).unwrap();
         out.clear();
@@ -611,7 +661,8 @@ mod tests {
     async fn writes_past_a_shards_limits_are_throttled_until_the_next_second() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([999]) });
+        let faults =
+            FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([999]), ..Faults::default() });
         let batch = || (0..500).map(|i| entry("k", &i.to_string())).collect::<Vec<_>>();
         let mut outcomes = Vec::new();
         for _ in 0..3 {

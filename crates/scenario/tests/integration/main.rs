@@ -1,6 +1,8 @@
 //! Scenario files: every file in `scenarios/` loads, and every malformed file under `test_data/invalid/`
 //! fails with the located message stored beside it in `<name>.expected`.
 
+mod robustness;
+
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {
@@ -165,4 +167,34 @@ fn app_events_zipf_scenario_has_the_documented_values() {
     assert_eq!(w.payload, Payload::Uniform { min: 300, max: 1200 });
     assert_eq!(w.rate, Rate::Fixed(2500.0));
     assert_eq!(w.api, PutApi::PutRecords);
+}
+
+#[test]
+fn every_bug_scenario_is_valid_and_injects_faults() {
+    let dir = workspace_root().join("scenarios/bugs");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let faults = scenario.faults.unwrap_or_else(|| panic!("{} has no [faults]", path.display()));
+            assert_ne!(faults, scenario::Faults::default(), "{} injects nothing", path.display());
+            loaded += 1;
+        }
+    }
+    assert!(loaded > 0, "no scenarios found in {}", dir.display());
+}
+
+#[test]
+fn the_faults_section_parses_into_the_model() {
+    let s = scenario::load(&workspace_root().join("scenarios/bugs/lost-and-corrupt.toml")).unwrap();
+    let faults = s.faults.unwrap();
+    assert_eq!(faults.seed, 17);
+    assert_eq!(faults.drop_kinesis, [10, 20]);
+    assert_eq!((faults.drop, faults.corrupt, faults.truncate), (0.01, 0.01, 1.0));
+    assert_eq!((faults.duplicate, faults.reorder, faults.delay, faults.s3_put_failure), (0.0, 0.0, 0.0, 0.0));
+    let late = scenario::load(&workspace_root().join("scenarios/bugs/late-records.toml")).unwrap();
+    assert_eq!(late.faults.unwrap().delay_by, std::time::Duration::from_secs(5));
+    let clean = scenario::load(&workspace_root().join("scenarios/clickstream.toml")).unwrap();
+    assert_eq!(clean.faults, None);
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the verifier's public API: data-driven decoding cases and whole delivery histories.
 
 mod decode_cases;
+mod decode_robustness;
 mod histories;
 mod s3;

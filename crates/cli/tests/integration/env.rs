@@ -1,0 +1,83 @@
+//! `streamproof env up|down|status`: an environment held between commands, and torn down by `down`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::{test_data, text};
+
+/// `streamproof env <args>` with its state under `state_dir`.
+fn env(state_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .arg("env")
+        .args(args)
+        .env("STREAMPROOF_ENV_DIR", state_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the streamproof binary runs")
+}
+
+/// The value of `export <name>=<value>` in `stdout`.
+fn export(stdout: &str, name: &str) -> Option<String> {
+    stdout.lines().find_map(|line| line.strip_prefix(&format!("export {name}=")).map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_up_holds_a_provisioned_pipeline_until_env_down_tears_it_down() {
+    let state = tempfile::tempdir().unwrap();
+    let scenario = test_data("small.toml");
+    let up = env(state.path(), &["up", scenario.to_str().unwrap(), "--name", "repro"]);
+    let stdout = text(&up.stdout);
+    assert_eq!(up.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&up.stderr));
+    let url = export(&stdout, "AWS_ENDPOINT_URL").expect("an export line for the endpoint");
+    assert_eq!(export(&stdout, "AWS_ACCESS_KEY_ID").as_deref(), Some("test"));
+    let held: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("repro.json")).unwrap()).unwrap();
+    let pid = held["pid"].as_u64().unwrap() as u32;
+    let stream = held["resources"]["stream"].as_str().expect("a Kinesis-source pipeline has a stream");
+
+    // The pipeline is there, through the SDK, from another process than the one holding it.
+    let clients = environment::Endpoint::local(url.clone()).clients().await;
+    let summary = clients.kinesis.describe_stream_summary().stream_name(stream).send().await.unwrap();
+    assert_eq!(summary.stream_description_summary().unwrap().stream_name(), stream);
+    let bucket = held["resources"]["bucket"].as_str().unwrap();
+    clients.s3.head_bucket().bucket(bucket).send().await.unwrap();
+
+    let again = env(state.path(), &["up", "--name", "repro"]);
+    assert_eq!(again.status.code(), Some(2), "a second `up` of the same name is refused");
+    assert!(text(&again.stderr).contains("already up"), "{}", text(&again.stderr));
+
+    let status = env(state.path(), &["status"]);
+    assert!(text(&status.stdout).contains(&format!("repro: embedded at {url} (pid {pid}): up")));
+
+    let down = env(state.path(), &["down", "--name", "repro"]);
+    assert_eq!(down.status.code(), Some(0), "stderr: {}", text(&down.stderr));
+    assert!(!environment::process_alive(pid), "the holder {pid} has exited");
+    assert!(!state.path().join("repro.json").exists(), "the state file is removed");
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the emulator's port is free again");
+    assert!(text(&env(state.path(), &["status"]).stdout).contains("no environments are up"));
+}
+
+#[test]
+fn env_down_of_an_environment_that_is_not_up_says_so() {
+    let state = tempfile::tempdir().unwrap();
+    let down = env(state.path(), &["down", "--name", "nothing"]);
+    assert_eq!(down.status.code(), Some(0));
+    assert!(text(&down.stdout).contains("no environment named \"nothing\" is up"));
+}
+
+#[test]
+fn the_localstack_container_backend_without_docker_fails_clearly_and_leaves_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let up = Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .args(["env", "up", "--backend", "localstack"])
+        .env("STREAMPROOF_ENV_DIR", state.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(3), "stderr: {stderr}");
+    assert!(stderr.contains("cannot reach a Docker daemon"), "{stderr}");
+    assert!(stderr.contains("--backend localstack-host"), "the error names the alternative: {stderr}");
+    assert!(!state.path().join("default.json").exists());
+}

@@ -1,0 +1,183 @@
+//! The classic delivery bugs of `scenarios/bugs/`, each run through the embedded emulator with its
+//! faults and the real SDK clients: the verifier must flag the expected finding, and its numbers
+//! must agree with the emulator's ground truth.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use emulator::FaultKind;
+use environment::{Backend, FaultEvent};
+use streamproof::run::{RunError, RunOptions, RunOutcome, run};
+
+fn bug_scenario(name: &str) -> PathBuf {
+    crate::scenario_path("bugs").join(name)
+}
+
+async fn run_bug(name: &str) -> RunOutcome {
+    let scenario = scenario::load(&bug_scenario(name)).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let outcome = run(&scenario, &options).await.expect("the harness runs");
+    assert!(!outcome.report.passed(), "{name} should fail:\n{}", outcome.report.summary());
+    assert_eq!(outcome.exit_code(), 1);
+    outcome
+}
+
+/// The seq in a faulted record's envelope.
+fn seq(fault: &FaultEvent, envelope_field: &str) -> u64 {
+    let event: serde_json::Value = serde_json::from_slice(&fault.data).expect("a JSON record");
+    event[envelope_field]["seq"].as_u64().expect("an envelope with a seq")
+}
+
+fn lost_seqs(outcome: &RunOutcome) -> BTreeSet<u64> {
+    assert!(!outcome.report.lost_ranges_truncated);
+    outcome.report.lost_ranges.iter().flat_map(|range| range.start..=range.end).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_after_retries_are_the_records_of_the_failed_puts() {
+    let outcome = run_bug("duplicates-after-retries.toml").await;
+    let counts = &outcome.report.counts;
+    let failed: BTreeSet<&str> = outcome
+        .faults
+        .iter()
+        .filter(|fault| matches!(fault.kind, FaultKind::S3PutFailure { .. }))
+        .filter_map(|fault| fault.object.as_deref())
+        .collect();
+    assert!(!failed.is_empty(), "the plan fails some puts: {:?}", outcome.faults);
+    assert!(!outcome.report.objects_truncated);
+    let in_failed: u64 =
+        outcome.report.objects.iter().filter(|o| failed.contains(o.key.as_str())).map(|o| o.records).sum();
+    assert_eq!(counts.duplicated, in_failed);
+    assert_eq!(counts.duplicated_records, in_failed);
+    assert_eq!(counts.lost, 0);
+    assert_eq!(counts.corrupt, 0);
+    assert_eq!(counts.delivered + counts.duplicated_records, counts.acknowledged);
+    assert!(outcome.report.summary().contains("FAIL"), "{}", outcome.report.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_held_past_the_latency_budget_are_late() {
+    let outcome = run_bug("late-records.toml").await;
+    let counts = &outcome.report.counts;
+    assert_eq!(counts.lost, 0);
+    assert_eq!(counts.duplicated, 0);
+    assert_eq!(counts.delivered, counts.acknowledged);
+    assert_eq!(counts.late, counts.delivered, "every object was held 5 s against a 3 s budget");
+    let delayed: BTreeSet<&str> = outcome
+        .faults
+        .iter()
+        .filter(|fault| matches!(fault.kind, FaultKind::Delay { .. }))
+        .filter_map(|fault| fault.object.as_deref())
+        .collect();
+    for object in &outcome.report.objects {
+        assert!(delayed.contains(object.key.as_str()), "{} was not delayed", object.key);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_records_are_exactly_the_dropped_corrupted_and_cut_ones() {
+    let outcome = run_bug("lost-and-corrupt.toml").await;
+    let counts = &outcome.report.counts;
+    let field = &outcome.envelope_field;
+    let destroyed: BTreeSet<u64> = outcome
+        .faults
+        .iter()
+        .filter(|fault| {
+            matches!(
+                fault.kind,
+                FaultKind::DropKinesis
+                    | FaultKind::DropFirehose
+                    | FaultKind::Corrupt { .. }
+                    | FaultKind::Truncate { .. }
+            )
+        })
+        .map(|fault| seq(fault, field))
+        .collect();
+    assert!(outcome.faults.iter().filter(|f| f.kind == FaultKind::DropKinesis).count() == 2);
+    assert_eq!(lost_seqs(&outcome), destroyed);
+    assert_eq!(counts.lost, destroyed.len() as u64);
+    assert_eq!(counts.duplicated, 0);
+    // Every corrupted record and every object cut inside a record leaves at least one corrupt
+    // span, and adjacent noise merges into one, so spans are between one and that many.
+    let damaging = outcome
+        .faults
+        .iter()
+        .filter(|f| matches!(f.kind, FaultKind::Corrupt { .. } | FaultKind::Truncate { partly: true, .. }))
+        .count() as u64;
+    assert!(damaging > 0, "{:?}", outcome.faults);
+    assert!(
+        (1..=damaging).contains(&counts.corrupt),
+        "{} corrupt spans for {damaging} faults",
+        counts.corrupt
+    );
+    assert_eq!(counts.unexpected, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_records_of_one_key_are_reordered() {
+    let outcome = run_bug("reordered-within-object.toml").await;
+    let counts = &outcome.report.counts;
+    let swaps = outcome.faults.iter().filter(|f| matches!(f.kind, FaultKind::Reorder { .. })).count() as u64;
+    assert!(counts.reordered >= 1);
+    assert!(counts.reordered <= swaps, "{} reordered for {swaps} swaps", counts.reordered);
+    assert_eq!(counts.lost, 0);
+    assert_eq!(counts.duplicated, 0);
+    assert_eq!(counts.delivered, counts.acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_shard_makes_records_late_and_loses_none() {
+    let outcome = run_bug("stalled-shard.toml").await;
+    let counts = &outcome.report.counts;
+    let stalls: Vec<&FaultEvent> =
+        outcome.faults.iter().filter(|f| matches!(f.kind, FaultKind::StallShard { .. })).collect();
+    assert_eq!(stalls.len(), 1, "{:?}", outcome.faults);
+    assert_eq!(stalls[0].shard_id.as_deref(), Some("shardId-000000000000"));
+    assert!(counts.late >= 1);
+    // Only shard 0 was held: records of the other shard flowed within the interval.
+    assert!(counts.late < counts.delivered, "{} late of {}", counts.late, counts.delivered);
+    assert_eq!(counts.lost, 0);
+    assert_eq!(counts.duplicated, 0);
+    assert_eq!(counts.delivered, counts.acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_visible_failures_are_retried_and_the_run_passes() {
+    let scenario = scenario::load(&crate::scenario_path("retried-failures.toml")).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let outcome = run(&scenario, &options).await.expect("the harness runs");
+    assert!(outcome.report.passed(), "{}", outcome.report.summary());
+    let refused = |kind: FaultKind| outcome.faults.iter().filter(|f| f.kind == kind).count() as u64;
+    let (bursts, internal) = (refused(FaultKind::ThrottleBurst), refused(FaultKind::InternalFailure));
+    assert!(bursts > 0 && internal > 0, "{bursts} throttled, {internal} internal failures");
+    // Every refused entry was retried; real throttling may add retries of its own.
+    assert!(outcome.metrics.retried >= bursts + internal, "{} retried", outcome.metrics.retried);
+    assert!(outcome.metrics.throttled >= bursts);
+    assert_eq!(outcome.report.counts.delivered, 2000);
+}
+
+#[tokio::test]
+async fn a_scenario_with_faults_is_refused_on_a_backend_without_fault_injection() {
+    let scenario = scenario::load(&bug_scenario("late-records.toml")).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let backend = Backend::Endpoint { url: "http://127.0.0.1:9".to_owned(), allow_remote: false };
+    let options = RunOptions { backend, report_dir: reports.path().to_path_buf() };
+    let error = run(&scenario, &options).await.expect_err("refused");
+    assert!(matches!(error, RunError::FaultsNotApplicable { .. }), "{error:?}");
+    assert_eq!(error.exit_code(), 2);
+    assert!(error.to_string().contains("late-records.toml"), "{error}");
+    assert!(error.to_string().contains("endpoint backend cannot inject faults"), "{error}");
+}
+
+#[test]
+fn every_bug_scenario_has_a_test_here() {
+    let source = include_str!("faults_scenarios.rs");
+    for entry in std::fs::read_dir(crate::scenario_path("bugs")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".toml") {
+            assert!(source.contains(&format!("run_bug(\"{name}\")")), "no test runs scenarios/bugs/{name}");
+        }
+    }
+}
