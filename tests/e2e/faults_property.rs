@@ -183,6 +183,9 @@ fn verify(sent: &[Sent], written: &[Written]) -> verifier::Report {
         ordering: Ordering::PerKey,
         max_latency: MAX_LATENCY,
         timeout: Duration::from_secs(1),
+        max_shard_share: None,
+        max_throttled_fraction: None,
+        format: None,
     };
     let mut matcher = Matcher::new(&expectation, &expect, "test clock");
     for (index, w) in written.iter().enumerate() {

@@ -14,13 +14,44 @@ fn bug_scenario(name: &str) -> PathBuf {
 }
 
 async fn run_bug(name: &str) -> RunOutcome {
+    kept_run_bug(name).await.0
+}
+
+/// Like [`run_bug`], and keeps the report directory (`report.json`, `report.html`, `junit.xml`)
+/// until the returned guard is dropped.
+async fn kept_run_bug(name: &str) -> (RunOutcome, tempfile::TempDir) {
     let scenario = scenario::load(&bug_scenario(name)).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let options =
+        RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf(), keep: false };
     let outcome = run(&scenario, &options).await.expect("the harness runs");
     assert!(!outcome.report.passed(), "{name} should fail:\n{}", outcome.report.summary());
     assert_eq!(outcome.exit_code(), 1);
-    outcome
+    assert_ground_truth_in_report_json(&outcome, scenario.faults.is_some());
+    (outcome, reports)
+}
+
+/// `report.json` carries the fault log as `ground_truth`, one entry per fault, in log order, with
+/// the seq read from the faulted record's envelope; `null` for a scenario without `[faults]`.
+fn assert_ground_truth_in_report_json(outcome: &RunOutcome, has_faults: bool) {
+    let text = std::fs::read_to_string(&outcome.report_path).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["schema_version"], 3);
+    if !has_faults {
+        assert!(outcome.faults.is_empty());
+        assert_eq!(json["ground_truth"], serde_json::Value::Null);
+        return;
+    }
+    let truth = json["ground_truth"].as_array().expect("a ground_truth list");
+    assert_eq!(truth.len(), outcome.faults.len());
+    for (entry, fault) in truth.iter().zip(&outcome.faults) {
+        let expected = streamproof::run::describe_fault(fault, &outcome.envelope_field);
+        assert_eq!(entry["what"], expected.as_str());
+        assert_eq!(entry["object"].as_str(), fault.object.as_deref());
+        if !fault.data.is_empty() {
+            assert_eq!(entry["seq"].as_u64(), Some(seq(fault, &outcome.envelope_field)));
+        }
+    }
 }
 
 /// The seq in a faulted record's envelope.
@@ -143,10 +174,74 @@ async fn a_stalled_shard_makes_records_late_and_loses_none() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constant_partition_key_puts_every_record_on_one_shard() {
+    let (outcome, _reports) = kept_run_bug("constant-partition-key.toml").await;
+    let report = &outcome.report;
+    // Nothing is lost or out of order: only the distribution shows the bug.
+    assert_eq!(report.counts.lost, 0);
+    assert_eq!(report.counts.delivered, report.counts.acknowledged);
+    let failed: Vec<&str> =
+        report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+    assert_eq!(failed, ["shard balance"], "{}", report.summary());
+    let distribution = report.distribution.as_ref().expect("a distribution");
+    // Kinesis routes the one key by its MD5 hash; the producer saw that shard in every response.
+    let busy = format!("shardId-{:012}", producer::capacity::shard_for_key("web-01", 4));
+    assert_eq!(distribution.hottest_shard.as_deref(), Some(busy.as_str()));
+    assert_eq!(distribution.hottest_share, Some(1.0));
+    assert_eq!((distribution.shards, distribution.idle_shards), (4, 3));
+    let records: Vec<u64> = distribution.per_shard.iter().map(|s| s.records).collect();
+    assert_eq!(records.iter().sum::<u64>(), report.counts.acknowledged);
+    assert_eq!(records.iter().filter(|n| **n > 0).count(), 1);
+    let detail = &report.assertions.iter().find(|a| a.name == "shard balance").unwrap().detail;
+    assert!(detail.starts_with(&format!("{busy} received 100.0% of 500 records (bound 50.0%)")), "{detail}");
+    assert!(
+        detail.contains("3 of 4 shards idle") && detail.contains("constant or low-cardinality"),
+        "{detail}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outcome.report_path).unwrap()).unwrap();
+    assert_eq!(json["distribution"]["idle_shards"], 3);
+    assert_eq!(json["expect"]["max_shard_share"], 0.5);
+    let html = std::fs::read_to_string(outcome.report_path.with_file_name("report.html")).unwrap();
+    assert!(html.contains("<svg id=\"records-per-shard\""), "the HTML report draws records per shard");
+    let junit = std::fs::read_to_string(outcome.report_path.with_file_name("junit.xml")).unwrap();
+    assert!(junit.contains(r#"<failure message=""#) && junit.contains("shard balance"), "{junit}");
+    assert!(junit.contains(&format!(r#"<property name="hottest_shard" value="{busy}"/>"#)), "{junit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_key_beyond_its_shards_limits_is_throttled_and_named() {
+    let outcome = run_bug("hot-key-throttled.toml").await;
+    let report = &outcome.report;
+    // Throttled entries are retried: nothing is lost or reordered.
+    assert_eq!(report.counts.lost, 0);
+    assert_eq!(report.counts.reordered, 0);
+    assert_eq!(report.counts.delivered, report.counts.acknowledged);
+    let failed: Vec<&str> =
+        report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+    assert_eq!(failed, ["throttling"], "{}", report.summary());
+    let distribution = report.distribution.as_ref().expect("a distribution");
+    assert_eq!(distribution.throttled, outcome.metrics.throttled);
+    assert!(distribution.throttled_fraction > 0.01, "{}", distribution.throttled_fraction);
+    // The hot key (the first key of the hot-key strategy) is the most throttled, on its own shard.
+    let hot = &distribution.throttled_keys[0];
+    assert_eq!(hot.key, "key-000000", "{:?}", distribution.throttled_keys);
+    let shard = format!("shardId-{:012}", producer::capacity::shard_for_key("key-000000", 2));
+    assert_eq!(hot.shard.as_deref(), Some(shard.as_str()));
+    assert_eq!(distribution.hottest_shard.as_deref(), Some(shard.as_str()));
+    let detail = &report.assertions.iter().find(|a| a.name == "throttling").unwrap().detail;
+    assert!(
+        detail.contains(&format!("hottest keys: \"key-000000\" {} on {shard}", hot.throttled)),
+        "{detail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_visible_failures_are_retried_and_the_run_passes() {
     let scenario = scenario::load(&crate::scenario_path("retried-failures.toml")).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let options =
+        RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf(), keep: false };
     let outcome = run(&scenario, &options).await.expect("the harness runs");
     assert!(outcome.report.passed(), "{}", outcome.report.summary());
     let refused = |kind: FaultKind| outcome.faults.iter().filter(|f| f.kind == kind).count() as u64;
@@ -158,14 +253,37 @@ async fn client_visible_failures_are_retried_and_the_run_passes() {
     assert_eq!(outcome.report.counts.delivered, 2000);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concatenated_json_fails_the_ndjson_format_and_names_every_object() {
+    let outcome = run_bug("concatenated-json.toml").await;
+    let report = &outcome.report;
+    // Nothing is lost: the bug is only in how line-oriented readers see the objects.
+    for assertion in &report.assertions {
+        assert_eq!(assertion.failed(), assertion.name == "object format", "{assertion:?}");
+    }
+    assert_eq!(report.counts.delivered, 500);
+    let format = report.format.as_ref().expect("the format check ran");
+    assert_eq!(format.objects, report.counts.objects);
+    assert_eq!(format.concatenated_objects, report.counts.objects, "no object has a delimiter");
+    assert_eq!(format.joined_records, 500 - report.counts.objects, "all but the first of each object");
+    let named: BTreeSet<&str> = format.concatenated.iter().map(|c| c.object.as_str()).collect();
+    let read: BTreeSet<&str> = report.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(named, read);
+    let summary = report.summary();
+    assert!(summary.contains("see only the first record"), "{summary}");
+    for object in &named {
+        assert!(summary.contains(&format!("concatenated: {object}")), "{summary}");
+    }
+}
+
 #[tokio::test]
 async fn a_scenario_with_faults_is_refused_on_a_backend_without_fault_injection() {
     let scenario = scenario::load(&bug_scenario("late-records.toml")).unwrap();
     let reports = tempfile::tempdir().unwrap();
     let backend = Backend::Endpoint { url: "http://127.0.0.1:9".to_owned(), allow_remote: false };
-    let options = RunOptions { backend, report_dir: reports.path().to_path_buf() };
+    let options = RunOptions { backend, report_dir: reports.path().to_path_buf(), keep: false };
     let error = run(&scenario, &options).await.expect_err("refused");
-    assert!(matches!(error, RunError::FaultsNotApplicable { .. }), "{error:?}");
+    assert!(matches!(error, RunError::NeedsEmbedded { section: "a [faults] section", .. }), "{error:?}");
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("late-records.toml"), "{error}");
     assert!(error.to_string().contains("endpoint backend cannot inject faults"), "{error}");

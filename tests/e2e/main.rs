@@ -7,6 +7,8 @@ mod faults_scenarios;
 mod localstack;
 mod producer;
 mod report_html;
+mod s3_destination;
+mod transform;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +23,8 @@ fn scenario_path(name: &str) -> PathBuf {
 async fn clickstream_scenario_delivers_every_record_once_and_in_order() {
     let scenario = scenario::load(&scenario_path("clickstream.toml")).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let options =
+        RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf(), keep: false };
 
     let outcome = run(&scenario, &options).await.expect("the harness runs");
 

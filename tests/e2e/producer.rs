@@ -12,7 +12,8 @@ async fn app_events_above_one_shards_rate_are_throttled_retried_and_delivered_on
     assert_eq!(scenario.pipeline.shards, 1);
     assert_eq!(scenario.workload.rate, scenario::Rate::Fixed(2_500.0), "above the shard's 1,000 records/s");
     let reports = tempfile::tempdir().unwrap();
-    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let options =
+        RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf(), keep: false };
 
     let outcome = run(&scenario, &options).await.expect("the harness runs");
 

@@ -55,7 +55,8 @@ fn count(pixels: &[[u8; 3]], colour: [u8; 3]) -> usize {
 async fn chromium_draws_the_latency_histogram_and_delivery_timeline_of_a_real_run() {
     let scenario = scenario::load(&scenario_path("kinesis-to-s3-small.toml")).unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let options = RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf() };
+    let options =
+        RunOptions { backend: Backend::default(), report_dir: reports.path().to_path_buf(), keep: false };
     let outcome = run(&scenario, &options).await.expect("the harness runs");
     assert!(outcome.report.passed());
     let page: PathBuf = outcome.report_path.with_file_name("report.html");

@@ -26,23 +26,14 @@ pub(crate) fn run(sh: &Shell) -> Result<()> {
 /// The HTML report in headless Chromium, installed from Debian's packages by `browser setup`.
 fn browser_stage(sh: &Shell, nextest: bool) -> Result<()> {
     if let Err(error) = step("browser setup", || crate::browser::setup(sh)) {
-        eprintln!(
-            "\n********************************************************************************\n\
-             BROWSER STAGE NOT RUN: Chromium could not be installed from Debian's packages, so the\n\
-             HTML report was not rendered in a browser in this run.\n\
-             cause: {error:#}\n\
-             ********************************************************************************\n"
+        banner(
+            "BROWSER STAGE NOT RUN: Chromium could not be installed from Debian's packages, so the\n\
+             HTML report was not rendered in a browser in this run.",
+            &error,
         );
         return Ok(());
     }
-    step("HTML report in headless Chromium", || {
-        if nextest {
-            Ok(cmd!(sh, "cargo nextest run --workspace --locked --run-ignored only -E test(/chromium/)")
-                .run()?)
-        } else {
-            Ok(cmd!(sh, "cargo test --workspace --locked -- --ignored chromium").run()?)
-        }
-    })
+    step("HTML report in headless Chromium", || ignored_tests(sh, nextest, "chromium"))
 }
 
 /// The LocalStack container backend needs a Docker daemon, which CI machines may not have: it runs
@@ -55,12 +46,7 @@ fn docker_stage(sh: &Shell, nextest: bool) -> Result<()> {
         return Ok(());
     }
     step("container tests: the localstack backend through testcontainers", || {
-        if nextest {
-            Ok(cmd!(sh, "cargo nextest run --workspace --locked --run-ignored only -E test(/docker_/)")
-                .run()?)
-        } else {
-            Ok(cmd!(sh, "cargo test --workspace --locked -- --ignored docker_").run()?)
-        }
+        ignored_tests(sh, nextest, "docker_")
     })
 }
 
@@ -71,26 +57,41 @@ fn localstack_stage(sh: &Shell, nextest: bool) -> Result<()> {
         if registries_reachable(sh) {
             return Err(error);
         }
-        eprintln!(
-            "\n********************************************************************************\n\
-             LOCALSTACK STAGE NOT RUN: PyPI or the npm registry cannot be reached, so LocalStack host\n\
-             mode cannot be installed. Nothing was verified on LocalStack in this run.\n\
-             cause: {error:#}\n\
-             ********************************************************************************\n"
+        banner(
+            "LOCALSTACK STAGE NOT RUN: PyPI or the npm registry cannot be reached, so LocalStack host\n\
+             mode cannot be installed. Nothing was verified on LocalStack in this run.",
+            &error,
         );
         return Ok(());
     }
     step(
         "LocalStack tests: kinesis-to-s3-small.toml end to end, differential against embedded, teardown",
-        || {
-            if nextest {
-                Ok(cmd!(sh, "cargo nextest run --workspace --locked --run-ignored only --test-threads 2 -E test(/localstack/)")
-                .run()?)
-            } else {
-                Ok(cmd!(sh, "cargo test --workspace --locked -- --ignored localstack").run()?)
-            }
-        },
+        || ignored_tests(sh, nextest, "localstack"),
     )
+}
+
+/// Runs the ignored tests whose names contain `filter`, two at a time: each LocalStack test starts
+/// its own LocalStack, and CI machines have two cores.
+fn ignored_tests(sh: &Shell, nextest: bool, filter: &str) -> Result<()> {
+    let threads = "2";
+    if nextest {
+        let expression = format!("test(/{filter}/)");
+        cmd!(sh, "cargo nextest run --workspace --locked --run-ignored only --test-threads {threads} -E {expression}")
+            .run()?;
+    } else {
+        cmd!(sh, "cargo test --workspace --locked -- --ignored --test-threads {threads} {filter}").run()?;
+    }
+    Ok(())
+}
+
+/// A stage that could not run says so loudly, so that it is never mistaken for a pass.
+fn banner(what: &str, cause: &anyhow::Error) {
+    eprintln!(
+        "\n********************************************************************************\n\
+         {what}\n\
+         cause: {cause:#}\n\
+         ********************************************************************************\n"
+    );
 }
 
 /// Whether PyPI and the npm registry answer, to tell an unreachable registry from a broken setup.

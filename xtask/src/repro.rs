@@ -1,32 +1,44 @@
-//! `cargo xtask repro <scenario>`: runs a scenario with its `[faults]` on the embedded backend and
-//! prints the verifier's findings side by side with the emulator's ground truth.
+//! `cargo xtask repro <scenario>`: runs a scenario (with its `[faults]`, if any) on the embedded
+//! backend and prints the verifier's findings side by side with the ground truth.
 //!
-//! It reads what `streamproof run` prints: the assertion lines and the `records` counts of the
-//! summary, and the `injected faults` list, one line per fault. The run's exit code 1 (an assertion
-//! failed) is the expected outcome of a bug scenario, not an error here.
+//! Everything comes from the run's `report.json` (its path is the `report:` line `streamproof run`
+//! prints): the counts, the assertions, the load distribution, and `ground_truth`, the faults the
+//! emulator injected. The run's exit code 1 (an assertion failed) is the expected outcome of a bug
+//! scenario, not an error here.
+
+use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
+use serde_json::Value;
 use xshell::{Shell, cmd};
 
 use crate::step;
 
-/// One anomaly class: its name in the `records` line, and the ground-truth phrases that cause it.
-const CLASSES: &[(&str, &[(&str, &str)])] = &[
+/// A cause of an anomaly: a ground-truth fault kind, a phrase of its `what` that narrows the kind
+/// down (empty: any), and the label the table prints.
+type Cause = (&'static str, &'static str, &'static str);
+
+/// One anomaly class: the count in `report.json` that measures it, and the faults that cause it.
+const CLASSES: &[(&str, &[Cause])] = &[
     (
         "lost",
         &[
-            ("dropped Kinesis entry", "Kinesis drops"),
-            ("Firehose dropped", "Firehose drops"),
-            ("corrupted seq", "corrupted"),
-            (" cut short ", "cut short"),
-            (" cut off ", "cut off"),
+            ("drop_kinesis", "", "Kinesis drops"),
+            ("drop_firehose", "", "Firehose drops"),
+            ("corrupt", "", "corrupted"),
+            ("truncate", " cut short ", "cut short"),
+            ("truncate", " cut off ", "cut off"),
         ],
     ),
-    ("duplicated", &[("twice in", "written twice"), ("reported the write failed", "objects written again")]),
-    ("reordered", &[(" ahead of ", "swaps")]),
-    ("corrupt", &[("corrupted seq", "corrupted"), (" cut short ", "cut short")]),
-    ("late", &[("back", "objects held back")]),
+    ("duplicated", &[("duplicate", "", "written twice"), ("s3_put_failure", "", "objects written again")]),
+    ("reordered", &[("reorder", "", "swaps")]),
+    ("corrupt", &[("corrupt", "", "corrupted"), ("truncate", " cut short ", "cut short")]),
+    ("late", &[("delay", "", "objects held back"), ("stall_shard", "", "shard stalls")]),
+    ("throttled", &[("throttle_burst", "", "throttle bursts")]),
 ];
+
+/// Ground-truth lines printed; `report.json` holds every fault.
+const TRUTH_LINES: usize = 20;
 
 pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let [scenario] = args else { bail!("usage: cargo xtask repro <scenario.toml>") };
@@ -44,52 +56,81 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
         print!("{stdout}");
         bail!("streamproof run {scenario} did not complete (exit {code:?})");
     }
-
-    let findings: Vec<&str> = stdout
+    let path = stdout
         .lines()
-        .take_while(|line| !line.starts_with("injected faults"))
-        .filter(|line| {
-            let line = line.trim_start();
-            ["PASS ", "FAIL ", "N/A ", "records "].iter().any(|prefix| line.starts_with(prefix))
-        })
-        .collect();
-    let truth: Vec<&str> = stdout
-        .lines()
-        .skip_while(|line| !line.starts_with("injected faults"))
-        .skip(1)
-        .map(str::trim)
-        .collect();
-    let counts = stdout.lines().find(|line| line.starts_with("records ")).unwrap_or_default();
-
-    println!("{:<12} {:>10}   ground truth (faults injected)", "class", "verifier");
-    for (class, causes) in CLASSES {
-        let found = count_before(counts, class).map_or_else(|| "?".to_owned(), |n| n.to_string());
-        let causes: Vec<String> = causes
-            .iter()
-            .map(|(phrase, label)| (truth.iter().filter(|line| line.contains(phrase)).count(), label))
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, label)| format!("{n} {label}"))
-            .collect();
-        let causes = if causes.is_empty() { "none".to_owned() } else { causes.join(", ") };
-        println!("{class:<12} {found:>10}   {causes}");
-    }
-    println!();
-    println!("verifier findings:");
-    for line in &findings {
-        println!("  {}", line.trim());
-    }
-    println!("ground truth ({} faults):", truth.len());
-    for line in &truth {
-        println!("  {line}");
-    }
+        .find_map(|line| line.strip_prefix("report: "))
+        .context("streamproof run printed no `report:` line")?;
+    let text = sh.read_file(path.trim())?;
+    let report: Value = serde_json::from_str(&text).with_context(|| format!("parsing {path}"))?;
+    print!("{}", compare(&report)?);
+    println!("report: {path}");
     println!("exit code of the run: {}", code.unwrap_or_default());
     Ok(())
 }
 
-/// The number written just before `word` in a line such as `970 delivered, 30 lost, 0 duplicated`.
-fn count_before(line: &str, word: &str) -> Option<u64> {
-    let words: Vec<&str> = line.split([' ', ',']).filter(|w| !w.is_empty()).collect();
-    words.windows(2).find(|pair| pair[1] == word).and_then(|pair| pair[0].parse().ok())
+/// The comparison table, the verifier's assertions and the ground truth, from a `report.json`.
+fn compare(report: &Value) -> Result<String> {
+    let counts = &report["counts"];
+    let distribution = &report["distribution"];
+    let truth: &[Value] = match &report["ground_truth"] {
+        Value::Null => &[],
+        Value::Array(faults) => faults,
+        other => bail!("ground_truth is neither a list nor null: {other}"),
+    };
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let mut out = String::new();
+    writeln!(out, "{:<12} {:>10}   ground truth (faults injected)", "class", "verifier")?;
+    for (class, causes) in CLASSES {
+        let found = if *class == "throttled" { &distribution["throttled"] } else { &counts[*class] };
+        let found = found.as_u64().map_or_else(|| "?".to_owned(), |n| n.to_string());
+        let causes: Vec<String> = causes
+            .iter()
+            .map(|(kind, phrase, label)| {
+                let n = truth
+                    .iter()
+                    .filter(|fault| fault["kind"] == *kind && text(&fault["what"]).contains(phrase))
+                    .count();
+                (n, label)
+            })
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, label)| format!("{n} {label}"))
+            .collect();
+        let causes = if causes.is_empty() { "none".to_owned() } else { causes.join(", ") };
+        writeln!(out, "{class:<12} {found:>10}   {causes}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "verifier findings:")?;
+    for assertion in report["assertions"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let status = match assertion["status"].as_str() {
+            Some("pass") => "PASS",
+            Some("fail") => "FAIL",
+            _ => "N/A ",
+        };
+        writeln!(out, "  {status}  {}: {}", text(&assertion["name"]), text(&assertion["detail"]))?;
+    }
+    if let (Some(shard), Some(share)) =
+        (distribution["hottest_shard"].as_str(), distribution["hottest_share"].as_f64())
+    {
+        writeln!(
+            out,
+            "  shards: {shard} took {:.1}% of the records, {} of {} idle",
+            share * 100.0,
+            distribution["idle_shards"],
+            distribution["shards"]
+        )?;
+    }
+    if report["ground_truth"].is_null() {
+        writeln!(out, "ground truth: none (the scenario injects no faults)")?;
+    } else {
+        writeln!(out, "ground truth ({} faults):", truth.len())?;
+        for fault in truth.iter().take(TRUTH_LINES) {
+            writeln!(out, "  {}", text(&fault["what"]))?;
+        }
+        if truth.len() > TRUTH_LINES {
+            writeln!(out, "  … and {} more (see report.json)", truth.len() - TRUTH_LINES)?;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -97,11 +138,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_are_read_from_the_records_line() {
-        let line = "records  1000 generated, 970 delivered, 30 lost, 0 duplicated, 13 corrupt, 2 late";
-        assert_eq!(count_before(line, "lost"), Some(30));
-        assert_eq!(count_before(line, "corrupt"), Some(13));
-        assert_eq!(count_before(line, "late"), Some(2));
-        assert_eq!(count_before(line, "reordered"), None);
+    fn classes_are_counted_from_the_report_and_causes_from_its_ground_truth() {
+        let report = serde_json::json!({
+            "counts": {"lost": 3, "duplicated": 0, "reordered": 0, "corrupt": 1, "late": 0},
+            "distribution": {"throttled": 0, "hottest_shard": "shardId-000000000001",
+                             "hottest_share": 0.5, "idle_shards": 0, "shards": 2},
+            "assertions": [{"name": "delivery", "status": "fail", "detail": "exactly once: 3 lost"}],
+            "ground_truth": [
+                {"kind": "drop_kinesis", "what": "dropped Kinesis entry #4 (seq 4, …)"},
+                {"kind": "drop_firehose", "what": "Firehose dropped seq 9 from batch #0 of s"},
+                {"kind": "truncate", "what": "truncated a.json to 10 bytes: seq 12 cut short (batch #1 of s)"},
+            ],
+        });
+        let table = compare(&report).unwrap();
+        let row = |class: &str| table.lines().find(|l| l.starts_with(class)).unwrap().to_owned();
+        assert!(row("lost").ends_with("3   1 Kinesis drops, 1 Firehose drops, 1 cut short"), "{table}");
+        assert!(row("corrupt").ends_with("1   1 cut short"), "{table}");
+        assert!(row("duplicated").ends_with("0   none"), "{table}");
+        assert!(table.contains("  FAIL  delivery: exactly once: 3 lost"), "{table}");
+        assert!(
+            table.contains("shards: shardId-000000000001 took 50.0% of the records, 0 of 2 idle"),
+            "{table}"
+        );
+        assert!(table.contains("ground truth (3 faults):"), "{table}");
+    }
+
+    #[test]
+    fn a_scenario_without_faults_has_no_ground_truth() {
+        let report =
+            serde_json::json!({"counts": {}, "distribution": null, "assertions": [], "ground_truth": null});
+        let table = compare(&report).unwrap();
+        assert!(table.contains("ground truth: none"), "{table}");
+        assert!(table.lines().any(|l| l.starts_with("throttled") && l.contains("?   none")), "{table}");
     }
 }

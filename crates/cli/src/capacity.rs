@@ -267,6 +267,8 @@ pub enum SweepError {
     DirectPut { scenario: String },
     #[error("environment failed")]
     Environment(#[from] environment::EnvError),
+    #[error("the scenario cannot run on this backend")]
+    Backend(#[source] RunError),
     #[error("shard count {shards}")]
     Step {
         shards: u32,
@@ -282,10 +284,12 @@ pub enum SweepError {
 }
 
 impl SweepError {
-    /// Bad options exit 2; everything else is the environment failing (exit 3).
+    /// Bad options (or a scenario the backend cannot honour) exit 2; everything else is the
+    /// environment failing (exit 3).
     pub fn exit_code(&self) -> u8 {
         match self {
             SweepError::Plan(_) | SweepError::DirectPut { .. } => exit::BAD_INPUT,
+            SweepError::Backend(error) => error.exit_code(),
             _ => exit::ENVIRONMENT_FAILED,
         }
     }
@@ -533,7 +537,8 @@ pub async fn sweep(scenario: &Scenario, options: &SweepOptions) -> Result<Sweep,
     let plan = plan(scenario, options.rate, options.shard_counts.clone(), options.headroom, None)?;
     let dir = options.report_dir.join(format!("{}-capacity-{}", scenario.name, new_run_id()));
     std::fs::create_dir_all(&dir).map_err(|source| SweepError::Write { path: dir.clone(), source })?;
-    let environment = Environment::start(&options.backend).await?;
+    let backend = crate::run::backend_for(&options.backend, scenario).map_err(SweepError::Backend)?;
+    let environment = Environment::start(&backend).await?;
     let result = sweep_on(&environment, scenario, options, &plan, &dir).await;
     let backend = environment.name();
     let throttling_modelled = environment.capabilities().throttling;

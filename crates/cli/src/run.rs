@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use emulator::FaultKind;
-use environment::{Backend, Environment, FaultEvent, Provisioned};
+use environment::{Backend, Environment, FaultEvent, Provisioned, TransformEvent, TransformEventKind};
 use producer::{Metrics, ProduceControl, ProduceOptions, Target};
 use scenario::{Scenario, Source};
 use tokio::sync::watch;
@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub backend: Backend,
     /// Reports go to `<report_dir>/<scenario>-<run id>/`.
     pub report_dir: PathBuf,
+    /// Leave the provisioned bucket, stream and delivery stream in place after the run (on a
+    /// backend the run started they still go when the backend stops).
+    pub keep: bool,
 }
 
 /// A completed run: the verifier's findings and what the producer measured.
@@ -43,6 +46,8 @@ pub struct RunOutcome {
     pub faults: Vec<FaultEvent>,
     /// The envelope field of the scenario, to read the seq of a faulted record.
     pub envelope_field: String,
+    /// Records the scenario's data transformation dropped or failed, as the backend logged them.
+    pub transforms: Vec<TransformEvent>,
 }
 
 impl RunOutcome {
@@ -188,12 +193,17 @@ pub enum RunError {
     /// skipped the report.
     #[error("interrupted by {cause} while {phase}; no report was written")]
     Interrupted { cause: String, phase: &'static str },
-    /// The scenario has a `[faults]` section but the backend cannot inject faults.
+    /// The scenario has a section only the embedded emulator honours (`[faults]`, `[emulator]`,
+    /// `[pipeline.transform]`), and the backend is another one.
     #[error(
-        "scenario {scenario} has a [faults] section, but the {backend} backend cannot inject faults; \
-         run it on the embedded backend"
+        "scenario {scenario} has {section}, but the {backend} backend {lacks}; run it on the embedded backend"
     )]
-    FaultsNotApplicable { scenario: String, backend: String },
+    NeedsEmbedded { scenario: String, section: &'static str, backend: String, lacks: &'static str },
+    /// The scenario's `[emulator]` time scale is not the one the running embedded emulator has.
+    #[error(
+        "scenario {scenario} has an [emulator] section with time_scale {wanted}, but the running emulator has {running}"
+    )]
+    TimeScaleMismatch { scenario: String, wanted: f64, running: f64 },
 }
 
 impl RunError {
@@ -202,8 +212,10 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Interrupted { .. } => exit::INTERRUPTED,
-            RunError::Environment(environment::EnvError::RemoteRefused { .. }) => exit::BAD_INPUT,
-            RunError::FaultsNotApplicable { .. } => exit::BAD_INPUT,
+            RunError::Environment(
+                environment::EnvError::RemoteRefused { .. } | environment::EnvError::AwsRefused,
+            ) => exit::BAD_INPUT,
+            RunError::NeedsEmbedded { .. } | RunError::TimeScaleMismatch { .. } => exit::BAD_INPUT,
             _ => exit::ENVIRONMENT_FAILED,
         }
     }
@@ -237,7 +249,7 @@ pub async fn run_interruptible(
     options: &RunOptions,
     interrupt: &Interrupt,
 ) -> Result<RunOutcome, RunError> {
-    let backend = with_scenario_faults(&options.backend, scenario)?;
+    let backend = backend_for(&options.backend, scenario)?;
     let environment = tokio::select! {
         started = Environment::start(&backend) => started?,
         () = interrupt.stopped() => return Err(interrupt.interrupted("starting the backend")),
@@ -249,7 +261,7 @@ pub async fn run_interruptible(
         "backend ready"
     );
     let result = tokio::select! {
-        result = run_on_interruptible(&environment, scenario, &options.report_dir, interrupt) => result,
+        result = run_steps(&environment, scenario, &options.report_dir, interrupt, options.keep) => result,
         () = interrupt.aborted() => Err(interrupt.interrupted("finishing the run")),
     };
     tracing::info!(backend = environment.name(), "stopping the backend");
@@ -274,9 +286,18 @@ pub async fn run_on_interruptible(
     report_dir: &Path,
     interrupt: &Interrupt,
 ) -> Result<RunOutcome, RunError> {
-    if scenario.faults.is_some() && !environment.capabilities().fault_injection {
-        return Err(faults_not_applicable(scenario, environment.name()));
-    }
+    run_steps(environment, scenario, report_dir, interrupt, false).await
+}
+
+/// Provision, produce, verify, report, and tear down what was provisioned unless `keep`.
+async fn run_steps(
+    environment: &Environment,
+    scenario: &Scenario,
+    report_dir: &Path,
+    interrupt: &Interrupt,
+    keep: bool,
+) -> Result<RunOutcome, RunError> {
+    check_backend(environment, scenario)?;
     let run_id = new_run_id();
     let run_id = run_id.as_str();
     let clients = environment.endpoint().clients().await;
@@ -339,13 +360,16 @@ pub async fn run_on_interruptible(
             environment.name(),
             environment.capabilities().buffering,
         )),
+        time_scale: environment
+            .time_scale()
+            .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
     };
     let mut phase = "producing";
     let report = if interrupt.cause().is_some() {
         None
     } else {
         tokio::select! {
-            report = verifier::verify(&clients.s3, &produced.expectation, &verify_options) => Some(report?),
+            report = verify(environment, &clients, scenario, &produced.expectation, &verify_options) => Some(report?),
             () = interrupt.stopped() => {
                 phase = "waiting for delivery";
                 None
@@ -358,7 +382,7 @@ pub async fn run_on_interruptible(
             // Interrupted: read what is there once, without waiting for the rest.
             let mut last_read = verify_options.clone();
             last_read.expect.timeout = Duration::ZERO;
-            let read = verifier::verify(&clients.s3, &produced.expectation, &last_read);
+            let read = verify(environment, &clients, scenario, &produced.expectation, &last_read);
             let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
                 .await
                 .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
@@ -368,11 +392,33 @@ pub async fn run_on_interruptible(
         }
     };
 
+    let mut report = report;
+    let shards = matches!(target, Target::Kinesis { .. }).then_some(scenario.pipeline.shards);
+    report.set_distribution(verifier::Distribution::new(
+        &produced.metrics,
+        shards,
+        environment.name(),
+        environment.capabilities().throttling,
+    ));
+    let faults = environment.fault_log();
+    if scenario.faults.is_some() || !faults.is_empty() {
+        let envelope_field = &scenario.workload.envelope_field;
+        report.set_ground_truth(faults.iter().map(|fault| injected_fault(fault, envelope_field)).collect());
+    }
+    if !environment.capabilities().compression_and_prefixes {
+        report.object_format_not_applicable(format!(
+            "the {} backend does not apply the AppendDelimiterToRecord processor",
+            environment.name()
+        ));
+    }
+
     let dir = report_dir.join(format!("{}-{run_id}", scenario.name));
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
     let report_path = report.write_all(&dir)?.json;
 
-    if let Err(error) = environment::teardown(&clients, &provisioned).await {
+    if keep {
+        tracing::info!(bucket = %provisioned.bucket, "keeping the provisioned resources (--keep)");
+    } else if let Err(error) = environment::teardown(&clients, &provisioned).await {
         tracing::warn!(%error, "teardown failed");
     }
     Ok(RunOutcome {
@@ -383,36 +429,136 @@ pub async fn run_on_interruptible(
         metrics: produced.metrics,
         report,
         report_path,
-        faults: environment.fault_log(),
+        faults,
         envelope_field: scenario.workload.envelope_field.clone(),
+        transforms: environment.transform_log(),
     })
+}
+
+/// Verifies the run; with a data transformation, records the backend logged as dropped by it and
+/// records in the error output are accounted for, not lost.
+async fn verify(
+    environment: &Environment,
+    clients: &environment::Clients,
+    scenario: &Scenario,
+    expectation: &producer::Expectation,
+    options: &VerifyOptions,
+) -> Result<Report, verifier::VerifyError> {
+    if scenario.pipeline.transform.is_none() {
+        return verifier::verify(&clients.s3, expectation, options).await;
+    }
+    let check = verifier::TransformCheck {
+        error_prefix: error_output_root(&scenario.pipeline),
+        dropped_source: format!("the {} backend's transformation log", environment.name()),
+    };
+    let dropped = || {
+        environment
+            .transform_log()
+            .into_iter()
+            .filter(|event| event.kind == TransformEventKind::Dropped)
+            .map(|event| event.data)
+            .collect()
+    };
+    verifier::verify_transformed(&clients.s3, expectation, options, check, &dropped).await
+}
+
+/// The part of every error output key known before Firehose evaluates the error output prefix:
+/// `ErrorOutputPrefix` (with `!{firehose:error-output-type}` as `processing-failed`) up to its
+/// first other expression, or `<prefix>processing-failed/` without one.
+fn error_output_root(pipeline: &scenario::Pipeline) -> String {
+    match &pipeline.error_output_prefix {
+        Some(error) => {
+            let error = error.replace("!{firehose:error-output-type}", "processing-failed");
+            error.find("!{").map_or(error.clone(), |at| error[..at].to_owned())
+        }
+        None => format!("{}processing-failed/", pipeline.prefix.as_deref().unwrap_or_default()),
+    }
 }
 
 /// How often the verifier re-lists the bucket: a quarter of the buffer interval, within 100 ms..2 s.
 fn poll_interval(scenario: &Scenario) -> Duration {
-    (scenario.pipeline.buffering.interval() / 4).clamp(Duration::from_millis(100), Duration::from_secs(2))
+    // The interval passes `time_scale` times faster on an emulator that runs fast.
+    let scale = scenario.emulator.map_or(1.0, |settings| settings.time_scale);
+    (scenario.pipeline.buffering.interval().div_f64(scale) / 4)
+        .clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
-/// The backend with the scenario's `[faults]` added; refused where faults cannot be injected.
-fn with_scenario_faults(backend: &Backend, scenario: &Scenario) -> Result<Backend, RunError> {
-    let Some(faults) = &scenario.faults else { return Ok(backend.clone()) };
-    match backend {
-        Backend::Embedded(options) => {
-            let mut options = options.clone();
-            options.faults = emulator_faults(faults);
-            Ok(Backend::Embedded(options))
-        }
-        Backend::LocalStackHost { .. } => Err(faults_not_applicable(scenario, "localstack-host")),
-        Backend::LocalStack(_) => Err(faults_not_applicable(scenario, "localstack")),
-        Backend::Endpoint { .. } => Err(faults_not_applicable(scenario, "endpoint")),
+/// The sections of `scenario` only the embedded emulator honours, with what other backends lack.
+fn embedded_only_sections(scenario: &Scenario) -> Vec<(&'static str, &'static str)> {
+    let mut sections = Vec::new();
+    if scenario.faults.is_some() {
+        sections.push(("a [faults] section", "cannot inject faults"));
+    }
+    if scenario.emulator.is_some() {
+        sections.push(("an [emulator] section", "has no emulator clock to set"));
+    }
+    if scenario.pipeline.transform.is_some() {
+        sections.push(("a [pipeline.transform] section", "cannot run a local transformation handler"));
+    }
+    sections
+}
+
+fn needs_embedded(scenario: &Scenario, backend: &str) -> Result<(), RunError> {
+    match embedded_only_sections(scenario).first() {
+        Some(&(section, lacks)) => Err(RunError::NeedsEmbedded {
+            scenario: scenario.path.display().to_string(),
+            section,
+            backend: backend.to_owned(),
+            lacks,
+        }),
+        None => Ok(()),
     }
 }
 
-fn faults_not_applicable(scenario: &Scenario, backend: &str) -> RunError {
-    RunError::FaultsNotApplicable {
-        scenario: scenario.path.display().to_string(),
-        backend: backend.to_owned(),
+/// `backend` set up for `scenario`: the embedded emulator gets the scenario's `[emulator]` time
+/// scale, its `[faults]` and its `[pipeline.transform]` handler (registered under
+/// [`environment::transform_function`]); any other backend refuses a scenario with one of them.
+pub fn backend_for(backend: &Backend, scenario: &Scenario) -> Result<Backend, RunError> {
+    let Backend::Embedded(options) = backend else {
+        needs_embedded(scenario, backend.name())?;
+        return Ok(backend.clone());
+    };
+    let mut options = options.clone();
+    if let Some(settings) = &scenario.emulator {
+        options.time_scale = Some(settings.time_scale);
     }
+    if let Some(faults) = &scenario.faults {
+        options.faults = emulator_faults(faults);
+    }
+    if let Some(transform) = &scenario.pipeline.transform {
+        let config = emulator::TransformConfig {
+            runtime: match transform.runtime {
+                scenario::TransformRuntime::Python => emulator::TransformRuntime::Python,
+                scenario::TransformRuntime::Node => emulator::TransformRuntime::Node,
+            },
+            handler: transform.handler.clone(),
+            code_dir: transform.code_dir.clone(),
+            timeout: transform.timeout,
+            retries: transform.retries,
+            // Set from the processor's LambdaArn when the delivery stream is created.
+            function_arn: String::new(),
+        };
+        options.lambdas.insert(environment::transform_function(scenario), config);
+    }
+    Ok(Backend::Embedded(options))
+}
+
+/// Refuses a scenario the running `environment` cannot honour: a section only the embedded
+/// emulator honours on another backend, or an `[emulator]` time scale it does not run at.
+fn check_backend(environment: &Environment, scenario: &Scenario) -> Result<(), RunError> {
+    if environment.name() != "embedded" {
+        return needs_embedded(scenario, environment.name());
+    }
+    let Some(settings) = &scenario.emulator else { return Ok(()) };
+    let running = environment.time_scale().map_or(1.0, |(_, scale)| scale);
+    if running != settings.time_scale {
+        return Err(RunError::TimeScaleMismatch {
+            scenario: scenario.path.display().to_string(),
+            wanted: settings.time_scale,
+            running,
+        });
+    }
+    Ok(())
 }
 
 /// A scenario's `[faults]` as the emulator's fault plan.
@@ -438,12 +584,42 @@ pub fn emulator_faults(faults: &scenario::Faults) -> emulator::Faults {
     }
 }
 
-/// The seq of a record from its envelope, or a phrase saying it has none.
-fn record_name(data: &[u8], envelope_field: &str) -> String {
-    let seq = serde_json::from_slice::<serde_json::Value>(data)
+/// The seq in a record's envelope, if it has one.
+fn record_seq(data: &[u8], envelope_field: &str) -> Option<u64> {
+    serde_json::from_slice::<serde_json::Value>(data)
         .ok()
-        .and_then(|event| event.get(envelope_field)?.get("seq")?.as_u64());
-    seq.map_or_else(|| "a record without an envelope".to_owned(), |seq| format!("seq {seq}"))
+        .and_then(|event| event.get(envelope_field)?.get("seq")?.as_u64())
+}
+
+/// The seq of a record from its envelope, or a phrase saying it has none.
+pub fn record_name(data: &[u8], envelope_field: &str) -> String {
+    record_seq(data, envelope_field)
+        .map_or_else(|| "a record without an envelope".to_owned(), |seq| format!("seq {seq}"))
+}
+
+/// An injected fault as the report's ground truth.
+pub fn injected_fault(fault: &FaultEvent, envelope_field: &str) -> verifier::InjectedFault {
+    let kind = match fault.kind {
+        FaultKind::DropKinesis => "drop_kinesis",
+        FaultKind::DropFirehose => "drop_firehose",
+        FaultKind::Duplicate => "duplicate",
+        FaultKind::Reorder { .. } => "reorder",
+        FaultKind::Corrupt { .. } => "corrupt",
+        FaultKind::Truncate { .. } => "truncate",
+        FaultKind::Delay { .. } => "delay",
+        FaultKind::S3PutFailure { .. } => "s3_put_failure",
+        FaultKind::ThrottleBurst => "throttle_burst",
+        FaultKind::InternalFailure => "internal_failure",
+        FaultKind::StallShard { .. } => "stall_shard",
+    };
+    verifier::InjectedFault {
+        kind: kind.to_owned(),
+        seq: record_seq(&fault.data, envelope_field),
+        partition_key: fault.partition_key.clone(),
+        shard: fault.shard_id.clone(),
+        object: fault.object.clone(),
+        what: describe_fault(fault, envelope_field),
+    }
 }
 
 /// One line for an injected fault: what the backend did, and which record or object it hit.

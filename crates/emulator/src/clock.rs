@@ -45,6 +45,12 @@ impl Clock {
         Duration::try_from(t - self.start_wall).unwrap_or(Duration::ZERO)
     }
 
+    /// The wall-clock time the clock started at, where emulator time and wall time agree:
+    /// emulator time = origin + (wall − origin) × time scale.
+    pub fn origin(&self) -> OffsetDateTime {
+        self.start_wall
+    }
+
     /// How many times faster than the wall clock emulator time runs.
     pub fn time_scale(&self) -> f64 {
         self.time_scale

@@ -7,7 +7,9 @@
 //!
 //! The emulator models the delivery semantics a pipeline test cares about: partition-key routing to
 //! shards, per-shard ordering and write limits, Firehose buffering by size and interval, GZIP, the
-//! newline-delimiter processor, prefix expressions and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
+//! newline-delimiter processor, data transformation by the user's own handler run as a local
+//! process (a `Lambda` processor, [`Transformer`], with its [`TransformEvent`] log), prefix
+//! expressions and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
 //! intervals pass quickly, and [`Faults`] lose, duplicate, reorder, corrupt, truncate or delay records on
 //! purpose, seeded and reproducible, with a ground-truth log ([`FaultEvent`]).
 //!
@@ -30,6 +32,7 @@ mod s3;
 mod server;
 mod state;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -43,6 +46,7 @@ pub use faults::{
     FaultEvent, FaultKind, FaultedObject, Faults, ObjectFaults, Piece, PieceState, ShardStall,
     apply_object_faults,
 };
+pub use firehose::processor::{TransformEvent, TransformEventKind};
 pub use firehose::transform::{
     Runtime as TransformRuntime, TransformConfig, TransformInput, TransformOutcome, Transformer,
     error_document,
@@ -75,6 +79,10 @@ pub struct EmulatorConfig {
     /// Where S3 buckets and objects persist across runs; `None` keeps them in memory only.
     /// Defaults to `None`. Kinesis records and Firehose buffers are always in memory.
     pub data_dir: Option<PathBuf>,
+    /// Data-transformation handlers by Lambda function name: a delivery stream whose `Lambda`
+    /// processor names `arn:aws:lambda:<region>:<account>:function:<name>` runs `lambdas[name]` as a
+    /// local process. Defaults to none; a processor naming an unregistered function is refused.
+    pub lambdas: BTreeMap<String, TransformConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -87,6 +95,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             shard_write_limits: true,
             data_dir: None,
+            lambdas: BTreeMap::new(),
         }
     }
 }
@@ -158,6 +167,8 @@ impl Emulator {
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
             faults: Arc::new(FaultInjector::new(config.faults)),
+            lambdas: config.lambdas,
+            transforms: Arc::default(),
             region: config.region,
             account_id: config.account_id,
         });
@@ -181,6 +192,12 @@ impl Emulator {
     /// Every fault injected so far, in the order they happened.
     pub fn fault_log(&self) -> Vec<FaultEvent> {
         self.state.faults.events()
+    }
+
+    /// Every record a data transformation dropped or failed so far, in order: ground truth for
+    /// records that are, by design, not in the delivered objects.
+    pub fn transform_log(&self) -> Vec<TransformEvent> {
+        self.state.transforms.events()
     }
 
     /// The emulator's clock, which stamps every time the emulator exposes.

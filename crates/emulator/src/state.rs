@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::faults::FaultInjector;
 use crate::firehose::FirehoseRegistry;
+use crate::firehose::processor::TransformLog;
+use crate::firehose::transform::TransformConfig;
 use crate::kinesis::store::KinesisStore;
 use crate::s3::store::S3Store;
 
@@ -18,4 +20,8 @@ pub(crate) struct State {
     pub(crate) firehose: FirehoseRegistry,
     pub(crate) s3: Arc<S3Store>,
     pub(crate) faults: Arc<FaultInjector>,
+    /// Data-transformation handlers by Lambda function name.
+    pub(crate) lambdas: std::collections::BTreeMap<String, TransformConfig>,
+    /// Records the data transformations dropped or failed.
+    pub(crate) transforms: Arc<TransformLog>,
 }

@@ -22,6 +22,18 @@ pub enum Backend {
     Endpoint { url: String, allow_remote: bool },
 }
 
+impl Backend {
+    /// The backend's name as users write it (`embedded`, `localstack`, `localstack-host`, `endpoint`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded(_) => "embedded",
+            Backend::LocalStack(_) => "localstack",
+            Backend::LocalStackHost { .. } => "localstack-host",
+            Backend::Endpoint { .. } => "endpoint",
+        }
+    }
+}
+
 impl Default for Backend {
     fn default() -> Self {
         Backend::Embedded(EmbeddedOptions::default())
@@ -36,6 +48,12 @@ pub struct EmbeddedOptions {
     /// Faults the emulator injects, such as a scenario's `[faults]` section describes; the entries
     /// of `drop_kinesis_records` are added to its own.
     pub faults: emulator::Faults,
+    /// How many times faster than the wall clock emulator time runs (a scenario's
+    /// `[emulator] time_scale`); `None` is real time.
+    pub time_scale: Option<f64>,
+    /// Data-transformation handlers by Lambda function name (see [`crate::transform_function`]),
+    /// run as local processes by the delivery streams whose `Lambda` processor names them.
+    pub lambdas: std::collections::BTreeMap<String, emulator::TransformConfig>,
 }
 
 /// What a backend really models. An assertion that needs a missing capability is reported as
@@ -90,11 +108,16 @@ impl Environment {
             Backend::Embedded(options) => {
                 let mut faults = options.faults.clone();
                 faults.drop_kinesis_records.extend(options.drop_kinesis_records.iter().copied());
-                let config = emulator::EmulatorConfig { faults, ..emulator::EmulatorConfig::default() };
+                let config = emulator::EmulatorConfig {
+                    faults,
+                    lambdas: options.lambdas.clone(),
+                    time_scale: options.time_scale.unwrap_or(1.0),
+                    ..emulator::EmulatorConfig::default()
+                };
                 let emulator = emulator::Emulator::start(config).await.map_err(EnvError::EmbeddedStart)?;
                 tracing::info!(endpoint = %emulator.endpoint(), "embedded emulator started");
                 Ok(Environment {
-                    name: "embedded",
+                    name: backend.name(),
                     endpoint: Endpoint::local(emulator.endpoint()),
                     capabilities: Capabilities {
                         buffering: true,
@@ -113,7 +136,7 @@ impl Environment {
                 };
                 let host = crate::localstack_host::LocalStackHost::start(&home).await?;
                 Ok(Environment {
-                    name: "localstack-host",
+                    name: backend.name(),
                     endpoint: Endpoint::local(host.url()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::LocalStackHost(host),
@@ -122,23 +145,17 @@ impl Environment {
             Backend::LocalStack(options) => {
                 let container = LocalStackContainer::start(options).await?;
                 Ok(Environment {
-                    name: "localstack",
+                    name: backend.name(),
                     endpoint: Endpoint::local(container.url().to_owned()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::Container(Box::new(container)),
                 })
             }
             Backend::Endpoint { url, allow_remote } => {
-                let endpoint = if is_loopback(url) {
-                    Endpoint::local(url.clone())
-                } else if *allow_remote {
-                    Endpoint { use_default_credentials: true, ..Endpoint::local(url.clone()) }
-                } else {
-                    return Err(EnvError::RemoteRefused { url: url.clone() });
-                };
+                let endpoint = Endpoint::resolve(Some(url), *allow_remote)?;
                 // Nothing is known about what stands behind an endpoint: assume the least.
                 Ok(Environment {
-                    name: "endpoint",
+                    name: backend.name(),
                     endpoint,
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::External,
@@ -168,10 +185,33 @@ impl Environment {
         }
     }
 
+    /// The embedded emulator's clock when it runs faster or slower than the wall clock: Unix
+    /// nanoseconds of the instant both clocks agree on, and the scale. `None` for real time and for
+    /// every other backend.
+    pub fn time_scale(&self) -> Option<(u64, f64)> {
+        match &self.running {
+            Running::Embedded(emulator) => {
+                let clock = emulator.clock();
+                let origin_ns = u64::try_from(clock.origin().unix_timestamp_nanos()).unwrap_or_default();
+                (clock.time_scale() != 1.0).then_some((origin_ns, clock.time_scale()))
+            }
+            Running::LocalStackHost(_) | Running::Container(_) | Running::External => None,
+        }
+    }
+
     /// Faults the backend injected so far (empty where it cannot inject any).
     pub fn fault_log(&self) -> Vec<emulator::FaultEvent> {
         match &self.running {
             Running::Embedded(emulator) => emulator.fault_log(),
+            Running::LocalStackHost(_) | Running::Container(_) | Running::External => Vec::new(),
+        }
+    }
+
+    /// Records the backend's data transformations dropped or failed so far (empty where it runs
+    /// no local handlers).
+    pub fn transform_log(&self) -> Vec<emulator::TransformEvent> {
+        match &self.running {
+            Running::Embedded(emulator) => emulator.transform_log(),
             Running::LocalStackHost(_) | Running::Container(_) | Running::External => Vec::new(),
         }
     }
@@ -189,17 +229,6 @@ impl Environment {
     }
 }
 
-/// Whether `url`'s host is 127.0.0.0/8, `localhost` or `::1`.
-fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
-    };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,12 +238,12 @@ mod tests {
         for url in
             ["http://127.0.0.1:4566", "http://localhost:4566/", "http://[::1]:4566", "http://127.1.2.3"]
         {
-            assert!(is_loopback(url), "{url}");
+            assert!(crate::endpoint::is_loopback(url), "{url}");
         }
         for url in
             ["https://kinesis.us-east-1.amazonaws.com", "http://10.0.0.5:4566", "http://localhost.evil.com"]
         {
-            assert!(!is_loopback(url), "{url}");
+            assert!(!crate::endpoint::is_loopback(url), "{url}");
         }
     }
 

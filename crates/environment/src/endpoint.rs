@@ -3,10 +3,12 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 
+use crate::error::EnvError;
+
 /// How to reach a backend: every backend is an endpoint. Its `Debug` output hides the secret key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// Base URL, e.g. `http://127.0.0.1:4566`.
+    /// Base URL, e.g. `http://127.0.0.1:4566`; empty for AWS's own regional endpoints.
     pub url: String,
     pub region: String,
     pub access_key_id: String,
@@ -39,11 +41,40 @@ impl Endpoint {
         }
     }
 
+    /// AWS itself: its regional endpoints, the region and credentials of the default chain
+    /// (environment, profile, instance role).
+    pub fn aws() -> Endpoint {
+        Endpoint {
+            url: String::new(),
+            region: String::new(),
+            use_default_credentials: true,
+            ..Endpoint::local(String::new())
+        }
+    }
+
+    /// The endpoint at `url`, or AWS itself without one, under the remote-use rule: anything but a
+    /// loopback URL may be real AWS and is refused unless `allow_remote`; remote endpoints use the
+    /// default credential chain.
+    pub fn resolve(url: Option<&str>, allow_remote: bool) -> Result<Endpoint, EnvError> {
+        match url {
+            Some(url) if is_loopback(url) => Ok(Endpoint::local(url.to_owned())),
+            Some(url) if allow_remote => {
+                Ok(Endpoint { url: url.to_owned(), use_default_credentials: true, ..Endpoint::aws() })
+            }
+            Some(url) => Err(EnvError::RemoteRefused { url: url.to_owned() }),
+            None if allow_remote => Ok(Endpoint::aws()),
+            None => Err(EnvError::AwsRefused),
+        }
+    }
+
+    /// Whether this is AWS's own endpoints rather than a URL.
+    pub fn is_aws(&self) -> bool {
+        self.url.is_empty()
+    }
+
     /// Kinesis, Firehose and S3 clients for this endpoint (S3 in path style).
     pub async fn clients(&self) -> Clients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .endpoint_url(&self.url)
             // LocalStack's CreateDeliveryStream blocks until its Kinesis consumer starts (up to ~30 s).
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -51,6 +82,12 @@ impl Endpoint {
                     .operation_attempt_timeout(std::time::Duration::from_secs(90))
                     .build(),
             );
+        if !self.region.is_empty() {
+            loader = loader.region(Region::new(self.region.clone()));
+        }
+        if !self.url.is_empty() {
+            loader = loader.endpoint_url(&self.url);
+        }
         if !self.use_default_credentials {
             loader = loader.credentials_provider(Credentials::new(
                 &self.access_key_id,
@@ -64,8 +101,9 @@ impl Endpoint {
         Clients {
             kinesis: aws_sdk_kinesis::Client::new(&config),
             firehose: aws_sdk_firehose::Client::new(&config),
+            // Loopback emulators and LocalStack want path-style requests; AWS takes virtual-host style.
             s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+                aws_sdk_s3::config::Builder::from(&config).force_path_style(!self.is_aws()).build(),
             ),
         }
     }
@@ -79,6 +117,17 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
 }
 
+/// Whether `url`'s host is 127.0.0.0/8, `localhost` or `::1`.
+pub(crate) fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +138,20 @@ mod tests {
             Endpoint { secret_access_key: "s3cr3t-value".to_owned(), ..Endpoint::local("http://x".into()) };
         let shown = format!("{endpoint:?}");
         assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn remote_use_needs_permission_and_then_uses_the_default_chain() {
+        assert_eq!(
+            Endpoint::resolve(Some("http://127.0.0.1:4566"), false).unwrap(),
+            Endpoint::local("http://127.0.0.1:4566".into())
+        );
+        for url in [Some("https://s3.eu-west-1.amazonaws.com"), None] {
+            let error = Endpoint::resolve(url, false).unwrap_err();
+            assert!(error.to_string().contains("--allow-remote"), "{error}");
+            let endpoint = Endpoint::resolve(url, true).unwrap();
+            assert!(endpoint.use_default_credentials);
+        }
+        assert!(Endpoint::resolve(None, true).unwrap().is_aws());
     }
 }

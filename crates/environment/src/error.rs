@@ -31,6 +31,10 @@ pub enum EnvError {
         "refusing the non-loopback endpoint {url}: it may be real AWS; pass --allow-remote to use it with the default credential chain"
     )]
     RemoteRefused { url: String },
+    #[error(
+        "no --endpoint given, which means AWS itself; pass --allow-remote to read it with the default credential chain"
+    )]
+    AwsRefused,
     #[error("{operation} failed: {message}")]
     Aws { operation: String, message: String },
     #[error("{what} did not become {wanted} within {deadline:?} (last status: {last})")]

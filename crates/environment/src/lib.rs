@@ -19,7 +19,7 @@ pub use endpoint::{Clients, Endpoint};
 pub use error::EnvError;
 pub use localstack_container::ContainerOptions;
 pub use localstack_host::default_home as default_localstack_home;
-pub use provision::{Provisioned, provision, resource_name, teardown};
+pub use provision::{Provisioned, provision, resource_name, teardown, transform_function};
 pub use registry::{HeldEnvironment, HeldResources, Registry, process_alive, stop_holder, valid_name};
 
 /// `$XDG_CACHE_HOME/streamproof` or `~/.cache/streamproof`: where streamproof keeps installs and state.
@@ -33,3 +33,4 @@ fn cache_dir() -> Option<std::path::PathBuf> {
 
 /// A fault the embedded emulator injected, as ground truth for the verifier's findings.
 pub use emulator::FaultEvent;
+pub use emulator::{TransformEvent, TransformEventKind};

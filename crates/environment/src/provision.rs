@@ -4,10 +4,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_firehose::types::{
     BufferingHints, CompressionFormat, DeliveryStreamStatus, DeliveryStreamType,
-    ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration,
+    ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor,
+    ProcessorParameter, ProcessorParameterName, ProcessorType,
 };
 use aws_sdk_kinesis::types::StreamStatus;
-use scenario::{Scenario, Source};
+use scenario::{Compression, Delimiter, Pipeline, Scenario, Source};
 
 use crate::endpoint::Clients;
 use crate::error::EnvError;
@@ -22,7 +23,8 @@ pub struct Provisioned {
     pub stream_name: Option<String>,
     pub delivery_stream_name: String,
     pub bucket: String,
-    /// The S3 prefix delivered objects land under (empty for Firehose's default time prefix).
+    /// The S3 prefix every delivered object's key starts with: the configured prefix up to its first
+    /// `!{...}` expression (empty for Firehose's default time prefix).
     pub prefix: String,
 }
 
@@ -68,13 +70,18 @@ pub async fn provision(
         .role_arn(FIREHOSE_ROLE_ARN)
         .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
         .set_prefix(pipeline.prefix.clone())
+        .set_error_output_prefix(pipeline.error_output_prefix.clone())
         .buffering_hints(
             BufferingHints::builder()
                 .size_in_mbs(pipeline.buffering.size_mb as i32)
                 .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
                 .build(),
         )
-        .compression_format(CompressionFormat::Uncompressed)
+        .compression_format(match pipeline.compression {
+            Compression::None => CompressionFormat::Uncompressed,
+            Compression::Gzip => CompressionFormat::Gzip,
+        })
+        .set_processing_configuration(processing(pipeline, transform_processor(clients, scenario)))
         .build()
         .expect("role and bucket ARNs are set");
     let mut create = clients
@@ -101,8 +108,60 @@ pub async fn provision(
         stream_name,
         delivery_stream_name: name,
         bucket: pipeline.bucket.clone(),
-        prefix: pipeline.prefix.clone().unwrap_or_default(),
+        prefix: pipeline.listing_prefix().to_owned(),
     })
+}
+
+/// The Lambda function name a scenario's `[pipeline.transform]` handler is registered under.
+pub fn transform_function(scenario: &Scenario) -> String {
+    format!("streamproof-{}", scenario.name)
+}
+
+/// The `Lambda` processor of a scenario's `[pipeline.transform]`: the function's ARN in the
+/// endpoint's region, and the processor's buffering hints and retries.
+fn transform_processor(clients: &Clients, scenario: &Scenario) -> Option<Processor> {
+    let transform = scenario.pipeline.transform.as_ref()?;
+    let region = clients.firehose.config().region().map_or("us-east-1", |region| region.as_ref());
+    let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", transform_function(scenario));
+    let parameter = |name: ProcessorParameterName, value: String| {
+        ProcessorParameter::builder()
+            .parameter_name(name)
+            .parameter_value(value)
+            .build()
+            .expect("the parameter's name and value are set")
+    };
+    let parameters = vec![
+        parameter(ProcessorParameterName::LambdaArn, arn),
+        parameter(ProcessorParameterName::BufferSizeInMb, transform.buffer_size_mb.to_string()),
+        parameter(
+            ProcessorParameterName::BufferIntervalInSeconds,
+            transform.buffer_interval_seconds.to_string(),
+        ),
+        parameter(ProcessorParameterName::LambdaNumberOfRetries, transform.retries.to_string()),
+    ];
+    Some(
+        Processor::builder()
+            .r#type(ProcessorType::Lambda)
+            .set_parameters(Some(parameters))
+            .build()
+            .expect("the processor type is set"),
+    )
+}
+
+/// The destination's processors: the transform's `Lambda` processor, then `AppendDelimiterToRecord`
+/// for a newline delimiter; none otherwise.
+fn processing(pipeline: &Pipeline, lambda: Option<Processor>) -> Option<ProcessingConfiguration> {
+    let mut processors: Vec<Processor> = lambda.into_iter().collect();
+    if pipeline.delimiter == Delimiter::Newline {
+        processors.push(
+            Processor::builder()
+                .r#type(ProcessorType::AppendDelimiterToRecord)
+                .build()
+                .expect("the processor type is set"),
+        );
+    }
+    (!processors.is_empty())
+        .then(|| ProcessingConfiguration::builder().enabled(true).set_processors(Some(processors)).build())
 }
 
 /// Deletes the run's delivery stream and stream. The bucket and its objects stay: they are the evidence.

@@ -100,6 +100,101 @@ impl Expectation {
         self.owns(seq) && !self.failed.contains_key(&seq)
     }
 
+    /// The expectation of a whole run from the expectations of its parts (`--part i/N`): every part
+    /// exactly once, of the same run, envelope field and workload size. The seqs the parts sent are
+    /// disjoint and together cover the workload; failures and per-second acknowledgements add up.
+    pub fn union(parts: Vec<Expectation>) -> Result<Expectation, String> {
+        let mut parts = parts.into_iter();
+        let Some(first) = parts.next() else { return Err("no expectation given".to_owned()) };
+        let rest: Vec<Expectation> = parts.collect();
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let all: Vec<&Expectation> = std::iter::once(&first).chain(&rest).collect();
+        for other in &all[1..] {
+            if (&other.run_id, &other.envelope_field, other.generated)
+                != (&first.run_id, &first.envelope_field, first.generated)
+            {
+                return Err(format!(
+                    "expectations of different runs: run {:?} (field {:?}, {} events) and run {:?} (field {:?}, {} events)",
+                    first.run_id,
+                    first.envelope_field,
+                    first.generated,
+                    other.run_id,
+                    other.envelope_field,
+                    other.generated
+                ));
+            }
+        }
+        let Some(count) = first.part.as_ref().map(|p| p.part.count) else {
+            return Err(format!(
+                "run {:?}: an expectation of the whole run cannot be combined with others",
+                first.run_id
+            ));
+        };
+        let mut seen = vec![false; count as usize];
+        let mut sent = PartSeqs::new(Part { index: 0, count: 1 });
+        let first_sent_ns = all.iter().map(|e| e.first_sent_ns).min().unwrap_or(0);
+        let mut union = Expectation {
+            run_id: first.run_id.clone(),
+            envelope_field: first.envelope_field.clone(),
+            generated: first.generated,
+            first_sent_ns,
+            last_ack_ns: all.iter().map(|e| e.last_ack_ns).max().unwrap_or(0),
+            ..Expectation::default()
+        };
+        for expectation in &all {
+            let Some(part) = &expectation.part else {
+                return Err(format!(
+                    "run {:?}: an expectation of the whole run cannot be combined with others",
+                    first.run_id
+                ));
+            };
+            let (index, of) = (part.part.index, part.part.count);
+            if of != count || index >= count {
+                return Err(format!("part {index}/{of} does not belong with parts of {count}"));
+            }
+            if std::mem::replace(&mut seen[index as usize], true) {
+                return Err(format!("part {index}/{count} is given twice"));
+            }
+            for (word, bits) in part.bits.iter().enumerate() {
+                for bit in 0..64 {
+                    if bits & (1 << bit) != 0 {
+                        let seq = word as u64 * 64 + bit;
+                        if sent.contains(seq) {
+                            return Err(format!("seq {seq} was sent by two parts"));
+                        }
+                        sent.insert(seq);
+                    }
+                }
+            }
+            union.failed.extend(expectation.failed.iter().map(|(seq, why)| (*seq, why.clone())));
+            let offset = ((expectation.first_sent_ns - first_sent_ns) / 1_000_000_000) as usize;
+            for (second, acked) in expectation.acked_per_second.iter().enumerate() {
+                if union.acked_per_second.len() <= offset + second {
+                    union.acked_per_second.resize(offset + second + 1, 0);
+                }
+                union.acked_per_second[offset + second] += acked;
+            }
+        }
+        let missing: Vec<String> = seen
+            .iter()
+            .enumerate()
+            .filter(|(_, seen)| !**seen)
+            .map(|(i, _)| format!("{i}/{count}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "part {} missing: give the expectation file of every part",
+                missing.join(", ")
+            ));
+        }
+        if sent.len() != union.generated {
+            return Err(format!("the parts sent {} of {} seqs", sent.len(), union.generated));
+        }
+        Ok(union)
+    }
+
     /// Writes the expectation as versioned JSON to `path`.
     pub fn write(&self, path: &Path) -> Result<(), ExpectationFileError> {
         let file = File {
@@ -258,5 +353,51 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let error = Expectation::read(&path).unwrap_err().to_string();
         assert!(error.contains("version 99"), "{error}");
+    }
+
+    /// Part `index` of 3 over 0..9, owning the seqs `s` with `s % 3 == index`.
+    fn third(index: u32, first_sent_ns: u64) -> Expectation {
+        let mut part = PartSeqs::new(Part { index, count: 3 });
+        (0..9).filter(|seq| seq % 3 == u64::from(index)).for_each(|seq| part.insert(seq));
+        Expectation {
+            run_id: "r".into(),
+            envelope_field: "_streamproof".into(),
+            generated: 9,
+            failed: BTreeMap::from([(u64::from(index), "throttled".into())]),
+            first_sent_ns,
+            last_ack_ns: first_sent_ns + 10,
+            part: Some(part),
+            acked_per_second: vec![1, 1],
+        }
+    }
+
+    #[test]
+    fn the_union_of_every_part_is_the_whole_run() {
+        let union = Expectation::union(vec![
+            third(2, 3_000_000_000),
+            third(0, 1_000_000_000),
+            third(1, 1_500_000_000),
+        ])
+        .unwrap();
+        assert_eq!(union.part, None);
+        assert_eq!((union.generated, union.sent(), union.acknowledged()), (9, 9, 6));
+        assert_eq!(union.failed.keys().copied().collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!((union.first_sent_ns, union.last_ack_ns), (1_000_000_000, 3_000_000_010));
+        // Part 2 started two seconds after part 0.
+        assert_eq!(union.acked_per_second, [2, 2, 1, 1]);
+    }
+
+    #[test]
+    fn a_union_refuses_missing_repeated_and_foreign_parts() {
+        let cases = [
+            (vec![third(0, 1), third(1, 1)], "part 2/3 missing"),
+            (vec![third(0, 1), third(0, 1), third(1, 1)], "part 0/3 is given twice"),
+            (vec![third(0, 1), Expectation { run_id: "other".into(), ..third(1, 1) }], "different runs"),
+            (vec![third(0, 1), Expectation { part: None, ..third(1, 1) }], "whole run"),
+        ];
+        for (parts, says) in cases {
+            let error = Expectation::union(parts).unwrap_err();
+            assert!(error.contains(says), "{error} should say {says:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod envelope;
 pub mod expectation;
 pub mod generate;
+pub mod hot_keys;
 mod keys;
 mod progress;
 mod rate;
@@ -16,10 +17,11 @@ pub mod send;
 pub use envelope::Envelope;
 pub use expectation::{Expectation, ExpectationFileError, PartSeqs};
 pub use generate::Records;
+pub use hot_keys::ThrottledKey;
 pub use keys::{Part, PartParseError};
 pub use progress::ProgressMode;
 pub use schema::Generator;
 pub use send::{
-    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, STOPPED_BEFORE_ACK, Target,
-    produce, produce_until, produce_with,
+    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, STOPPED_BEFORE_ACK,
+    ShardLoad, Target, produce, produce_until, produce_with,
 };

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::envelope::{self, Envelope};
 use crate::expectation::{Expectation, PartSeqs};
+use crate::hot_keys::{HotKeys, ThrottledKey};
 use crate::keys::{Part, lane_of};
 use crate::progress::{Progress, ProgressMode};
 use crate::rate::Pacer;
@@ -47,8 +48,32 @@ struct BatchLimits {
 /// Concurrent `PutRecord` calls a lane makes at once, one per partition key.
 const PUT_RECORD_CONCURRENCY: usize = 64;
 
-/// The outcome of one entry: its sequence number when accepted, else the error code.
-type EntryResult = Result<Option<String>, String>;
+/// The outcome of one entry: accepted, or refused with an error code.
+type EntryResult = Result<Accepted, Refused>;
+
+/// An accepted entry: its sequence number and shard, where the API reports them (Kinesis does).
+#[derive(Debug)]
+struct Accepted {
+    sequence_number: Option<String>,
+    shard: Option<String>,
+}
+
+/// A refused entry: the error code, and the shard when the message names it (a throttled Kinesis
+/// entry's "Rate exceeded for shard <id> in stream <name> …").
+#[derive(Debug)]
+struct Refused {
+    code: String,
+    shard: Option<String>,
+}
+
+impl Refused {
+    fn new(code: &str, message: Option<&str>) -> Refused {
+        let shard = message.and_then(|m| m.split_once("for shard ")).and_then(|(_, rest)| {
+            rest.split_whitespace().next().map(|id| id.trim_end_matches([',', '.']).to_owned())
+        });
+        Refused { code: code.to_owned(), shard }
+    }
+}
 
 impl Target {
     fn limits(&self, single: bool) -> BatchLimits {
@@ -90,11 +115,17 @@ impl Target {
                     .await
                     .into_iter()
                     .map(|outcome| match outcome {
-                        Ok(output) => Ok(Some(output.sequence_number().to_owned())),
-                        Err(error) => Err(error.code().map_or_else(
-                            || aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
-                            str::to_owned,
-                        )),
+                        Ok(output) => Ok(Accepted {
+                            sequence_number: Some(output.sequence_number().to_owned()),
+                            shard: Some(output.shard_id().to_owned()),
+                        }),
+                        Err(error) => Err(match error.code() {
+                            Some(code) => Refused::new(code, error.message()),
+                            None => Refused::new(
+                                &aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
+                                None,
+                            ),
+                        }),
                     })
                     .collect())
             }
@@ -120,8 +151,11 @@ impl Target {
                     .records()
                     .iter()
                     .map(|r| match r.error_code() {
-                        None => Ok(r.sequence_number().map(str::to_owned)),
-                        Some(code) => Err(code.to_owned()),
+                        None => Ok(Accepted {
+                            sequence_number: r.sequence_number().map(str::to_owned),
+                            shard: r.shard_id().map(str::to_owned),
+                        }),
+                        Some(code) => Err(Refused::new(code, r.error_message())),
                     })
                     .collect())
             }
@@ -146,8 +180,8 @@ impl Target {
                     .request_responses()
                     .iter()
                     .map(|r| match r.error_code() {
-                        None => Ok(None),
-                        Some(code) => Err(code.to_owned()),
+                        None => Ok(Accepted { sequence_number: None, shard: None }),
+                        Some(code) => Err(Refused::new(code, r.error_message())),
                     })
                     .collect())
             }
@@ -232,9 +266,25 @@ pub struct Metrics {
     pub bytes: u64,
     /// Put calls made, retries included (each `PutRecord` is one call).
     pub put_calls: u64,
+    /// Entries put, retries included: the attempts `throttled` is a fraction of.
+    pub put_attempts: u64,
     pub elapsed: Duration,
     /// Put call latency in microseconds.
     pub put_latency_us: Histogram<u64>,
+    /// Acknowledged records and their payload bytes per shard id, as the put responses named the
+    /// shard; empty when the API names none (Firehose `PutRecordBatch`). O(shards) memory.
+    pub per_shard: BTreeMap<String, ShardLoad>,
+    /// The most throttled partition keys, most throttled first, counted in bounded memory
+    /// ([`crate::hot_keys`]); empty when nothing was throttled.
+    pub throttled_keys: Vec<ThrottledKey>,
+}
+
+/// What one shard acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardLoad {
+    pub records: u64,
+    /// Payload bytes (without partition keys).
+    pub bytes: u64,
 }
 
 impl Metrics {
@@ -288,6 +338,7 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicU64,
     pub(crate) bytes: AtomicU64,
     pub(crate) put_calls: AtomicU64,
+    put_attempts: AtomicU64,
     started: Instant,
     inner: Mutex<SharedInner>,
 }
@@ -298,6 +349,8 @@ struct SharedInner {
     failed: BTreeMap<u64, String>,
     acked_per_second: Vec<u64>,
     last_ack_ns: u64,
+    per_shard: BTreeMap<String, ShardLoad>,
+    hot_keys: HotKeys,
 }
 
 impl Shared {
@@ -368,12 +421,15 @@ pub async fn produce_until(
         failed: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         put_calls: AtomicU64::new(0),
+        put_attempts: AtomicU64::new(0),
         started: Instant::now(),
         inner: Mutex::new(SharedInner {
             put_latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
             failed: BTreeMap::new(),
             acked_per_second: Vec::new(),
             last_ack_ns: first_sent_ns,
+            per_shard: BTreeMap::new(),
+            hot_keys: HotKeys::default(),
         }),
     });
     let expected_total = workload.events / u64::from(control.part.count.max(1));
@@ -477,6 +533,8 @@ pub async fn produce_until(
             failed: BTreeMap::new(),
             acked_per_second: Vec::new(),
             last_ack_ns: 0,
+            per_shard: BTreeMap::new(),
+            hot_keys: HotKeys::default(),
         },
     );
     let load = |counter: &AtomicU64| counter.load(AtomicOrdering::Relaxed);
@@ -488,8 +546,11 @@ pub async fn produce_until(
         failed: inner.failed.len() as u64,
         bytes: load(&shared.bytes),
         put_calls: load(&shared.put_calls),
+        put_attempts: load(&shared.put_attempts),
         elapsed,
         put_latency_us: inner.put_latency_us,
+        per_shard: inner.per_shard,
+        throttled_keys: inner.hot_keys.top(),
     };
     let expectation = Expectation {
         run_id: options.run_id.clone(),
@@ -646,6 +707,7 @@ impl Lane {
             self.shared
                 .put_calls
                 .fetch_add(if self.single { batch.len() as u64 } else { 1 }, AtomicOrdering::Relaxed);
+            self.shared.put_attempts.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
             self.shared
                 .inner
                 .lock()
@@ -672,6 +734,10 @@ impl Lane {
                     tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
                     if is_throttle(&error) {
                         self.shared.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+                        let mut inner = self.shared.inner.lock().expect("no lane panicked holding the lock");
+                        for pending in &batch {
+                            inner.hot_keys.throttled(&pending.key, None);
+                        }
                     }
                     self.shared.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
                     self.pace_after(is_throttle(&error));
@@ -760,20 +826,30 @@ impl Lane {
         let (mut acked, mut acked_bytes, mut throttled, mut retried) = (0u64, 0u64, 0u64, 0u64);
         let mut gave_up = Vec::new();
         let mut retry_at = Vec::new();
+        // Acknowledgements per shard (with the key, to learn a throttled key's shard), and throttles per key.
+        // Keys are kept only once something was throttled: until then no key has a shard to learn.
+        let mut acked_on: Vec<(String, Option<String>, u64)> = Vec::new();
+        let keep_keys = self.shared.throttled.load(AtomicOrdering::Relaxed) > 0;
+        let mut throttled_keys: Vec<(String, Option<String>)> = Vec::new();
         for (mut pending, result) in batch.into_iter().zip(results) {
             pending.attempts += 1;
             match result {
-                Ok(sequence_number) => {
+                Ok(Accepted { sequence_number, shard }) => {
                     acked += 1;
                     acked_bytes += pending.data.len() as u64;
+                    if let Some(shard) = shard {
+                        let key = keep_keys.then(|| pending.key.clone());
+                        acked_on.push((shard, key, pending.data.len() as u64));
+                    }
                     if let (true, Some(number)) = (self.single, sequence_number) {
                         self.ordering.insert(pending.key.clone(), number);
                     }
                     self.advance(&pending);
                 }
-                Err(code) => {
+                Err(Refused { code, shard }) => {
                     if is_throttle(&code) {
                         throttled += 1;
+                        throttled_keys.push((pending.key.clone(), shard));
                     }
                     if pending.attempts >= self.retry.max_attempts {
                         tracing::debug!(seq = pending.seq, key = %pending.key, %code, "record failed after every attempt");
@@ -797,6 +873,20 @@ impl Lane {
         shared.failed.fetch_add(gave_up.len() as u64, AtomicOrdering::Relaxed);
         let mut inner = shared.inner.lock().expect("no lane panicked holding the lock");
         inner.failed.extend(gave_up);
+        for (key, shard) in &throttled_keys {
+            inner.hot_keys.throttled(key, shard.as_deref());
+        }
+        for (shard, key, bytes) in &acked_on {
+            let load = match inner.per_shard.get_mut(shard) {
+                Some(load) => load,
+                None => inner.per_shard.entry(shard.clone()).or_default(),
+            };
+            load.records += 1;
+            load.bytes += bytes;
+            if let Some(key) = key {
+                inner.hot_keys.learn_shard(key, shard);
+            }
+        }
         if acked > 0 {
             if inner.acked_per_second.len() <= second {
                 inner.acked_per_second.resize(second + 1, 0);
@@ -823,4 +913,21 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttled_entry_names_its_shard_as_kinesis_words_it() {
+        let refused = Refused::new(
+            "ProvisionedThroughputExceededException",
+            Some("Rate exceeded for shard shardId-000000000003 in stream logs under account 000000000000."),
+        );
+        assert_eq!(refused.shard.as_deref(), Some("shardId-000000000003"));
+        assert!(is_throttle(&refused.code));
+        assert_eq!(Refused::new("InternalFailure", Some("Internal service failure.")).shard, None);
+        assert_eq!(Refused::new("ServiceUnavailableException", None).shard, None);
+    }
 }

@@ -15,6 +15,8 @@ pub use model::{
     FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
+pub use model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+pub use model::{Transform, TransformRuntime};
 
 use std::path::Path;
 

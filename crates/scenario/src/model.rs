@@ -18,7 +18,20 @@ pub struct Scenario {
     pub expect: Expect,
     /// Faults the backend is to inject (`[faults]`); only a backend with fault injection runs them.
     pub faults: Option<Faults>,
+    /// Settings of the embedded emulator (`[emulator]`); only the embedded backend accepts them.
+    pub emulator: Option<EmulatorSettings>,
 }
+
+/// The `[emulator]` section: how the embedded emulator runs the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmulatorSettings {
+    /// How many times faster than the wall clock emulator time runs (finite, positive, at most
+    /// [`MAX_TIME_SCALE`]); 1 is real time. Latencies are then measured in emulator time.
+    pub time_scale: f64,
+}
+
+/// The largest `[emulator] time_scale`: one wall second is then one emulated day.
+pub const MAX_TIME_SCALE: f64 = 86_400.0;
 
 /// Faults to inject, with ground truth: probabilities in 0..=1 per record or per object, applied by
 /// Firehose to every batch it flushes, plus chosen Kinesis entries to lose. The same seed and the
@@ -69,6 +82,73 @@ pub struct Pipeline {
     pub bucket: String,
     /// Custom S3 prefix; `None` means Firehose's default `YYYY/MM/dd/HH/` in UTC.
     pub prefix: Option<String>,
+    /// `ErrorOutputPrefix`, where Firehose writes records it could not process; `None` means
+    /// Firehose's default under the prefix. Required when `prefix` uses `!{...}` expressions.
+    pub error_output_prefix: Option<String>,
+    /// `CompressionFormat` of delivered objects.
+    pub compression: Compression,
+    /// Whether the `AppendDelimiterToRecord` processor adds a newline after every record.
+    pub delimiter: Delimiter,
+    /// The data transformation (`[pipeline.transform]`): a `Lambda` processor running the user's
+    /// handler; only a backend that runs local handlers accepts it.
+    pub transform: Option<Transform>,
+}
+
+/// A data-transformation handler and the `Lambda` processor's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transform {
+    pub runtime: TransformRuntime,
+    /// `module:function` (Python) or `file:export` (Node.js), e.g. `transform:lambda_handler`.
+    pub handler: String,
+    /// The directory of the handler's code, resolved against the scenario file's directory.
+    pub code_dir: PathBuf,
+    /// `BufferSizeInMBs` of the processor, 0.2..=3 (default 1).
+    pub buffer_size_mb: f64,
+    /// `BufferIntervalInSeconds` of the processor, 0..=900 (default 60).
+    pub buffer_interval_seconds: u32,
+    /// The function timeout, 1..=900 s (default 60 s): a later reply fails the invocation.
+    pub timeout: Duration,
+    /// `NumberOfRetries` of a failed invocation, 0..=300 (default 3).
+    pub retries: u32,
+}
+
+/// The language a transformation handler is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransformRuntime {
+    /// Run with `python3`.
+    Python,
+    /// Run with `node`.
+    Node,
+}
+
+impl Pipeline {
+    /// The part of every delivered object's key known before Firehose evaluates the prefix: the
+    /// prefix up to its first `!{...}` expression (empty without a prefix). Listing it finds every
+    /// object the pipeline delivers.
+    pub fn listing_prefix(&self) -> &str {
+        let prefix = self.prefix.as_deref().unwrap_or_default();
+        prefix.find("!{").map_or(prefix, |at| &prefix[..at])
+    }
+}
+
+/// Firehose `CompressionFormat` for an S3 destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// `UNCOMPRESSED` (the AWS default).
+    #[default]
+    None,
+    /// `GZIP`: objects are gzip files with the `.gz` extension.
+    Gzip,
+}
+
+/// What Firehose puts between records in an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delimiter {
+    /// Nothing: records are concatenated (the AWS default).
+    #[default]
+    None,
+    /// A newline after every record (the `AppendDelimiterToRecord` processor).
+    Newline,
 }
 
 /// Where Firehose takes its records from.
@@ -345,6 +425,22 @@ pub struct Expect {
     pub max_latency: Duration,
     /// How long the verifier waits for records to appear before calling the missing ones lost.
     pub timeout: Duration,
+    /// The largest share (0–1] of acknowledged records one shard may receive; `None` reports the
+    /// distribution without asserting it. A constant or low-cardinality partition key breaks it.
+    pub max_shard_share: Option<f64>,
+    /// The largest fraction [0–1] of put attempts that may be throttled; `None` reports it without
+    /// asserting it. A hot partition key beyond one shard's write limits breaks it.
+    pub max_throttled_fraction: Option<f64>,
+    /// The layout every delivered object must have; `None` asserts nothing about it.
+    pub format: Option<ObjectFormat>,
+}
+
+/// A layout of delivered objects that downstream readers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectFormat {
+    /// Newline-delimited records (NDJSON), as Athena, Presto and Hive read them: records
+    /// concatenated without a delimiter read as the first record of each object only.
+    Ndjson,
 }
 
 /// The delivery guarantee asserted.

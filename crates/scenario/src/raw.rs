@@ -21,6 +21,13 @@ pub(crate) struct RawScenario {
     pub(crate) workload: Spanned<RawWorkload>,
     pub(crate) expect: Spanned<RawExpect>,
     pub(crate) faults: Option<Spanned<RawFaults>>,
+    pub(crate) emulator: Option<Spanned<RawEmulator>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmulator {
+    pub(crate) time_scale: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,7 +37,24 @@ pub(crate) struct RawPipeline {
     pub(crate) source: Option<Spanned<String>>,
     pub(crate) bucket: Spanned<String>,
     pub(crate) prefix: Option<Spanned<String>>,
+    pub(crate) error_output_prefix: Option<Spanned<String>>,
+    pub(crate) compression: Option<Spanned<String>>,
+    pub(crate) delimiter: Option<Spanned<String>>,
     pub(crate) buffering: Option<RawBuffering>,
+    pub(crate) transform: Option<Spanned<RawTransform>>,
+}
+
+/// `[pipeline.transform]`: the data-transformation handler Firehose runs as its `Lambda` processor.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTransform {
+    pub(crate) runtime: Spanned<String>,
+    pub(crate) handler: Spanned<String>,
+    pub(crate) code_dir: Spanned<String>,
+    pub(crate) buffer_size_mb: Option<Spanned<f64>>,
+    pub(crate) buffer_interval_seconds: Option<Spanned<i64>>,
+    pub(crate) timeout_seconds: Option<Spanned<i64>>,
+    pub(crate) retries: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +127,9 @@ pub(crate) struct RawExpect {
     pub(crate) ordering: Option<Spanned<String>>,
     pub(crate) max_latency_seconds: Option<Spanned<i64>>,
     pub(crate) timeout_seconds: Option<Spanned<i64>>,
+    pub(crate) format: Option<Spanned<String>>,
+    pub(crate) max_shard_share: Option<Spanned<f64>>,
+    pub(crate) max_throttled_fraction: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

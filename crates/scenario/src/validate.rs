@@ -12,7 +12,10 @@ use crate::model::{
     FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
-use crate::raw::{RawExpect, RawFaults, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
+use crate::model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+use crate::model::{Transform, TransformRuntime};
+use crate::raw::RawTransform;
+use crate::raw::{RawEmulator, RawExpect, RawFaults, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
 
 /// Most shards a stream may be created with here (the default per-account shard quota).
 pub(crate) const MAX_SHARDS: i64 = 500;
@@ -30,7 +33,8 @@ pub(crate) fn validate(path: &Path, text: &str, raw: RawScenario) -> Result<Scen
     let workload = workload(&locator, raw.workload, pipeline.source)?;
     let expect = expect(&locator, raw.expect, &pipeline.buffering)?;
     let faults = raw.faults.map(|raw| faults(&locator, raw, pipeline.shards)).transpose()?;
-    Ok(Scenario { name, path: path.to_path_buf(), pipeline, workload, expect, faults })
+    let emulator = raw.emulator.map(|raw| emulator(&locator, raw)).transpose()?;
+    Ok(Scenario { name, path: path.to_path_buf(), pipeline, workload, expect, faults, emulator })
 }
 
 fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline, ScenarioError> {
@@ -63,9 +67,86 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
             ));
         }
         Some(prefix) if prefix.get_ref().is_empty() => None,
-        Some(prefix) => Some(prefix.into_inner()),
+        Some(prefix) => {
+            check_prefix_expressions(locator, &prefix, "pipeline.prefix")?;
+            if prefix.get_ref().contains("!{firehose:error-output-type}") {
+                return Err(locator.at(
+                    prefix.span().start,
+                    "pipeline.prefix",
+                    "!{firehose:error-output-type} may only be used in `error_output_prefix`",
+                ));
+            }
+            if prefix.get_ref().contains("!{")
+                && raw.error_output_prefix.as_ref().is_none_or(|error| error.get_ref().is_empty())
+            {
+                return Err(locator.at(
+                    prefix.span().start,
+                    "pipeline.error_output_prefix",
+                    "`error_output_prefix` is required when `prefix` uses !{...} expressions \
+                     (Firehose refuses an empty ErrorOutputPrefix then)",
+                ));
+            }
+            Some(prefix.into_inner())
+        }
         None => None,
     };
+    let error_output_prefix = match raw.error_output_prefix {
+        Some(error) if error.get_ref().len() > 1024 => {
+            return Err(locator.at(
+                error.span().start,
+                "pipeline.error_output_prefix",
+                "error_output_prefix is longer than 1024 bytes",
+            ));
+        }
+        Some(error) if error.get_ref().is_empty() => None,
+        Some(error) => {
+            check_prefix_expressions(locator, &error, "pipeline.error_output_prefix")?;
+            if error.get_ref().contains("!{") && !error.get_ref().contains("!{firehose:error-output-type}") {
+                return Err(locator.at(
+                    error.span().start,
+                    "pipeline.error_output_prefix",
+                    "an error_output_prefix with expressions must contain !{firehose:error-output-type}",
+                ));
+            }
+            Some(error.into_inner())
+        }
+        None => None,
+    };
+    let compression = match raw.compression {
+        None => Compression::None,
+        Some(v) => match v.get_ref().as_str() {
+            "none" => Compression::None,
+            "gzip" => Compression::Gzip,
+            other => {
+                return Err(locator.at(
+                    v.span().start,
+                    "pipeline.compression",
+                    format!(
+                        "unsupported compression {other:?}; expected \"none\" (UNCOMPRESSED) or \"gzip\" (GZIP); \
+                         ZIP, Snappy and HADOOP_SNAPPY are not supported"
+                    ),
+                ));
+            }
+        },
+    };
+    let delimiter = match raw.delimiter {
+        None => Delimiter::None,
+        Some(v) => match v.get_ref().as_str() {
+            "none" => Delimiter::None,
+            "newline" => Delimiter::Newline,
+            other => {
+                return Err(locator.at(
+                    v.span().start,
+                    "pipeline.delimiter",
+                    format!(
+                        "unknown delimiter {other:?}; expected \"none\" (records concatenated) or \"newline\" \
+                         (the AppendDelimiterToRecord processor)"
+                    ),
+                ));
+            }
+        },
+    };
+    let transform = raw.transform.map(|raw| transform(locator, raw)).transpose()?;
     let defaults = BufferingHints::AWS_DEFAULT;
     let buffering = match raw.buffering {
         None => defaults,
@@ -80,7 +161,154 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
             },
         },
     };
-    Ok(Pipeline { shards, source, buffering, bucket: raw.bucket.into_inner(), prefix })
+    Ok(Pipeline {
+        shards,
+        source,
+        buffering,
+        bucket: raw.bucket.into_inner(),
+        prefix,
+        error_output_prefix,
+        compression,
+        delimiter,
+        transform,
+    })
+}
+
+/// `[pipeline.transform]`; the code directory is resolved against the scenario's directory and
+/// must exist.
+fn transform(locator: &Locator<'_>, raw: Spanned<RawTransform>) -> Result<Transform, ScenarioError> {
+    let raw = raw.into_inner();
+    let runtime = match raw.runtime.get_ref().as_str() {
+        "python" => TransformRuntime::Python,
+        "node" => TransformRuntime::Node,
+        other => {
+            return Err(locator.at(
+                raw.runtime.span().start,
+                "pipeline.transform.runtime",
+                format!("unknown runtime {other:?}; expected \"python\" or \"node\""),
+            ));
+        }
+    };
+    let handler = raw.handler.get_ref();
+    if !handler.split_once(':').is_some_and(|(module, function)| {
+        !module.is_empty() && !function.is_empty() && !function.contains(':')
+    }) {
+        return Err(locator.at(
+            raw.handler.span().start,
+            "pipeline.transform.handler",
+            format!("{handler:?} is not `module:function` (such as \"transform:lambda_handler\")"),
+        ));
+    }
+    let base = locator.path.parent().unwrap_or(Path::new(""));
+    let code_dir = base.join(raw.code_dir.get_ref());
+    if !code_dir.is_dir() {
+        return Err(locator.at(
+            raw.code_dir.span().start,
+            "pipeline.transform.code_dir",
+            format!(
+                "{} is not a directory (code_dir is relative to the scenario file's directory)",
+                code_dir.display()
+            ),
+        ));
+    }
+    let buffer_size_mb = match raw.buffer_size_mb {
+        Some(v) if (0.2..=3.0).contains(v.get_ref()) => *v.get_ref(),
+        Some(v) => {
+            return Err(locator.at(
+                v.span().start,
+                "pipeline.transform.buffer_size_mb",
+                format!(
+                    "{} is out of range; must be 0.2..=3 (BufferSizeInMBs of a Lambda processor)",
+                    v.get_ref()
+                ),
+            ));
+        }
+        None => 1.0,
+    };
+    let seconds = |value: Option<Spanned<i64>>, field, min, max, default| match value {
+        Some(v) => in_range(locator, &v, field, min, max),
+        None => Ok(default),
+    };
+    Ok(Transform {
+        runtime,
+        handler: raw.handler.into_inner(),
+        code_dir,
+        buffer_size_mb,
+        buffer_interval_seconds: seconds(
+            raw.buffer_interval_seconds,
+            "pipeline.transform.buffer_interval_seconds",
+            0,
+            900,
+            60,
+        )? as u32,
+        timeout: Duration::from_secs(seconds(
+            raw.timeout_seconds,
+            "pipeline.transform.timeout_seconds",
+            1,
+            900,
+            60,
+        )? as u64),
+        retries: seconds(raw.retries, "pipeline.transform.retries", 0, 300, 3)? as u32,
+    })
+}
+
+/// Checks that every `!{` in a prefix opens an expression Firehose evaluates for an S3
+/// destination without dynamic partitioning: `!{timestamp:<pattern>}`, `!{firehose:random-string}`
+/// or `!{firehose:error-output-type}`.
+fn check_prefix_expressions(
+    locator: &Locator<'_>,
+    prefix: &Spanned<String>,
+    field: &str,
+) -> Result<(), ScenarioError> {
+    let text = prefix.get_ref();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("!{") {
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(locator.at(
+                prefix.span().start,
+                field,
+                format!("the expression in {text:?} is not terminated by '}}'"),
+            ));
+        };
+        let expression = &after[..end];
+        let known = match expression.split_once(':') {
+            Some(("timestamp", pattern)) => !pattern.is_empty(),
+            Some(("firehose", "random-string" | "error-output-type")) => true,
+            _ => false,
+        };
+        if !known {
+            return Err(locator.at(
+                prefix.span().start,
+                field,
+                format!(
+                    "!{{{expression}}} is not a supported expression; use !{{timestamp:<pattern>}}, \
+                     !{{firehose:random-string}} or !{{firehose:error-output-type}}"
+                ),
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
+}
+
+fn emulator(locator: &Locator<'_>, raw: Spanned<RawEmulator>) -> Result<EmulatorSettings, ScenarioError> {
+    let raw = raw.into_inner();
+    let time_scale = match raw.time_scale {
+        None => 1.0,
+        Some(v) => {
+            let scale = *v.get_ref();
+            if !(scale.is_finite() && scale > 0.0 && scale <= MAX_TIME_SCALE) {
+                return Err(locator.at(
+                    v.span().start,
+                    "emulator.time_scale",
+                    format!("{scale} is out of range; must be above 0 and at most {MAX_TIME_SCALE}"),
+                ));
+            }
+            scale
+        }
+    };
+    Ok(EmulatorSettings { time_scale })
 }
 
 fn workload(
@@ -610,11 +838,46 @@ fn expect(
         Some(v) => in_range(locator, &v, "expect.timeout_seconds", 1, 86_400)? as u64,
         None => 2 * max_latency_seconds,
     };
+    let max_shard_share = match raw.max_shard_share {
+        Some(v) => Some(positive(locator, &v, "expect.max_shard_share", 1.0)?),
+        None => None,
+    };
+    let max_throttled_fraction = match raw.max_throttled_fraction {
+        Some(v) => {
+            let fraction = *v.get_ref();
+            if !(0.0..=1.0).contains(&fraction) {
+                return Err(locator.at(
+                    v.span().start,
+                    "expect.max_throttled_fraction",
+                    format!("{fraction} is not a fraction; must be between 0 and 1"),
+                ));
+            }
+            Some(fraction)
+        }
+        None => None,
+    };
+    let format = match raw.format {
+        None => None,
+        Some(v) => match v.get_ref().as_str() {
+            "ndjson" => Some(ObjectFormat::Ndjson),
+            "none" => None,
+            other => {
+                return Err(locator.at(
+                    v.span().start,
+                    "expect.format",
+                    format!("unknown object format {other:?}; expected \"ndjson\" or \"none\""),
+                ));
+            }
+        },
+    };
     Ok(Expect {
+        format,
         delivery,
         ordering,
         max_latency: Duration::from_secs(max_latency_seconds),
         timeout: Duration::from_secs(timeout_seconds),
+        max_shard_share,
+        max_throttled_fraction,
     })
 }
 

@@ -199,7 +199,7 @@ pub async fn export_s3(
 /// Appends `raw`, one JSON value, to `out` without line breaks: whitespace outside strings is dropped
 /// when the value has a line break, and the value is copied unchanged otherwise.
 fn one_line(raw: &[u8], out: &mut Vec<u8>) {
-    if !raw.iter().any(|&byte| byte == b'\n' || byte == b'\r') {
+    if memchr::memchr2(b'\n', b'\r', raw).is_none() {
         out.extend_from_slice(raw);
         return;
     }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use crate::distribution::Distribution;
 use crate::report::{AssertionStatus, HistogramBucket, Report};
 
 const WIDTH: f64 = 760.0;
@@ -81,6 +82,15 @@ impl Report {
         ] {
             let _ = write!(out, "<tr><th>{name}</th><td>{value}</td></tr>");
         }
+        if let Some(transform) = &self.transform {
+            for (name, value) in [
+                ("dropped by the transform", transform.dropped_by_transform),
+                ("failed to the error output", transform.failed_to_error_output),
+                ("envelope stripped by the transform", transform.envelope_stripped),
+            ] {
+                let _ = write!(out, "<tr><th>{name}</th><td>{value}</td></tr>");
+            }
+        }
         out.push_str("</table>\n");
 
         let latency = &self.latency;
@@ -127,6 +137,36 @@ impl Report {
             );
         }
 
+        if let Some(distribution) = &self.distribution {
+            out.push_str("<h2>Records per shard</h2>\n");
+            if distribution.per_shard.is_empty() {
+                out.push_str("<p>Direct PUT: records went to Firehose without shards.</p>\n");
+            } else {
+                out.push_str(&shard_chart(distribution));
+            }
+            let _ = writeln!(
+                out,
+                "<p>{}.</p>",
+                escape(distribution.summary_line().trim_start_matches("shards").trim())
+            );
+            if !distribution.throttled_keys.is_empty() {
+                out.push_str(
+                    "<table><tr><th>most throttled key</th><th>throttled attempts</th><th>shard</th></tr>",
+                );
+                for key in &distribution.throttled_keys {
+                    let _ = write!(
+                        out,
+                        "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                        escape(&key.key),
+                        if key.overcount > 0 { "≤" } else { "" },
+                        key.throttled,
+                        escape(key.shard.as_deref().unwrap_or("?"))
+                    );
+                }
+                out.push_str("</table>\n");
+            }
+        }
+
         out.push_str("<h2>Summary</h2>\n<pre>");
         out.push_str(&escape(&self.summary()));
         out.push_str("</pre>\n</body></html>\n");
@@ -136,26 +176,58 @@ impl Report {
 
 /// A bar per latency bucket, labelled with its upper bound.
 fn latency_chart(buckets: &[HistogramBucket]) -> String {
-    let mut svg = open_svg("latency-histogram", "Latency histogram");
+    let bars: Vec<(String, u64)> = buckets
+        .iter()
+        .map(|bucket| {
+            let label =
+                bucket.upper_ms.map_or_else(|| "more".to_owned(), |upper| format!("≤{}", short_ms(upper)));
+            (label, bucket.count)
+        })
+        .collect();
+    bar_chart(
+        ("latency-histogram", "Latency histogram"),
+        &bars,
+        "records",
+        "latency (upper bound of each bucket)",
+    )
+}
+
+/// A bar per shard of the records it acknowledged, labelled with the shard's number.
+fn shard_chart(distribution: &Distribution) -> String {
+    let bars: Vec<(String, u64)> = distribution
+        .per_shard
+        .iter()
+        .map(|shard| {
+            let number = shard.shard.strip_prefix("shardId-").map_or(shard.shard.as_str(), |digits| {
+                let trimmed = digits.trim_start_matches('0');
+                if trimmed.is_empty() { "0" } else { trimmed }
+            });
+            (number.to_owned(), shard.records)
+        })
+        .collect();
+    bar_chart(("records-per-shard", "Records per shard"), &bars, "records", "shard (acknowledged records)")
+}
+
+/// A bar per `(label, count)`, as tall as its count; a bar of 0 is not drawn, its label is.
+fn bar_chart((id, title): (&str, &str), bars: &[(String, u64)], unit: &str, caption: &str) -> String {
+    let mut svg = open_svg(id, title);
     let plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
     let plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
-    let max = buckets.iter().map(|bucket| bucket.count).max().unwrap_or(0).max(1);
-    y_axis(&mut svg, max as f64, "records");
-    let slot = plot_width / buckets.len().max(1) as f64;
-    for (index, bucket) in buckets.iter().enumerate() {
+    let max = bars.iter().map(|(_, count)| *count).max().unwrap_or(0).max(1);
+    y_axis(&mut svg, max as f64, unit);
+    let slot = plot_width / bars.len().max(1) as f64;
+    for (index, (label, count)) in bars.iter().enumerate() {
         let x = MARGIN_LEFT + index as f64 * slot;
-        let label =
-            bucket.upper_ms.map_or_else(|| "more".to_owned(), |upper| format!("≤{}", short_ms(upper)));
-        if bucket.count > 0 {
-            let height = bucket.count as f64 / max as f64 * plot_height;
+        if *count > 0 {
+            let height = *count as f64 / max as f64 * plot_height;
             let _ = write!(
                 svg,
                 "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\">\
-                 <title>{label}: {} records</title></rect>",
+                 <title>{}: {count} {unit}</title></rect>",
                 x + 2.0,
                 MARGIN_TOP + plot_height - height,
                 slot - 4.0,
-                bucket.count
+                escape(label),
             );
         }
         let _ = write!(
@@ -163,14 +235,15 @@ fn latency_chart(buckets: &[HistogramBucket]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             x + slot / 2.0,
             HEIGHT - MARGIN_BOTTOM + 16.0,
-            escape(&label)
+            escape(label)
         );
     }
     let _ = writeln!(
         svg,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">latency (upper bound of each bucket)</text></svg>",
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></svg>",
         MARGIN_LEFT + plot_width / 2.0,
-        HEIGHT - 10.0
+        HEIGHT - 10.0,
+        escape(caption)
     );
     svg
 }
@@ -332,5 +405,52 @@ mod tests {
             "{svg}"
         );
         assert_eq!(short_ms(2_500), "2.5 s");
+    }
+
+    #[test]
+    fn shard_chart_labels_every_shard_and_draws_the_busy_ones() {
+        let shard = |number: u32, records: u64| crate::ShardRecords {
+            shard: format!("shardId-{number:012}"),
+            records,
+            bytes: records * 10,
+            share: 0.0,
+        };
+        let expectation = producer::Expectation {
+            run_id: "r1".into(),
+            envelope_field: "_streamproof".into(),
+            generated: 1,
+            ..producer::Expectation::default()
+        };
+        let expect = scenario::Expect {
+            delivery: scenario::Delivery::ExactlyOnce,
+            ordering: scenario::Ordering::PerKey,
+            max_latency: std::time::Duration::from_secs(10),
+            timeout: std::time::Duration::from_secs(60),
+            max_shard_share: None,
+            max_throttled_fraction: None,
+            format: None,
+        };
+        let matcher = crate::Matcher::new(&expectation, &expect, "test clock");
+        let mut report = matcher.report(&crate::ReadSummary::default());
+        report.set_distribution(Distribution {
+            shards: 3,
+            per_shard: vec![shard(0, 0), shard(1, 500), shard(10, 0)],
+            hottest_shard: Some("shardId-000000000001".into()),
+            hottest_share: Some(1.0),
+            idle_shards: 2,
+            put_attempts: 500,
+            throttled: 0,
+            throttled_fraction: 0.0,
+            throttled_keys: Vec::new(),
+            backend: "embedded".into(),
+            throttling_modelled: true,
+        });
+        let html = report.html();
+        let start = html.find("<svg id=\"records-per-shard\"").expect("a shard chart");
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 1, "{svg}");
+        assert!(svg.contains("<title>1: 500 records</title>"), "{svg}");
+        assert!(svg.contains(">0</text>") && svg.contains(">10</text>"), "{svg}");
+        assert!(html.contains("hottest shardId-000000000001 with 100.0% of the records, 2 idle"), "{html}");
     }
 }

@@ -10,6 +10,14 @@
 //!   [`BufferingCheck`] holds objects to the scenario's Firehose buffering hints.
 //! - [`Report`] holds the findings and the assertions derived from [`scenario::Expect`], and renders
 //!   them for a terminal, as `report.json`, as `junit.xml` and as `report.html` with charts.
+//! - [`Distribution`] is the run's records per shard and most throttled keys, as the producer saw
+//!   them, with the `max_shard_share` and `max_throttled_fraction` assertions; [`InjectedFault`] is
+//!   the ground truth of a fault plan, carried in the report.
+//! - [`FormatSummary`] is the `[expect] format = "ndjson"` check: objects whose records run
+//!   together with no newline (`{..}{..}`), which line-oriented readers see as their first record.
+//! - [`TransformCheck`] accounts for a Firehose data transformation: records the handler dropped
+//!   (from the backend's log) and records in the error output are not lost; [`TransformSummary`]
+//!   reports them, and delivered records whose envelope the transform stripped.
 //! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`.
 //! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
 //!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
@@ -18,30 +26,39 @@
 mod bitset;
 mod buffering;
 mod decode;
+mod distribution;
 mod error_output;
 mod export;
+mod format;
+mod ground_truth;
 mod html;
 mod local;
 mod matcher;
 mod ordering;
 mod report;
 mod s3;
+mod transform;
 mod unpack;
 
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
+pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};
 pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
 pub use export::{ExportError, ExportSummary, Exported, export_ndjson, export_path, export_s3};
+pub use format::{ConcatenatedObject, FormatSummary};
+pub use ground_truth::InjectedFault;
 pub use local::{FILE_PRECISION, LocalReadError, verify_files};
-pub use matcher::{Matcher, ReadSummary};
+pub use matcher::{Matcher, ReadSummary, TimeScale};
 pub use report::{
     Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, HistogramBucket,
     LATENCY_BUCKETS_MS, LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary,
     ReorderedExample, Report, ReportPaths, SCHEMA_VERSION, SeqRange, SizeDistribution, UnexpectedExample,
     UnexpectedReason, UnexpectedSummary, WaitSummary, WriteReportError, compress, render_ranges,
 };
+pub use s3::{DroppedRecords, verify_transformed};
 pub use s3::{
     FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, VerifyError, VerifyOptions, fetch_objects,
     get_object, hour_prefixes, list_objects, verify,
 };
+pub use transform::{TransformCheck, TransformSummary};
 pub use unpack::{Unpacked, is_gzip, unpack};

@@ -69,27 +69,28 @@ pub fn verify_files(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::SystemTime;
 
     use producer::Envelope;
-    use scenario::{Delivery, Expect, Ordering};
+    use scenario::Expect;
 
     use super::*;
 
-    const SENT_NS: u64 = 1_795_000_000_000_000_000;
+    /// One second ago: the files written by a test become visible just after.
+    fn sent_ns() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 - 1_000_000_000
+    }
 
     fn record(seq: u64, key: &str, kseq: u64) -> String {
-        let envelope = Envelope { run: "r1".into(), seq, key: key.into(), kseq, sent_ns: SENT_NS };
+        let envelope = Envelope { run: "r1".into(), seq, key: key.into(), kseq, sent_ns: sent_ns() };
         format!(r#"{{"n":{seq},"_streamproof":{}}}"#, serde_json::to_string(&envelope).unwrap())
     }
 
+    /// Exactly once, ordered per key: the defaults of a scenario's `[expect]`.
     fn expect() -> Expect {
-        Expect {
-            delivery: Delivery::ExactlyOnce,
-            ordering: Ordering::PerKey,
-            max_latency: Duration::from_secs(100 * 365 * 24 * 3600),
-            timeout: Duration::ZERO,
-        }
+        let text = "[pipeline]\nshards = 1\nbucket = \"b-test\"\n[workload]\nevents = 1\n\
+                    schema = \"clickstream\"\npartition_key = \"user_id\"\n[expect]\n";
+        scenario::parse(Path::new("test.toml"), text).unwrap().expect
     }
 
     fn expectation(generated: u64) -> Expectation {
@@ -97,8 +98,8 @@ mod tests {
             run_id: "r1".into(),
             envelope_field: "_streamproof".into(),
             generated,
-            first_sent_ns: SENT_NS,
-            last_ack_ns: SENT_NS,
+            first_sent_ns: sent_ns(),
+            last_ack_ns: sent_ns(),
             ..Expectation::default()
         }
     }

@@ -14,12 +14,14 @@ use scenario::Expect;
 use crate::bitset::Bitset;
 use crate::buffering::BufferingCheck;
 use crate::decode::{Content, Decoded, Decoder};
+use crate::format::{FormatState, Layout};
 use crate::ordering::OrderChecker;
 use crate::report::{
     self, CorruptExample, Counts, ExpectSummary, HistogramBucket, LATENCY_BUCKETS_MS, LateExample,
     LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, RangeCollector, Report, SCHEMA_VERSION,
     UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary,
 };
+use crate::transform::{TransformCheck, TransformState};
 use crate::unpack::unpack;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -35,6 +37,33 @@ pub struct ReadSummary {
     pub objects_skipped: u64,
     /// Time spent waiting for and reading objects.
     pub elapsed: Duration,
+}
+
+/// How a backend's clock relates to the wall clock when it runs faster than it (the embedded
+/// emulator's `time_scale`): backend time = origin + (wall − origin) × scale, in Unix nanoseconds.
+///
+/// Send times are stamped from the wall clock and visibility (S3 LastModified) from the backend's
+/// clock, so a matcher given a time scale turns each send time into backend time before it
+/// subtracts: latencies are then in backend (emulated) time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeScale {
+    /// The instant both clocks agree on, in Unix nanoseconds.
+    pub origin_ns: u64,
+    /// How many times faster than the wall clock the backend's clock runs.
+    pub scale: f64,
+}
+
+impl TimeScale {
+    /// The backend time at which the wall clock showed `wall_ns`.
+    pub fn backend_ns(&self, wall_ns: u64) -> u64 {
+        let since = wall_ns as f64 - self.origin_ns as f64;
+        (self.origin_ns as f64 + since * self.scale).max(0.0) as u64
+    }
+
+    /// How the report names the clock latencies are measured in.
+    pub fn describe(&self) -> String {
+        format!("emulator time, running {}x faster than wall time", self.scale)
+    }
 }
 
 /// Matches delivered records against an [`Expectation`] and classifies them.
@@ -55,6 +84,8 @@ struct Config {
     /// became visible somewhere in `[visible, visible + resolution)`.
     resolution_ns: u64,
     buffering: Option<BufferingCheck>,
+    /// Set when the visibility clock runs faster than the wall clock the send times come from.
+    time_scale: Option<TimeScale>,
 }
 
 /// What the matcher has learned so far.
@@ -80,6 +111,10 @@ struct State {
     objects_read: Vec<ObjectSummary>,
     held_too_long: u64,
     held_too_long_examples: Vec<LateExample>,
+    /// Whether records start lines, for the object-format assertion.
+    format: FormatState,
+    /// Records a data transformation dropped or failed, when the run has one.
+    transform: Option<TransformState>,
     records: u64,
     objects: u64,
     bytes: u64,
@@ -100,6 +135,7 @@ impl Matcher {
                 precision: precision.into(),
                 resolution_ns: NANOS_PER_MILLI,
                 buffering: None,
+                time_scale: None,
             },
             state: State {
                 seen: Bitset::new(generated),
@@ -119,6 +155,8 @@ impl Matcher {
                 objects_read: Vec::new(),
                 held_too_long: 0,
                 held_too_long_examples: Vec::new(),
+                format: FormatState::default(),
+                transform: None,
                 records: 0,
                 objects: 0,
                 bytes: 0,
@@ -132,6 +170,35 @@ impl Matcher {
     pub fn with_resolution(mut self, resolution: std::time::Duration) -> Self {
         self.config.resolution_ns = u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX).max(1);
         self
+    }
+
+    /// Measures latencies in the backend's time (see [`TimeScale`]); the report's latency
+    /// precision says so.
+    pub fn with_time_scale(mut self, time_scale: TimeScale) -> Self {
+        self.config.precision = format!("{}; {}", self.config.precision, time_scale.describe());
+        self.config.time_scale = Some(time_scale);
+        self
+    }
+
+    /// Accounts for a data transformation (see [`TransformCheck`]): objects under its error prefix
+    /// are read as error output, and records dropped or failed by the transform are not lost.
+    pub fn with_transform(mut self, check: TransformCheck) -> Self {
+        self.state.transform = Some(TransformState::new(check, self.config.expectation.generated));
+        self
+    }
+
+    /// A record the backend's transformation dropped, as it reached the handler (its envelope
+    /// names the seq); seen more than once counts once. Ignored without [`Matcher::with_transform`].
+    pub fn observe_dropped(&mut self, data: &[u8]) {
+        let expectation = &self.config.expectation;
+        if let Some(transform) = self.state.transform.as_mut() {
+            transform.observe_dropped(
+                data,
+                &expectation.envelope_field,
+                &expectation.run_id,
+                expectation.generated,
+            );
+        }
     }
 
     /// Also judges objects and records against `check` (see [`BufferingCheck`]).
@@ -148,6 +215,26 @@ impl Matcher {
     /// among themselves: ordering is judged on the order their records allow (see `ordering.rs`).
     pub fn observe_object(&mut self, object: &str, visible_ns: u64, bytes: &[u8]) {
         let state = &mut self.state;
+        if let Some(transform) = state.transform.as_mut()
+            && transform.is_error_output(object)
+        {
+            let expectation = &self.config.expectation;
+            let (field, run, generated) =
+                (&expectation.envelope_field, &expectation.run_id, expectation.generated);
+            for span in transform.observe_error_object(object, bytes, field, run, generated) {
+                state.corrupt += 1;
+                state.corrupt_bytes += span.len as u64;
+                if state.corrupt_examples.len() < MAX_EXAMPLES {
+                    state.corrupt_examples.push(CorruptExample {
+                        object: object.to_owned(),
+                        offset: span.offset as u64,
+                        length: span.len as u64,
+                        excerpt: span.excerpt,
+                    });
+                }
+            }
+            return;
+        }
         state.objects += 1;
         state.bytes += bytes.len() as u64;
         state.order.begin_object(object, visible_ns / NANOS_PER_SECOND);
@@ -163,9 +250,11 @@ impl Matcher {
             held_ms: None,
         };
         let mut oldest_sent_ns = u64::MAX;
+        let mut layout = Layout::new(&unpacked.bytes);
         for item in Decoder::new(&unpacked.bytes, &self.config.expectation.envelope_field) {
             match item {
                 Decoded::Corrupt(span) => {
+                    layout.corrupt();
                     state.corrupt += 1;
                     state.corrupt_bytes += span.len as u64;
                     if state.corrupt_examples.len() < MAX_EXAMPLES {
@@ -178,11 +267,15 @@ impl Matcher {
                     }
                 }
                 Decoded::Record(record) => {
+                    layout.record(record.offset, record.len);
                     state.records += 1;
                     summary.max_record_bytes = summary.max_record_bytes.max(record.len as u64);
                     let offset = record.offset as u64;
                     match record.content {
-                        Content::Envelope(envelope) => {
+                        Content::Envelope(mut envelope) => {
+                            if let Some(time_scale) = self.config.time_scale {
+                                envelope.sent_ns = time_scale.backend_ns(envelope.sent_ns);
+                            }
                             if envelope.run == self.config.expectation.run_id {
                                 summary.records += 1;
                                 oldest_sent_ns = oldest_sent_ns.min(envelope.sent_ns);
@@ -190,6 +283,9 @@ impl Matcher {
                             state.observe_record(&self.config, object, offset, visible_ns, envelope);
                         }
                         Content::NoEnvelope => {
+                            if let Some(transform) = state.transform.as_mut() {
+                                transform.observe_stripped();
+                            }
                             state.unexpected(object, offset, UnexpectedReason::NoEnvelope, String::new());
                         }
                         Content::MalformedEnvelope(why) => {
@@ -211,6 +307,7 @@ impl Matcher {
                 });
             }
         }
+        state.format.observe(object, &layout);
         if summary.records > 0 {
             summary.held_ms = Some(visible_ns.saturating_sub(oldest_sent_ns) / NANOS_PER_MILLI);
         }
@@ -219,7 +316,17 @@ impl Matcher {
 
     /// Whether every acknowledged record has been seen at least once.
     pub fn complete(&self) -> bool {
-        self.state.seen_acknowledged == self.config.expectation.acknowledged()
+        let expectation = &self.config.expectation;
+        match &self.state.transform {
+            // Records the transformation dropped or failed are accounted for, not awaited.
+            Some(transform) => self
+                .state
+                .seen
+                .zeros()
+                .filter(|seq| expectation.expects(*seq))
+                .all(|seq| transform.accounts_for(seq)),
+            None => self.state.seen_acknowledged == expectation.acknowledged(),
+        }
     }
 
     /// The report of everything observed so far.
@@ -229,7 +336,9 @@ impl Matcher {
 
         let mut lost = 0;
         let mut lost_ranges = RangeCollector::new(MAX_EXAMPLES);
-        for seq in state.seen.zeros().filter(|seq| expectation.expects(*seq)) {
+        let accounted =
+            |seq: u64| state.transform.as_ref().is_some_and(|transform| transform.accounts_for(seq));
+        for seq in state.seen.zeros().filter(|seq| expectation.expects(*seq) && !accounted(*seq)) {
             lost += 1;
             lost_ranges.push(seq);
         }
@@ -262,7 +371,10 @@ impl Matcher {
         let buffering = config.buffering.as_ref().map(|check| {
             check.analyse(&state.objects_read, state.held_too_long, state.held_too_long_examples.clone())
         });
-        let assertions = report::assertions(&config.expect, &counts, &state.unexpected, buffering.as_ref());
+        let mut assertions =
+            report::assertions(&config.expect, &counts, &state.unexpected, buffering.as_ref());
+        let format = state.format.summary(config.expect.format);
+        assertions.extend(format.as_ref().map(crate::FormatSummary::assertion));
         Report {
             schema_version: SCHEMA_VERSION,
             run_id: expectation.run_id.clone(),
@@ -285,6 +397,10 @@ impl Matcher {
             objects: state.objects_read.iter().take(MAX_OBJECTS).cloned().collect(),
             objects_truncated: state.objects_read.len() > MAX_OBJECTS,
             buffering,
+            format,
+            distribution: None,
+            ground_truth: None,
+            transform: state.transform.as_ref().map(TransformState::summary),
             assertions,
         }
     }
@@ -435,6 +551,9 @@ mod tests {
             ordering: Ordering::PerKey,
             max_latency: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
+            max_shard_share: None,
+            max_throttled_fraction: None,
+            format: None,
         }
     }
 
@@ -668,8 +787,11 @@ mod tests {
         let path = report.write_json(dir.path()).unwrap();
         assert_eq!(path, dir.path().join("report.json"));
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(json["schema_version"], 2);
+        assert_eq!(json["schema_version"], 3);
         assert_eq!(json["run_id"], "r1");
+        // The producer's distribution and the ground truth are added by the harness; null here.
+        assert_eq!(json["distribution"], serde_json::Value::Null);
+        assert_eq!(json["ground_truth"], serde_json::Value::Null);
         assert_eq!(json["passed"], false);
         assert_eq!(json["counts"]["lost"], 1);
         assert_eq!(json["lost_ranges"], serde_json::json!([{"start": 1, "end": 1}]));

@@ -14,8 +14,11 @@ use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, Tes
 use scenario::{Delivery, Expect, Ordering};
 use serde::Serialize;
 
+use crate::distribution::Distribution;
+use crate::ground_truth::InjectedFault;
+
 /// Version of the JSON layout below; bumped when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How many examples of each kind of finding a report keeps.
 pub const MAX_EXAMPLES: usize = 100;
@@ -32,14 +35,15 @@ const SUMMARY_RANGES: usize = 10;
 ///
 /// ```text
 /// {
-///   "schema_version": 2,
+///   "schema_version": 3,
 ///   "run_id": "r1",                  // the run verified
 ///   "bucket": "logs", "prefix": "",  // where it was read ("" = whole bucket)
 ///   "passed": false,                 // no assertion failed, and the run was complete
 ///   "incomplete": null,              // or why the run stopped early, e.g. "interrupted by SIGINT while
 ///                                    // producing"; such a report never passes
 ///   "expect": {"delivery": "exactly_once" | "at_least_once", "ordering": "per_key" | "none",
-///              "max_latency_ms": 5000, "timeout_ms": 60000},
+///              "max_latency_ms": 5000, "timeout_ms": 60000,
+///              "max_shard_share": 0.5, "max_throttled_fraction": null},   // null: reported, not asserted
 ///   "wait": {"complete": true,       // every acknowledged record was seen before the timeout
 ///            "elapsed_ms": 1234},    // time spent reading
 ///   "counts": {
@@ -90,21 +94,43 @@ const SUMMARY_RANGES: usize = 10;
 ///     "flushed_early": 0,    // below SizeInMBs and visible before IntervalInSeconds − slack
 ///     "held_too_long": 0,    // first deliveries visible after IntervalInSeconds + slack
 ///     "oversized_objects": [], "flushed_early_objects": [], "held_too_long_examples": []},
+///   "format": {                             // null unless [expect] format is set
+///     "format": "ndjson", "objects": 3, "concatenated_objects": 1, "records": 300,
+///     "joined_records": 99,                 // records with no newline before them
+///     "concatenated": [{"object": "2026/…", "records": 100, "joined": 99, "first_join_offset": 212}],
+///     "not_applicable": null},              // or why the backend cannot support the check
+///   "distribution": {                       // null when the producer's figures were not given
+///     "shards": 4,                          // 0 for Direct PUT (no shards)
+///     "per_shard": [{"shard": "shardId-000000000000", "records": 1000, "bytes": 250000,
+///                    "share": 1.0}, …],     // every shard in id order, idle ones with 0
+///     "hottest_shard": "shardId-000000000000", "hottest_share": 1.0,   // null without records
+///     "idle_shards": 3,
+///     "put_attempts": 1200, "throttled": 200, "throttled_fraction": 0.1667,   // retries included
+///     "throttled_keys": [{"key": "hot", "throttled": 180, "overcount": 0,
+///                         "shard": "shardId-000000000001"}],   // top 10; throttled is an upper
+///                                                              // bound when overcount > 0
+///     "backend": "embedded", "throttling_modelled": true},
+///   "ground_truth": null,                   // or, when the scenario has [faults], what was injected:
+///     // [{"kind": "duplicate", "seq": 17, "partition_key": null, "shard": null,
+///     //   "object": "2026/…/s-1-…", "what": "Firehose wrote seq 17 twice in …"}]
 ///   "assertions": [{"name": "delivery", "passed": false, "status": "fail",
 ///                   "detail": "exactly once: 1 lost, ..."}]
 ///   // status: "pass" | "fail" | "not_applicable"; passed is true only for "pass".
-///   // Names: delivery, ordering, latency, no unexpected records, and buffering when analysed.
+///   // Names: delivery, ordering, latency, no unexpected records, buffering when analysed, and
+///   // "shard balance" (max_shard_share) and "throttling" (max_throttled_fraction) when set.
 /// }
 /// ```
 ///
 /// Version 2 added `status` to assertions (a not-applicable assertion has `passed: false` and does
 /// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`, and
-/// later `incomplete` (absent in older files means complete).
+/// later `incomplete` (absent in older files means complete). Version 3 added `format`, `distribution`,
+/// `ground_truth`, and `expect.max_shard_share` and `expect.max_throttled_fraction`.
 ///
 /// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
 /// acknowledged records not read yet count as lost, and the report does not pass.
 ///
-/// Invariant: `delivered + duplicated_records + lost = acknowledged + delivered_unacknowledged`.
+/// Invariant: `delivered + duplicated_records + lost = acknowledged + delivered_unacknowledged`, and
+/// with a data transformation the acknowledged records it dropped or failed are not lost either.
 /// Example lists keep the first [`MAX_EXAMPLES`] findings in delivery order unless noted otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -133,6 +159,15 @@ pub struct Report {
     pub objects_truncated: bool,
     /// The buffering analysis, when the run's buffering hints were given.
     pub buffering: Option<BufferingSummary>,
+    /// The object-format check, when the expectations name a format (`[expect] format`).
+    pub format: Option<crate::FormatSummary>,
+    /// Records per shard and throttled keys, as the producer saw them ([`Report::set_distribution`]).
+    pub distribution: Option<Distribution>,
+    /// The faults the backend injected, when the run had a fault plan ([`Report::set_ground_truth`]).
+    pub ground_truth: Option<Vec<InjectedFault>>,
+    /// Records a data transformation dropped or sent to the error output, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<crate::TransformSummary>,
     pub assertions: Vec<Assertion>,
 }
 
@@ -226,7 +261,7 @@ pub const LATENCY_BUCKETS_MS: [u64; 16] = [
 ];
 
 /// The expectations the run was held to, as plain values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpectSummary {
     /// `exactly_once` or `at_least_once`.
     pub delivery: &'static str,
@@ -234,6 +269,10 @@ pub struct ExpectSummary {
     pub ordering: &'static str,
     pub max_latency_ms: u64,
     pub timeout_ms: u64,
+    /// The largest share of records one shard may receive; `None`: not asserted.
+    pub max_shard_share: Option<f64>,
+    /// The largest fraction of put attempts that may be throttled; `None`: not asserted.
+    pub max_throttled_fraction: Option<f64>,
 }
 
 impl ExpectSummary {
@@ -249,6 +288,8 @@ impl ExpectSummary {
             },
             max_latency_ms: millis(expect.max_latency),
             timeout_ms: millis(expect.timeout),
+            max_shard_share: expect.max_shard_share,
+            max_throttled_fraction: expect.max_throttled_fraction,
         }
     }
 }
@@ -569,6 +610,21 @@ impl Report {
                 let _ = writeln!(out, "latency  no records delivered ({})", latency.precision);
             }
         }
+        if let Some(transform) = &self.transform {
+            for line in transform.summary_lines() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        if let Some(distribution) = &self.distribution {
+            let _ = writeln!(out, "{}", distribution.summary_line());
+            if !distribution.throttled_keys.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "         most throttled keys: {}",
+                    distribution.hot_keys(SUMMARY_EXAMPLES)
+                );
+            }
+        }
         out
     }
 
@@ -631,6 +687,16 @@ impl Report {
                 }
                 more(&mut lines, counts.late, SUMMARY_EXAMPLES, "late records");
             }
+            crate::format::OBJECT_FORMAT => {
+                if let Some(format) = &self.format {
+                    lines.extend(format.specifics(SUMMARY_EXAMPLES));
+                }
+            }
+            crate::distribution::SHARD_BALANCE | crate::distribution::THROTTLING => {
+                if let Some(distribution) = &self.distribution {
+                    lines.extend(distribution.specifics(assertion));
+                }
+            }
             "buffering" => {
                 if let Some(buffering) = &self.buffering {
                     for key in buffering.oversized_objects.iter().take(SUMMARY_EXAMPLES) {
@@ -685,6 +751,11 @@ impl Report {
         let mut suite = TestSuite::new(format!("streamproof run {}", self.run_id));
         suite.add_property(Property::new("bucket", self.bucket.as_str()));
         suite.add_property(Property::new("prefix", self.prefix.as_str()));
+        if let Some(distribution) = &self.distribution {
+            for (name, value) in distribution.properties() {
+                suite.add_property(Property::new(name, value));
+            }
+        }
         suite.set_time(std::time::Duration::from_millis(self.wait.elapsed_ms));
         if let Some(reason) = &self.incomplete {
             // An incomplete run is an error of its own, so CI never reads it as a pass.
@@ -934,6 +1005,9 @@ mod tests {
             ordering: Ordering::PerKey,
             max_latency: std::time::Duration::from_secs(10),
             timeout: std::time::Duration::from_secs(60),
+            max_shard_share: None,
+            max_throttled_fraction: None,
+            format: None,
         };
         let mut matcher = crate::Matcher::new(&expectation, &expect, "test clock");
         let mut object = Vec::new();

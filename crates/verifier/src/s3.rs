@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::buffering::BufferingCheck;
 use crate::matcher::{Matcher, ReadSummary};
 use crate::report::Report;
+use crate::transform::TransformCheck;
 
 /// The clock that marks a record visible when reading from S3, and its precision.
 pub const S3_PRECISION: &str = "S3 LastModified, millisecond precision";
@@ -188,6 +189,8 @@ pub struct VerifyOptions {
     pub poll_interval: Duration,
     /// The buffering analysis to run, if any: the scenario's hints and whether the backend models them.
     pub buffering: Option<BufferingCheck>,
+    /// The backend's clock, when it runs faster than the wall clock; latencies are then in its time.
+    pub time_scale: Option<crate::TimeScale>,
 }
 
 /// The harness could not read S3; findings about the pipeline are never errors.
@@ -210,15 +213,55 @@ pub async fn verify(
     expectation: &Expectation,
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
+    verify_inner(s3, expectation, options, None).await
+}
+
+/// The records a backend's data transformation dropped so far, as they reached the handler.
+pub type DroppedRecords<'a> = &'a (dyn Fn() -> Vec<Vec<u8>> + Send + Sync);
+
+/// Like [`verify`], for a pipeline with a data transformation: objects under `check.error_prefix`
+/// are read as error output (listed too when outside `options.prefix`), and before every pass
+/// `dropped` tells which records the transform dropped, so the wait ends once every acknowledged
+/// record is delivered, dropped or in the error output.
+pub async fn verify_transformed(
+    s3: &aws_sdk_s3::Client,
+    expectation: &Expectation,
+    options: &VerifyOptions,
+    check: TransformCheck,
+    dropped: DroppedRecords<'_>,
+) -> Result<Report, VerifyError> {
+    verify_inner(s3, expectation, options, Some((check, dropped))).await
+}
+
+async fn verify_inner(
+    s3: &aws_sdk_s3::Client,
+    expectation: &Expectation,
+    options: &VerifyOptions,
+    transform: Option<(TransformCheck, DroppedRecords<'_>)>,
+) -> Result<Report, VerifyError> {
     let started = Instant::now();
     let deadline = started + options.expect.timeout;
     let mut matcher = Matcher::new(expectation, &options.expect, S3_PRECISION);
+    if let Some(time_scale) = options.time_scale {
+        matcher = matcher.with_time_scale(time_scale);
+    }
     if let Some(check) = &options.buffering {
         matcher = matcher.with_buffering(check.clone());
+    }
+    let mut error_prefix = None;
+    let mut dropped = None;
+    if let Some((check, source)) = transform {
+        if !check.error_prefix.starts_with(&options.prefix) {
+            error_prefix = Some(check.error_prefix.clone());
+        }
+        matcher = matcher.with_transform(check);
+        dropped = Some(source);
     }
     let mut reader = Reader {
         s3,
         options,
+        error_prefix,
+        dropped,
         cutoff_ns: expectation.first_sent_ns.saturating_sub(OLDER_THAN_RUN.as_nanos() as u64),
         read: HashSet::new(),
         skipped: 0,
@@ -263,11 +306,20 @@ struct Reader<'a> {
     /// Keys already read or skipped.
     read: HashSet<String>,
     skipped: u64,
+    /// The error output prefix of a data transformation, when it lies outside `options.prefix`.
+    error_prefix: Option<String>,
+    /// The records a data transformation dropped so far.
+    dropped: Option<DroppedRecords<'a>>,
 }
 
 impl Reader<'_> {
     /// Lists the bucket and feeds every object not seen before to the matcher, oldest first.
     async fn pass(&mut self, matcher: &mut Matcher) -> Result<(), VerifyError> {
+        if let Some(dropped) = self.dropped {
+            for record in dropped() {
+                matcher.observe_dropped(&record);
+            }
+        }
         let listing = self.list().await?;
         let plan = plan(listing, &self.read, self.cutoff_ns);
         tracing::debug!(new = plan.read.len(), skipped = plan.skipped.len(), "listed objects");
@@ -289,9 +341,12 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// Every object under the prefix.
+    /// Every object under the prefix, and under the error output prefix when it lies outside.
     async fn list(&self) -> Result<Vec<Listed>, VerifyError> {
-        let listed = list_prefix(self.s3, &self.options.bucket, &self.options.prefix).await?;
+        let mut listed = list_prefix(self.s3, &self.options.bucket, &self.options.prefix).await?;
+        if let Some(error_prefix) = &self.error_prefix {
+            listed.extend(list_prefix(self.s3, &self.options.bucket, error_prefix).await?);
+        }
         Ok(listed
             .into_iter()
             .map(|object| Listed { key: object.key, visible_ns: object.last_modified_ns })

@@ -69,7 +69,8 @@ impl BackendArgs {
     }
 
     /// The backend these options select; `embedded` gets `embedded` options, and a LocalStack
-    /// container runs only the services `scenario` needs (all of a Kinesis-source pipeline's without one).
+    /// container runs only the services `scenario` needs (all of a Kinesis-source pipeline's without
+    /// one). [`streamproof::run::backend_for`] then adds what the scenario asks of the emulator.
     pub(crate) fn backend(&self, embedded: EmbeddedOptions, scenario: Option<&Scenario>) -> Backend {
         match self.backend {
             BackendKind::Embedded => Backend::Embedded(embedded),

@@ -23,9 +23,14 @@ pub(crate) struct DecodeArgs {
     /// Only objects last modified at or before this time (RFC 3339).
     #[arg(long, value_parser = parse_time)]
     until: Option<OffsetDateTime>,
-    /// S3 endpoint URL for `s3://` sources, e.g. `http://127.0.0.1:4566`.
+    /// S3 endpoint URL for `s3://` sources, e.g. `http://127.0.0.1:4566`. Without it, an `s3://`
+    /// source is read from AWS itself, which needs `--allow-remote`.
     #[arg(long)]
     endpoint: Option<String>,
+    /// Allow reading real AWS S3 (no `--endpoint`, or a non-loopback one), with the default AWS
+    /// credential chain and region (environment, profile, instance role).
+    #[arg(long)]
+    allow_remote: bool,
     /// With a time window, list the whole prefix instead of its `YYYY/MM/dd/HH/` hour prefixes
     /// (for a custom prefix that does not end in Firehose's hourly layout).
     #[arg(long)]
@@ -47,13 +52,14 @@ pub(crate) async fn run(args: DecodeArgs) -> ExitCode {
     let result = match args.source.strip_prefix("s3://") {
         Some(location) => {
             let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-            let Some(endpoint) = args.endpoint else {
-                return fail(exit::BAD_INPUT, &anyhow!("an s3:// source needs --endpoint URL"));
-            };
             if bucket.is_empty() {
                 return fail(exit::BAD_INPUT, &anyhow!("{:?} names no bucket", args.source));
             }
-            let s3 = environment::Endpoint::local(endpoint).clients().await.s3;
+            let endpoint = match environment::Endpoint::resolve(args.endpoint.as_deref(), args.allow_remote) {
+                Ok(endpoint) => endpoint,
+                Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
+            };
+            let s3 = endpoint.clients().await.s3;
             verifier::export_s3(&mut out, &s3, bucket, prefix, window, !args.flat, args.with_source).await
         }
         None => verifier::export_path(&mut out, &PathBuf::from(&args.source), window, args.with_source),

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Subcommand;
-use emulator::{Emulator, EmulatorConfig, Faults, ShardStall, StartError};
+use emulator::{
+    Emulator, EmulatorConfig, Faults, ShardStall, StartError, TransformConfig, TransformEventKind,
+    TransformRuntime,
+};
 use scenario::DEFAULT_ENVELOPE_FIELD;
 use streamproof::exit;
 
@@ -51,6 +54,51 @@ struct ServeArgs {
     /// Seed of the fault plan: the same seed over the same batches injects the same faults.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Register a data-transformation handler as Lambda function NAME, run as a local process by
+    /// delivery streams whose Lambda processor has LambdaArn
+    /// arn:aws:lambda:us-east-1:000000000000:function:NAME; repeatable. RUNTIME is python or node,
+    /// DIR the code directory, HANDLER `module:function` (e.g. transform:lambda_handler).
+    #[arg(long = "lambda", value_name = "NAME=RUNTIME:DIR:HANDLER", value_parser = parse_lambda)]
+    lambdas: Vec<(String, TransformConfig)>,
+    /// The function timeout of every `--lambda` handler: a later reply fails the invocation.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    lambda_timeout_seconds: u64,
+}
+
+/// One `--lambda NAME=RUNTIME:DIR:MODULE:FUNCTION`.
+fn parse_lambda(text: &str) -> Result<(String, TransformConfig), String> {
+    let expected = "expected NAME=RUNTIME:DIR:MODULE:FUNCTION, such as \
+                    newline=python:examples/newline-transform:transform:lambda_handler";
+    let (name, spec) = text.split_once('=').ok_or_else(|| format!("{expected}; got {text:?}"))?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(format!("{name:?} is not a Lambda function name (letters, digits, '-' and '_')"));
+    }
+    let (runtime, rest) = spec.split_once(':').ok_or_else(|| format!("{expected}; got {text:?}"))?;
+    let runtime = match runtime {
+        "python" => TransformRuntime::Python,
+        "node" => TransformRuntime::Node,
+        other => return Err(format!("unknown runtime {other:?}; expected python or node")),
+    };
+    let mut parts = rest.rsplitn(3, ':');
+    let (Some(function), Some(module), Some(dir)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("{expected}; got {text:?}"));
+    };
+    if dir.is_empty() || module.is_empty() || function.is_empty() {
+        return Err(format!("{expected}; got {text:?}"));
+    }
+    let code_dir = PathBuf::from(dir);
+    if !code_dir.is_dir() {
+        return Err(format!("the code directory {dir} of --lambda {name} is not a directory"));
+    }
+    let config = TransformConfig {
+        runtime,
+        handler: format!("{module}:{function}"),
+        code_dir,
+        timeout: Duration::from_secs(60),
+        retries: 3,
+        function_arn: String::new(),
+    };
+    Ok((name.to_owned(), config))
 }
 
 /// One `--fault KIND=VALUE`.
@@ -159,7 +207,17 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(faults) => faults,
         Err(message) => return fail(exit::BAD_INPUT, &anyhow::anyhow!(message)),
     };
+    let lambdas: std::collections::BTreeMap<String, TransformConfig> = args
+        .lambdas
+        .iter()
+        .cloned()
+        .map(|(name, mut config)| {
+            config.timeout = Duration::from_secs(args.lambda_timeout_seconds);
+            (name, config)
+        })
+        .collect();
     let config = EmulatorConfig {
+        lambdas: lambdas.clone(),
         faults: faults.clone(),
         bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
         time_scale: args.time_scale,
@@ -194,6 +252,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if !faults.is_empty() {
         println!("injecting faults (ground truth is printed on stop and logged as it happens): {faults:?}");
     }
+    for (name, lambda) in &lambdas {
+        println!(
+            "transformation handler {} ({:?}, in {}) as arn:aws:lambda:{region}:000000000000:function:{name}",
+            lambda.handler,
+            lambda.runtime,
+            lambda.code_dir.display()
+        );
+    }
     println!("Press Ctrl-C to stop.");
     let signal = shutdown_signal().await;
     println!("stopping ({signal})");
@@ -202,6 +268,19 @@ async fn serve(args: ServeArgs) -> ExitCode {
         println!("injected faults (ground truth, records named by the {DEFAULT_ENVELOPE_FIELD} envelope):");
         for fault in &log {
             println!("  {}", streamproof::run::describe_fault(fault, DEFAULT_ENVELOPE_FIELD));
+        }
+    }
+    let transforms = emulator.transform_log();
+    if !transforms.is_empty() {
+        println!("records the transformation handlers dropped or failed:");
+        for event in &transforms {
+            let record = streamproof::run::record_name(&event.data, DEFAULT_ENVELOPE_FIELD);
+            match &event.kind {
+                TransformEventKind::Dropped => println!("  {}: {record} dropped", event.stream),
+                TransformEventKind::Failed { error_code, object } => {
+                    println!("  {}: {record} failed ({error_code}), written to {object}", event.stream)
+                }
+            }
         }
     }
     emulator.shutdown().await;
@@ -235,6 +314,22 @@ mod tests {
         assert_eq!(faults.stall_shard, Some(ShardStall { shard: 1, by: Duration::from_secs(4) }));
         assert_eq!(faults.internal_failure, 0.1);
         assert!(fault_plan(0, &args[..1]).unwrap_err().contains("go together"));
+    }
+
+    #[test]
+    fn lambda_flags_register_handlers_and_bad_ones_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!("upper=node:{}:transform:handler", dir.path().display());
+        let (name, config) = parse_lambda(&spec).unwrap();
+        assert_eq!(
+            (name.as_str(), config.runtime, config.handler.as_str()),
+            ("upper", TransformRuntime::Node, "transform:handler")
+        );
+        assert_eq!(config.code_dir, dir.path());
+        assert!(parse_lambda("upper").unwrap_err().contains("NAME=RUNTIME:DIR:MODULE:FUNCTION"));
+        assert!(parse_lambda("upper=ruby:.:t:h").unwrap_err().contains("unknown runtime \"ruby\""));
+        assert!(parse_lambda("upper=python:transform:handler").unwrap_err().contains("expected NAME="));
+        assert!(parse_lambda("upper=python:/no/such/dir:t:h").unwrap_err().contains("not a directory"));
     }
 
     #[test]

@@ -226,7 +226,11 @@ async fn hold(registry: &Registry, args: UpArgs) -> Result<(), Failure> {
         Some(path) => Some(scenario::load(path).map_err(|error| bad_input(error.into()))?),
         None => None,
     };
-    let backend = args.backend.backend(EmbeddedOptions::default(), scenario.as_ref());
+    let mut backend = args.backend.backend(EmbeddedOptions::default(), scenario.as_ref());
+    if let Some(scenario) = &scenario {
+        backend = streamproof::run::backend_for(&backend, scenario)
+            .map_err(|error| Failure { code: error.exit_code(), error: error.into() })?;
+    }
     let environment = Environment::start(&backend).await.map_err(|error| env_failed(error.into()))?;
     let held = async {
         let clients = environment.endpoint().clients().await;

@@ -20,6 +20,11 @@ pub(crate) struct RunArgs {
     /// Directory for reports; each run writes `<scenario>-<run id>/report.json` under it.
     #[arg(long, default_value = "streamproof-reports")]
     report_dir: PathBuf,
+    /// Leave the bucket, stream and delivery stream in place after the run. Useful with
+    /// `--backend endpoint` (e.g. an environment held by `streamproof env up`); a backend the run
+    /// starts itself stops at the end, taking them along.
+    #[arg(long)]
+    keep: bool,
     /// Test knob: the embedded emulator acknowledges the Kinesis entry with this 0-based ordinal but
     /// never stores it. Repeatable.
     #[arg(long = "emulator-drop-record", value_name = "ORDINAL", hide = true)]
@@ -50,7 +55,16 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         scenario.pipeline.buffering.interval_seconds,
         args.backend.backend.name(),
     );
-    let options = RunOptions { backend, report_dir: args.report_dir };
+    if args.keep && args.backend.backend != BackendKind::Endpoint {
+        println!(
+            "note: --keep keeps the resources, but the {} backend stops when the run ends; to inspect \
+             them afterwards, hold an environment with `streamproof env up` and run with --backend \
+             endpoint --endpoint URL --keep",
+            args.backend.backend.name()
+        );
+    }
+    let keep = args.keep;
+    let options = RunOptions { backend, report_dir: args.report_dir, keep };
     // SIGINT and SIGTERM stop the run cleanly: a partial report marked incomplete, then teardown.
     let interrupt = match Interrupt::on_signals() {
         Ok(interrupt) => interrupt,
@@ -64,6 +78,14 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
     match streamproof::run::run_interruptible(&scenario, &options, &interrupt).await {
         Ok(outcome) => {
             print_outcome(&outcome);
+            if keep {
+                let kept = &outcome.provisioned;
+                let stream = kept.stream_name.as_deref().map_or(String::new(), |s| format!("stream {s}, "));
+                println!(
+                    "kept: {stream}delivery stream {}, bucket s3://{}/{}",
+                    kept.delivery_stream_name, kept.bucket, kept.prefix
+                );
+            }
             ExitCode::from(outcome.exit_code())
         }
         Err(error) => {
@@ -73,14 +95,22 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// Injected faults printed; `report.json` holds all of them (`ground_truth`).
+const FAULT_LINES: usize = 20;
+
 fn print_outcome(outcome: &RunOutcome) {
     println!("run {} on {} at {}", outcome.run_id, outcome.backend, outcome.endpoint);
     println!("{}", outcome.metrics.summary());
     print!("{}", outcome.report.summary());
     if !outcome.faults.is_empty() {
-        println!("injected faults (ground truth, from the emulator's test knob):");
-        for fault in &outcome.faults {
+        println!(
+            "injected faults (ground truth, the emulator's log of the scenario's [faults] and test knobs):"
+        );
+        for fault in outcome.faults.iter().take(FAULT_LINES) {
             println!("  {}", streamproof::run::describe_fault(fault, &outcome.envelope_field));
+        }
+        if outcome.faults.len() > FAULT_LINES {
+            println!("  … and {} more (see report.json)", outcome.faults.len() - FAULT_LINES);
         }
     }
     println!("report: {}", outcome.report_path.display());

@@ -16,9 +16,10 @@ use crate::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
-    /// The expectation file the producer wrote for the run.
-    #[arg(long)]
-    expectation: PathBuf,
+    /// The expectation file the producer wrote for the run; for a run split with `--part i/N`, give
+    /// every part's file (repeat the option, or list them after it) and their union is verified.
+    #[arg(long, required = true, num_args = 1..)]
+    expectation: Vec<PathBuf>,
     /// The bucket the pipeline delivers to.
     #[arg(long, required_unless_present = "objects", conflicts_with = "objects")]
     bucket: Option<String>,
@@ -29,9 +30,14 @@ pub(crate) struct VerifyArgs {
     /// Key prefix to read; the whole bucket by default.
     #[arg(long, default_value = "")]
     prefix: String,
-    /// S3 endpoint URL, e.g. `http://127.0.0.1:4566`.
-    #[arg(long, required_unless_present = "objects", conflicts_with = "objects")]
+    /// S3 endpoint URL, e.g. `http://127.0.0.1:4566`. Without it the bucket is read from AWS
+    /// itself, which needs `--allow-remote`.
+    #[arg(long, conflicts_with = "objects")]
     endpoint: Option<String>,
+    /// Allow reading real AWS S3 (no `--endpoint`, or a non-loopback one), with the default AWS
+    /// credential chain and region.
+    #[arg(long)]
+    allow_remote: bool,
     /// The run's scenario: its `[expect]` section and buffering hints apply. Without it: exactly
     /// once, ordered per key, a latency bound of 15 minutes, and no buffering analysis.
     #[arg(long)]
@@ -54,9 +60,18 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
-    let expectation = match producer::Expectation::read(&args.expectation) {
+    let mut parts = Vec::with_capacity(args.expectation.len());
+    for path in &args.expectation {
+        match producer::Expectation::read(path) {
+            Ok(expectation) => parts.push(expectation),
+            Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
+        }
+    }
+    let expectation = match producer::Expectation::union(parts) {
         Ok(expectation) => expectation,
-        Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
+        Err(error) => {
+            return fail(exit::BAD_INPUT, &anyhow!("cannot combine the expectation files: {error}"));
+        }
     };
     let (mut expect, buffering) = match &args.scenario {
         Some(path) => match scenario::load(path) {
@@ -73,29 +88,40 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
                 ordering: Ordering::PerKey,
                 max_latency: Duration::from_secs(15 * 60),
                 timeout: Duration::ZERO,
+                max_shard_share: None,
+                max_throttled_fraction: None,
+                format: None,
             },
             None,
         ),
     };
     expect.timeout = Duration::from_secs(args.timeout);
     let started = Instant::now();
-    let verified = match (&args.objects, &args.bucket, &args.endpoint) {
-        (Some(path), _, _) => verifier::verify_files(path, &expectation, &expect, buffering)
+    let verified = match (&args.objects, &args.bucket) {
+        (Some(path), _) => verifier::verify_files(path, &expectation, &expect, buffering)
             .map_err(|error| (exit::BAD_INPUT, anyhow::Error::new(error))),
-        (None, Some(bucket), Some(endpoint)) => {
+        (None, Some(bucket)) => {
+            let endpoint = match environment::Endpoint::resolve(args.endpoint.as_deref(), args.allow_remote) {
+                Ok(endpoint) => endpoint,
+                Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
+            };
             let options = VerifyOptions {
                 bucket: bucket.clone(),
                 prefix: args.prefix.clone(),
                 expect,
                 poll_interval: Duration::from_secs(1),
                 buffering,
+                // Objects read after the fact: send times and LastModified share the wall clock.
+                time_scale: None,
             };
-            let s3 = environment::Endpoint::local(endpoint.clone()).clients().await.s3;
+            let s3 = endpoint.clients().await.s3;
             verifier::verify(&s3, &expectation, &options)
                 .await
                 .map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
         }
-        _ => Err((exit::BAD_INPUT, anyhow!("give --objects PATH, or --bucket B with --endpoint URL"))),
+        (None, None) => {
+            Err((exit::BAD_INPUT, anyhow!("give --objects PATH, or --bucket B (with --endpoint URL)")))
+        }
     };
     let seconds = started.elapsed().as_secs_f64();
     let report = match verified {

@@ -7,13 +7,10 @@
 //! workload with `produce --default-credentials`, which does load them from the environment: a
 //! control run without them fails for want of credentials, which proves the values were used.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
-use crate::{test_data, text};
+use crate::{Served, test_data, text};
 
 const ACCESS_KEY_ID: &str = "AKIASTREAMPROOFLEAKCHECK";
 const SECRET_ACCESS_KEY: &str = "streamproof-secret-must-not-leak-0123456789";
@@ -100,62 +97,12 @@ fn credentials_never_appear_in_logs_or_reports_of_a_run() {
     }
 }
 
-/// A served emulator whose log is collected; stopped when dropped.
-struct Served {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    fn start(home: &Path) -> Served {
-        let child = command(home, true)
-            .args(["emulator", "serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the streamproof binary starts");
-        let mut served = Served { child, endpoint: String::new() };
-        let stdout = served.child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            let line =
-                lines.recv_timeout(Duration::from_secs(30)).expect("serve prints its endpoint within 30 s");
-            if let Some(endpoint) = line.strip_prefix("export AWS_ENDPOINT_URL=") {
-                served.endpoint = endpoint.to_owned();
-                return served;
-            }
-        }
-    }
-
-    /// Stops the server and returns everything it logged.
-    fn stop(mut self) -> Vec<u8> {
-        let _ = self.child.kill();
-        let mut log = Vec::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            std::io::Read::read_to_end(&mut stderr, &mut log).expect("reading the server's log");
-        }
-        log
-    }
-}
-
 #[test]
 fn credentials_from_the_environment_sign_requests_but_never_appear_in_logs() {
     let home = tempfile::tempdir().unwrap();
-    let served = Served::start(home.path());
+    let mut serve = command(home.path(), true);
+    serve.args(["emulator", "serve", "--port", "0"]).stderr(Stdio::piped());
+    let served = Served::start(serve);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let clients = environment::Endpoint::local(served.endpoint.clone()).clients().await;

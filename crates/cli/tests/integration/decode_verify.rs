@@ -37,9 +37,16 @@ fn decode_of_a_clean_gzip_object_exits_0_with_bare_records() {
 }
 
 #[test]
-fn decode_rejects_a_missing_path_and_an_s3_source_without_endpoint() {
+fn decode_rejects_a_missing_path_and_real_aws_without_allow_remote() {
     assert_eq!(streamproof(&["decode", "does/not/exist"]).status.code(), Some(2));
-    assert_eq!(streamproof(&["decode", "s3://bucket/prefix"]).status.code(), Some(2));
+    for args in [
+        &["decode", "s3://bucket/prefix"][..],
+        &["decode", "s3://b/p", "--endpoint", "https://s3.amazonaws.com"],
+    ] {
+        let output = streamproof(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(text(&output.stderr).contains("--allow-remote"), "{args:?}: {}", text(&output.stderr));
+    }
     let output =
         streamproof(&["decode", ".", "--since", "2026-11-23T21:00:00Z", "--until", "2026-11-23T20:00:00Z"]);
     assert_eq!(output.status.code(), Some(2));

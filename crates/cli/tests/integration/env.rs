@@ -81,3 +81,37 @@ fn the_localstack_container_backend_without_docker_fails_clearly_and_leaves_noth
     assert!(stderr.contains("--backend localstack-host"), "the error names the alternative: {stderr}");
     assert!(!state.path().join("default.json").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_keep_leaves_its_pipeline_on_a_held_environment_and_one_without_does_not() {
+    let state = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let up = env(state.path(), &["up", "--name", "keep"]);
+    assert_eq!(up.status.code(), Some(0), "stderr: {}", text(&up.stderr));
+    let url = export(&text(&up.stdout), "AWS_ENDPOINT_URL").unwrap();
+    let clients = environment::Endpoint::local(url.clone()).clients().await;
+    let scenario = test_data("small.toml");
+    let run = |keep: bool| {
+        let mut args = vec!["--backend", "endpoint", "--endpoint", url.as_str()];
+        if keep {
+            args.push("--keep");
+        }
+        crate::run(&[&[scenario.to_str().unwrap()], args.as_slice()].concat(), reports.path())
+    };
+
+    let kept = run(true);
+    let stdout = text(&kept.stdout);
+    assert_eq!(kept.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&kept.stderr));
+    let line = stdout.lines().find(|line| line.starts_with("kept: stream ")).expect("a kept line");
+    let stream = line["kept: stream ".len()..].split(',').next().unwrap();
+    clients.kinesis.describe_stream_summary().stream_name(stream).send().await.expect("the stream is kept");
+
+    let torn_down = run(false);
+    let stdout = text(&torn_down.stdout);
+    assert_eq!(torn_down.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("kept:"), "{stdout}");
+    let streams = clients.kinesis.list_streams().send().await.unwrap();
+    assert_eq!(streams.stream_names(), [stream], "only the kept run's stream remains");
+
+    assert_eq!(env(state.path(), &["down", "--name", "keep"]).status.code(), Some(0));
+}

@@ -9,8 +9,11 @@ mod generate;
 mod interrupt;
 mod produce;
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 fn test_data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data").join(name)
@@ -29,6 +32,55 @@ fn streamproof(args: &[&str]) -> Output {
 fn run(args: &[&str], report_dir: &Path) -> Output {
     let report_dir = report_dir.to_str().expect("a UTF-8 temporary path");
     streamproof(&[&["run"], args, &["--report-dir", report_dir]].concat())
+}
+
+/// `streamproof emulator serve` in the background, stopped when dropped.
+struct Served {
+    child: Child,
+    endpoint: String,
+}
+
+impl Served {
+    /// Starts `command` (an `emulator serve` invocation) and returns once it prints its endpoint.
+    /// Its stdout is read until it exits, so what it prints later never meets a closed pipe.
+    fn start(mut command: Command) -> Served {
+        let child = command.stdout(Stdio::piped()).spawn().expect("the streamproof binary starts");
+        // Owned by the guard from here on, so the server stops even if the caller fails.
+        let mut served = Served { child, endpoint: String::new() };
+        let stdout = served.child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Keep reading after the receiver is gone: the server must be able to print.
+                let _ = tx.send(line);
+            }
+        });
+        loop {
+            let line =
+                lines.recv_timeout(Duration::from_secs(30)).expect("serve prints its endpoint within 30 s");
+            if let Some(endpoint) = line.strip_prefix("export AWS_ENDPOINT_URL=") {
+                served.endpoint = endpoint.to_owned();
+                return served;
+            }
+        }
+    }
+
+    /// Stops the server and returns what it wrote to stderr, when that was piped.
+    fn stop(mut self) -> Vec<u8> {
+        let _ = self.child.kill();
+        let mut log = Vec::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            std::io::Read::read_to_end(&mut stderr, &mut log).expect("reading the server's log");
+        }
+        log
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -100,6 +152,45 @@ fn a_record_dropped_by_the_emulator_fails_the_run_and_is_named() {
     assert_eq!(report["counts"]["delivered"], 2999);
     assert_eq!(report["lost_ranges"][0]["start"], seq);
     assert_eq!(report["lost_ranges"][0]["end"], seq);
+}
+
+#[test]
+fn many_faults_print_twenty_lines_and_report_json_holds_them_all() {
+    let reports = tempfile::tempdir().unwrap();
+    let path = test_data("small.toml");
+    let ordinals: Vec<String> = (0..25).map(|i| (100 + 7 * i).to_string()).collect();
+    let mut args = vec![path.to_str().unwrap()];
+    for ordinal in &ordinals {
+        args.extend(["--emulator-drop-record", ordinal.as_str()]);
+    }
+    let output = run(&args, reports.path());
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", text(&output.stderr));
+    let listed: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "injected faults (ground truth, the emulator's log of the scenario's [faults] and test knobs):")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(listed.len(), 21, "20 faults and a line for the rest: {stdout}");
+    assert!(listed[..20].iter().all(|l| l.contains("dropped Kinesis entry #")), "{stdout}");
+    assert_eq!(listed[20], "  … and 5 more (see report.json)");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(find_report(reports.path())).unwrap()).unwrap();
+    let truth = report["ground_truth"].as_array().expect("ground truth in report.json");
+    assert_eq!(truth.len(), 25);
+    assert!(truth.iter().all(|fault| fault["kind"] == "drop_kinesis"), "{truth:?}");
+    // Each dropped entry's seq is a lost record, and the lost records are exactly those.
+    let mut dropped: Vec<u64> = truth.iter().map(|fault| fault["seq"].as_u64().expect("a seq")).collect();
+    dropped.sort_unstable();
+    let lost: Vec<u64> = report["lost_ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|range| range["start"].as_u64().unwrap()..=range["end"].as_u64().unwrap())
+        .collect();
+    assert_eq!(dropped, lost);
 }
 
 fn find_report(dir: &Path) -> PathBuf {

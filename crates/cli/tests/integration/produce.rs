@@ -1,54 +1,16 @@
 //! `streamproof produce` against a served emulator: parts write disjoint expectation files that
 //! together cover the workload, and bad input or an unreachable endpoint get their exit codes.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::{streamproof, test_data, text};
-
-/// A served emulator, stopped when dropped.
-struct Served {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::{Served, streamproof, test_data, text};
 
 fn serve() -> Served {
-    let child = Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(["emulator", "serve", "--port", "0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the streamproof binary starts");
-    // Owned by the guard from here on, so the server stops even if the test fails below.
-    let mut served = Served { child, endpoint: String::new() };
-    let stdout = served.child.stdout.take().expect("piped stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line =
-            lines.recv_timeout(Duration::from_secs(30)).expect("serve prints its endpoint within 30 s");
-        if let Some(endpoint) = line.strip_prefix("export AWS_ENDPOINT_URL=") {
-            served.endpoint = endpoint.to_owned();
-            return served;
-        }
-    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_streamproof"));
+    command.args(["emulator", "serve", "--port", "0"]).env("RUST_LOG", "warn").stderr(Stdio::inherit());
+    Served::start(command)
 }
 
 fn produce(args: &[&str]) -> Output {
@@ -133,4 +95,65 @@ fn produce_exits_2_on_bad_input_and_3_when_the_endpoint_is_down() {
     ]);
     assert_eq!(output.status.code(), Some(3), "stderr: {}", text(&output.stderr));
     assert!(!Path::new(&file).exists(), "no expectation when nothing could be sent");
+}
+
+#[test]
+fn verify_checks_the_union_of_every_parts_expectation() {
+    let served = serve();
+    let scenario_path = test_data("small.toml");
+    let scenario = scenario::load(&scenario_path).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let provisioned = runtime.block_on(async {
+        let clients = environment::Endpoint::local(served.endpoint.clone()).clients().await;
+        environment::provision(&clients, &scenario, "union", Duration::from_secs(30)).await.unwrap()
+    });
+    let stream = provisioned.stream_name.clone().expect("a Kinesis-source pipeline");
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> =
+        (0..2).map(|i| dir.path().join(format!("part-{i}.json")).to_str().unwrap().to_owned()).collect();
+    for (part, file) in ["0/2", "1/2"].into_iter().zip(&files) {
+        let output = produce(&[
+            scenario_path.to_str().unwrap(),
+            "--endpoint",
+            &served.endpoint,
+            "--stream",
+            &stream,
+            "--part",
+            part,
+            "--run-id",
+            "union-run",
+            "--expectation",
+            file,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
+    }
+    let reports = tempfile::tempdir().unwrap();
+    let verify = |expectations: &[&str]| {
+        let mut args = vec!["verify", "--expectation"];
+        args.extend(expectations);
+        args.extend([
+            "--bucket",
+            &provisioned.bucket,
+            "--endpoint",
+            &served.endpoint,
+            "--scenario",
+            scenario_path.to_str().unwrap(),
+            "--timeout",
+            "30",
+            "--report-dir",
+            reports.path().to_str().unwrap(),
+        ]);
+        streamproof(&args)
+    };
+
+    let both = verify(&[&files[0], &files[1]]);
+    let stdout = text(&both.stdout);
+    assert_eq!(both.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&both.stderr));
+    assert!(stdout.contains("3000 delivered, 0 lost"), "{stdout}");
+
+    let one = verify(&[&files[0]]);
+    assert_eq!(one.status.code(), Some(0), "one part verifies alone: {}", text(&one.stdout));
+    let doubled = verify(&[&files[0], &files[0]]);
+    assert_eq!(doubled.status.code(), Some(2));
+    assert!(text(&doubled.stderr).contains("part 0/2 is given twice"), "{}", text(&doubled.stderr));
 }

@@ -17,13 +17,25 @@ use crate::clock::Clock;
 use crate::faults::{FaultEvent, FaultInjector, FaultKind, ObjectFaults, apply_object_faults};
 use crate::firehose::api::ProcessingConfiguration;
 use crate::firehose::buffer::{Batch, Buffer, Faulted};
+use crate::firehose::key::ErrorOutputType;
 use crate::firehose::key::{self, PrefixTemplate};
+use crate::firehose::processor::{InputBuffer, LambdaProcessor, TransformEvent, TransformEventKind};
+use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
+use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
 use crate::kinesis::store::Stream;
 use crate::lock;
 use crate::s3::store::S3Store;
 
 /// How long to wait before retrying a failed S3 write (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// How often Firehose retries a failed delivery to the S3 destination (emulator time): AWS documents
+/// a retry every 5 seconds.
+const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// How long Firehose keeps retrying delivery to an S3 destination (emulator time, counted from the
+/// arrival of the batch's oldest record) before it discards the data: the 24-hour retention of a
+/// Direct PUT stream, and the default retention of a Kinesis source. An S3 destination has no
+/// error output for delivery failures: ErrorOutputPrefix receives records that fail processing.
+const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Records read from one shard per lock acquisition.
 const READ_CHUNK: usize = 10_000;
 /// The content type Firehose gives the objects it writes.
@@ -47,11 +59,15 @@ pub(crate) struct Destination {
     pub(crate) prefix: Option<String>,
     pub(crate) prefix_template: PrefixTemplate,
     pub(crate) error_output_prefix: Option<String>,
+    /// Where error output goes: `ErrorOutputPrefix`, or its default under `Prefix`.
+    pub(crate) error_output_template: PrefixTemplate,
     pub(crate) size_in_mbs: i64,
     pub(crate) interval_in_seconds: i64,
     pub(crate) compression: Compression,
     /// Whether the `AppendDelimiterToRecord` processor adds a newline after every record.
     pub(crate) append_delimiter: bool,
+    /// The `Lambda` processor, which transforms records before they reach the destination buffer.
+    pub(crate) lambda: Option<LambdaProcessor>,
     /// The processing configuration as given, for describing it back.
     pub(crate) processing: ProcessingConfiguration,
     pub(crate) file_extension: Option<String>,
@@ -111,11 +127,17 @@ pub(crate) struct DeliveryStream {
     next_record_id: AtomicU64,
     /// Ordinal of the next batch fault injection applies to.
     next_batch: AtomicU64,
+    /// Stamps the arrival of records for the `Lambda` processor.
+    clock: Clock,
+    /// What Direct PUT accepted in the current second, against the stream's quotas.
+    direct_put: std::sync::Mutex<DirectPutWindow>,
 }
 
 /// Data not yet in S3: the filling buffer and batches waiting to be written.
 #[derive(Debug)]
 struct Pending {
+    /// Records waiting for the `Lambda` processor, if there is one; they reach `buffer` transformed.
+    input: Option<InputBuffer>,
     buffer: Buffer,
     ready: VecDeque<Batch>,
 }
@@ -132,6 +154,10 @@ impl DeliveryStream {
         let size_limit = usize::try_from(destination.size_in_mbs).unwrap_or(1) * 1024 * 1024;
         let interval = Duration::from_secs(u64::try_from(destination.interval_in_seconds).unwrap_or(0));
         let delimiter: &'static [u8] = if destination.append_delimiter { b"\n" } else { b"" };
+        let input = destination
+            .lambda
+            .as_ref()
+            .map(|lambda| InputBuffer::new(lambda.buffer_bytes, clock.to_wall(lambda.buffer_interval)));
         DeliveryStream {
             name,
             arn,
@@ -139,6 +165,7 @@ impl DeliveryStream {
             source,
             destination,
             pending: std::sync::Mutex::new(Pending {
+                input,
                 buffer: Buffer::new(size_limit, clock.to_wall(interval), delimiter),
                 ready: VecDeque::new(),
             }),
@@ -147,11 +174,24 @@ impl DeliveryStream {
             record_id_base: uuid::Uuid::new_v4().as_u64_pair().0,
             next_record_id: AtomicU64::new(0),
             next_batch: AtomicU64::new(0),
+            clock: *clock,
+            direct_put: std::sync::Mutex::new(DirectPutWindow::default()),
         }
     }
 
     pub(crate) fn is_direct_put(&self) -> bool {
         matches!(self.source, Source::DirectPut)
+    }
+
+    /// Counts a direct put of entries of `sizes` bytes against the stream's quotas (see
+    /// [`DirectPutWindow::admit`]): `None` when the whole call is refused, otherwise which entries fit.
+    pub(crate) fn admit_direct_put(
+        &self,
+        quota: DirectPutQuota,
+        sizes: impl IntoIterator<Item = usize>,
+    ) -> Option<Vec<bool>> {
+        let second = self.clock.elapsed_at(self.clock.now()).as_secs();
+        lock(&self.direct_put).admit(quota, second, sizes)
     }
 
     /// Buffers records from a direct put and returns their record ids.
@@ -171,6 +211,15 @@ impl DeliveryStream {
     fn buffer_records<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) -> bool {
         let now = Instant::now();
         let mut pending = lock(&self.pending);
+        if let Some(input) = pending.input.as_mut() {
+            let was_empty = input.is_empty();
+            let arrival_ms = crate::clock::unix_millis(self.clock.now());
+            let mut filled = false;
+            for record in records {
+                filled |= input.push(record, arrival_ms, now);
+            }
+            return filled || (was_empty && !input.is_empty());
+        }
         let was_empty = pending.buffer.is_empty();
         let mut filled = false;
         for record in records {
@@ -182,6 +231,19 @@ impl DeliveryStream {
             }
         }
         filled || (was_empty && !pending.buffer.is_empty())
+    }
+
+    /// Appends transformed records to the destination buffer, moving full batches to the ready queue.
+    fn buffer_output<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) {
+        let now = Instant::now();
+        let mut pending = lock(&self.pending);
+        for record in records {
+            if pending.buffer.push(record, now)
+                && let Some(batch) = pending.buffer.take()
+            {
+                pending.ready.push_back(batch);
+            }
+        }
     }
 
     /// Asks the delivery task to stop.
@@ -217,12 +279,34 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         }),
     };
     let mut retry_at: Option<Instant> = None;
+    let mut transformer = stream
+        .destination
+        .lambda
+        .as_ref()
+        .map(|lambda| Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()));
+    let mut error_objects: VecDeque<ErrorObject> = VecDeque::new();
     while !*stop.borrow() {
         if let Some(active) = reader.as_mut()
             && let Err(SourceDeleted) = read_source(active, &stream)
         {
             tracing::warn!(delivery_stream = %stream.name, "the source Kinesis stream was deleted");
             reader = None;
+        }
+        if let Some(transformer) = transformer.as_mut() {
+            let due = {
+                let mut pending = lock(&stream.pending);
+                let now = Instant::now();
+                pending.input.as_mut().filter(|input| input.is_due(now)).and_then(InputBuffer::take)
+            };
+            if let Some((records, oldest)) = due {
+                let object = transform_batch(&stream, &context, transformer, &records, oldest).await;
+                error_objects.extend(object);
+            }
+        }
+        if retry_at.is_none_or(|at| at <= Instant::now())
+            && let Err(again) = write_error_objects(&stream, &context, &mut error_objects)
+        {
+            retry_at = Some(again);
         }
         let now = Instant::now();
         let attempt = retry_at.is_none_or(|at| at <= now);
@@ -250,7 +334,11 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             let pending = lock(&stream.pending);
             let ready_now = (!pending.ready.is_empty() && retry_at.is_none()).then_some(now);
             let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
-            [pending.buffer.deadline(), retry_at, ready_now, stall_ends].into_iter().flatten().min()
+            let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
+            [pending.buffer.deadline(), retry_at, ready_now, stall_ends, input_due]
+                .into_iter()
+                .flatten()
+                .min()
         };
         tokio::select! {
             biased;
@@ -264,9 +352,13 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             () = sleep_until(deadline) => {}
         }
     }
+    if let Some(transformer) = transformer.as_mut() {
+        transformer.shutdown().await;
+    }
     let pending = lock(&stream.pending);
-    let undelivered =
-        pending.ready.iter().map(|batch| batch.records).sum::<usize>() + pending.buffer.records();
+    let undelivered = pending.ready.iter().map(|batch| batch.records).sum::<usize>()
+        + pending.buffer.records()
+        + pending.input.as_ref().map_or(0, InputBuffer::records);
     if undelivered > 0 {
         tracing::info!(delivery_stream = %stream.name, undelivered, "stopped; buffered records were discarded");
     }
@@ -275,6 +367,118 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
 /// The source stream was deleted.
 #[derive(Debug)]
 struct SourceDeleted;
+
+/// Error documents of one invocation, to be written under the error output prefix.
+#[derive(Debug)]
+struct ErrorObject {
+    key: String,
+    body: Bytes,
+    /// Ground truth to log once the object is written.
+    events: Vec<TransformEvent>,
+}
+
+/// Runs one processor batch through the function: `Ok` outputs go to the destination buffer,
+/// `Dropped` records are logged, unsuccessfully processed ones become the returned error object.
+async fn transform_batch(
+    stream: &DeliveryStream,
+    context: &TaskContext,
+    transformer: &mut Transformer,
+    records: &[TransformInput],
+    oldest: Instant,
+) -> Option<ErrorObject> {
+    let lambda = stream.destination.lambda.as_ref()?;
+    let outcomes = transformer.transform(records).await;
+    let ended_ms = crate::clock::unix_millis(context.clock.now());
+    let mut delivered = Vec::new();
+    let mut dropped = Vec::new();
+    let mut documents = Vec::new();
+    let mut failed = Vec::new();
+    for (record, outcome) in records.iter().zip(outcomes) {
+        match outcome {
+            TransformOutcome::Ok(data) => delivered.push(data),
+            TransformOutcome::Dropped => dropped.push(TransformEvent {
+                stream: stream.name.clone(),
+                kind: TransformEventKind::Dropped,
+                data: record.data.clone(),
+            }),
+            TransformOutcome::Failed { error_code, error_message, attempts } => {
+                let function_arn = &lambda.config.function_arn;
+                documents.extend(error_document(
+                    record,
+                    &error_code,
+                    &error_message,
+                    attempts,
+                    ended_ms,
+                    function_arn,
+                ));
+                documents.push(b'\n');
+                failed.push((error_code, record.data.clone()));
+            }
+        }
+    }
+    tracing::debug!(
+        delivery_stream = %stream.name,
+        records = records.len(),
+        delivered = delivered.len(),
+        dropped = dropped.len(),
+        failed = failed.len(),
+        "transformed records"
+    );
+    stream.buffer_output(delivered.iter().map(Vec::as_slice));
+    lambda.log.record_all(dropped);
+    if failed.is_empty() {
+        return None;
+    }
+    let destination = &stream.destination;
+    let key = key::error_output_key(
+        &destination.error_output_template,
+        ErrorOutputType::ProcessingFailed,
+        &stream.name,
+        context.clock.at(oldest),
+        uuid::Uuid::new_v4(),
+        destination.compression.default_extension(),
+    );
+    let events = failed
+        .into_iter()
+        .map(|(error_code, data)| TransformEvent {
+            stream: stream.name.clone(),
+            kind: TransformEventKind::Failed { error_code, object: key.clone() },
+            data,
+        })
+        .collect();
+    Some(ErrorObject { body: destination.compression.apply(&Bytes::from(documents)), key, events })
+}
+
+/// Writes pending error objects in order; on a failed write, returns when to try again.
+fn write_error_objects(
+    stream: &DeliveryStream,
+    context: &TaskContext,
+    objects: &mut VecDeque<ErrorObject>,
+) -> Result<(), Instant> {
+    while let Some(object) = objects.pop_front() {
+        let written = context.s3.put_object(
+            &stream.destination.bucket,
+            &object.key,
+            object.body.clone(),
+            Some(OBJECT_CONTENT_TYPE.to_owned()),
+            context.clock.now(),
+        );
+        match written {
+            Ok(_) => {
+                tracing::debug!(delivery_stream = %stream.name, key = %object.key, "wrote processing-failed records");
+                if let Some(lambda) = stream.destination.lambda.as_ref() {
+                    lambda.log.record_all(object.events);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(delivery_stream = %stream.name, %err, "writing error output failed; will retry");
+                objects.push_front(object);
+                return Err(Instant::now() + RETRY_DELAY);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Reads every new record of the source, shard by shard in shard order, into the buffer.
 fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<(), SourceDeleted> {
@@ -363,6 +567,17 @@ fn deliver(
                 context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
             }
             Err(err) => {
+                let now = Instant::now();
+                if now.saturating_duration_since(batch.oldest) >= context.clock.to_wall(S3_RETENTION) {
+                    tracing::error!(
+                        delivery_stream = %stream.name,
+                        bucket = %stream.destination.bucket,
+                        %err,
+                        records = batch.records,
+                        "S3 delivery failed for the whole retention period of 24 hours; the records are discarded"
+                    );
+                    continue;
+                }
                 tracing::warn!(
                     delivery_stream = %stream.name,
                     bucket = %stream.destination.bucket,
@@ -370,7 +585,7 @@ fn deliver(
                     "S3 delivery failed; will retry"
                 );
                 batches.push_front(batch);
-                return (batches, Some(Instant::now() + RETRY_DELAY));
+                return (batches, Some(now + context.clock.to_wall(S3_RETRY_INTERVAL)));
             }
         }
     }
@@ -502,10 +717,13 @@ mod tests {
             prefix: None,
             prefix_template: PrefixTemplate::Default,
             error_output_prefix: None,
+            error_output_template: PrefixTemplate::parse_error_output(None, None)
+                .expect("the default is valid"),
             size_in_mbs,
             interval_in_seconds,
             compression: Compression::Uncompressed,
             append_delimiter: false,
+            lambda: None,
             processing: ProcessingConfiguration { enabled: Some(false), processors: Vec::new() },
             file_extension: None,
         }
@@ -553,6 +771,36 @@ mod tests {
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_bucket_is_retried_until_the_retention_period_ends_then_the_records_are_discarded() {
+        // One emulated hour per wall second: the 24-hour retention passes in 24 wall seconds.
+        let clock = Clock::new(3_600.0);
+        let (stream, s3, _task) = start(clock, 1, 0);
+        s3.delete_bucket("bucket").unwrap();
+        stream.put(&[b"early;".to_vec()]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        settle().await;
+        // Still retried after an emulated hour: a bucket that comes back gets the records.
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        settle().await;
+        assert_eq!(objects(&s3).iter().map(|(_, data)| &data[..]).collect::<Vec<_>>(), [b"early;"]);
+
+        for (key, _) in objects(&s3) {
+            s3.delete_object("bucket", &key).unwrap();
+        }
+        s3.delete_bucket("bucket").unwrap();
+        stream.put(&[b"lost;".to_vec()]);
+        tokio::time::sleep(Duration::from_secs(24)).await;
+        settle().await;
+        // Past 24 emulated hours the batch is given up: the bucket's return does not bring it back.
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        stream.put(&[b"late;".to_vec()]);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        settle().await;
+        assert_eq!(objects(&s3).iter().map(|(_, data)| &data[..]).collect::<Vec<_>>(), [b"late;"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,4 +1,13 @@
 //! S3 object keys Firehose writes: `<evaluated prefix><name>-<version>-<YYYY-MM-DD-HH-MM-SS>-<uuid><ext>`.
+//!
+//! The rules follow AWS's "Custom Prefixes for Amazon S3 Objects":
+//! - no prefix: `YYYY/MM/dd/HH/`, the UTC hour of the oldest record in the object;
+//! - a prefix without a `!{timestamp:..}` expression (plain text, or only `!{firehose:random-string}`)
+//!   gets `!{timestamp:yyyy/MM/dd/HH/}` appended, so the configured text is a parent of hourly folders;
+//! - a prefix with a `!{timestamp:..}` expression replaces the time hierarchy entirely;
+//! - the error output goes under `ErrorOutputPrefix`, which must then contain
+//!   `!{firehose:error-output-type}` if it uses expressions; without one (allowed only when `Prefix`
+//!   has no expressions) it is `<Prefix><error-output-type>/YYYY/MM/dd/HH/`.
 
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
@@ -22,7 +31,9 @@ pub(crate) enum PrefixTemplate {
     /// A prefix without `!{...}` expressions. Firehose keeps the time hierarchy and appends
     /// `YYYY/MM/dd/HH/` to it, so the configured text is a parent folder of the hourly ones.
     Plain(String),
-    /// A prefix with `!{timestamp:..}` or `!{firehose:..}` expressions; it replaces the time hierarchy.
+    /// A prefix with `!{timestamp:..}` or `!{firehose:..}` expressions. It replaces the time
+    /// hierarchy only if one of them is a `!{timestamp:..}`; otherwise `YYYY/MM/dd/HH/` is appended
+    /// after it, as for a plain prefix.
     Expressions(Vec<Segment>),
 }
 
@@ -72,6 +83,24 @@ pub(crate) enum PrefixError {
     TimestampPattern(String),
     #[error("the expression !{{firehose:error-output-type}} may only be used in ErrorOutputPrefix")]
     ErrorOutputTypeInPrefix,
+    #[error("ErrorOutputPrefix uses expressions, so it must contain !{{firehose:error-output-type}}")]
+    ErrorOutputTypeMissing,
+}
+
+/// The `!{firehose:error-output-type}` values Firehose writes error output under, for an S3 destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorOutputType {
+    /// The data transformation failed for the records (`processing-failed`).
+    ProcessingFailed,
+}
+
+impl ErrorOutputType {
+    /// The text the expression evaluates to.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ErrorOutputType::ProcessingFailed => "processing-failed",
+        }
+    }
 }
 
 impl PrefixTemplate {
@@ -84,9 +113,28 @@ impl PrefixTemplate {
         Ok(template)
     }
 
-    /// Reads the configured `ErrorOutputPrefix`.
-    pub(crate) fn parse_error_output(prefix: Option<&str>) -> Result<PrefixTemplate, PrefixError> {
-        PrefixTemplate::parse_any(prefix)
+    /// Reads the configured `ErrorOutputPrefix`, given the configured `Prefix`.
+    ///
+    /// With expressions it must contain `!{firehose:error-output-type}`. Empty, it stands for
+    /// `<Prefix>!{firehose:error-output-type}/` (and so, without a timestamp expression, gets the
+    /// hourly folders appended); the caller refuses an empty one when `Prefix` has expressions.
+    pub(crate) fn parse_error_output(
+        prefix: Option<&str>,
+        error_output_prefix: Option<&str>,
+    ) -> Result<PrefixTemplate, PrefixError> {
+        match error_output_prefix {
+            None | Some("") => {
+                let default = format!("{}!{{firehose:error-output-type}}/", prefix.unwrap_or_default());
+                PrefixTemplate::parse_any(Some(&default))
+            }
+            Some(text) => {
+                let template = PrefixTemplate::parse_any(Some(text))?;
+                if template.has_expressions() && !template.has(&Segment::ErrorOutputType) {
+                    return Err(PrefixError::ErrorOutputTypeMissing);
+                }
+                Ok(template)
+            }
+        }
     }
 
     fn parse_any(prefix: Option<&str>) -> Result<PrefixTemplate, PrefixError> {
@@ -139,13 +187,20 @@ impl PrefixTemplate {
             PrefixTemplate::Plain(prefix) => format!("{prefix}{hour}"),
             PrefixTemplate::Expressions(segments) => {
                 let mut out = String::new();
+                let mut timed = false;
                 for segment in segments {
                     match segment {
                         Segment::Literal(text) => out.push_str(text),
-                        Segment::Timestamp(items) => format_time(&mut out, items, oldest),
+                        Segment::Timestamp(items) => {
+                            timed = true;
+                            format_time(&mut out, items, oldest);
+                        }
                         Segment::RandomString => out.push_str(&random_string()),
                         Segment::ErrorOutputType => out.push_str(error_output_type.unwrap_or_default()),
                     }
+                }
+                if !timed {
+                    out.push_str(&hour);
                 }
                 out
             }
@@ -222,7 +277,7 @@ fn random_string() -> String {
         .collect()
 }
 
-/// The full object key.
+/// The full object key of delivered data.
 pub(crate) fn object_key(
     prefix: &PrefixTemplate,
     stream_name: &str,
@@ -230,11 +285,36 @@ pub(crate) fn object_key(
     id: Uuid,
     extension: &str,
 ) -> String {
+    key(prefix, stream_name, oldest, id, extension, None)
+}
+
+/// The full object key of error output of type `error_output_type`, under the template made by
+/// [`PrefixTemplate::parse_error_output`]. Data transformation failures (`processing-failed`) and
+/// any other error output use this one naming.
+pub(crate) fn error_output_key(
+    error_prefix: &PrefixTemplate,
+    error_output_type: ErrorOutputType,
+    stream_name: &str,
+    oldest: OffsetDateTime,
+    id: Uuid,
+    extension: &str,
+) -> String {
+    key(error_prefix, stream_name, oldest, id, extension, Some(error_output_type.as_str()))
+}
+
+fn key(
+    prefix: &PrefixTemplate,
+    stream_name: &str,
+    oldest: OffsetDateTime,
+    id: Uuid,
+    extension: &str,
+    error_output_type: Option<&str>,
+) -> String {
     let oldest = oldest.to_offset(time::UtcOffset::UTC);
     let stamp = oldest.format(SUFFIX_TIME).unwrap_or_default();
     format!(
         "{}{stream_name}-{STREAM_VERSION}-{stamp}-{}{extension}",
-        prefix.evaluate(oldest, None),
+        prefix.evaluate(oldest, error_output_type),
         id.hyphenated()
     )
 }
@@ -313,7 +393,8 @@ mod tests {
         let oldest = datetime!(2024-03-05 07:08:09 UTC);
         let a = template.evaluate(oldest, None);
         let b = template.evaluate(oldest, None);
-        let random = a.strip_prefix("r/").and_then(|r| r.strip_suffix('/')).unwrap();
+        // Without a timestamp expression the hourly folders are appended.
+        let random = a.strip_prefix("r/").and_then(|r| r.strip_suffix("/2024/03/05/07/")).unwrap();
         assert_eq!(random.len(), 11);
         assert!(random.bytes().all(|c| c.is_ascii_alphanumeric()), "{random}");
         assert_ne!(a, b);
@@ -325,33 +406,51 @@ mod tests {
             PrefixTemplate::parse(Some("x/!{firehose:error-output-type}/")).unwrap_err(),
             PrefixError::ErrorOutputTypeInPrefix
         );
-        let template = PrefixTemplate::parse_error_output(Some(
-            "errors/!{firehose:error-output-type}/!{timestamp:yyyy}/",
-        ))
+        let template = PrefixTemplate::parse_error_output(
+            Some("logs/!{timestamp:yyyy}/"),
+            Some("errors/!{firehose:error-output-type}/!{timestamp:yyyy}/"),
+        )
         .unwrap();
         let oldest = datetime!(2024-03-05 07:08:09 UTC);
         assert_eq!(template.evaluate(oldest, Some("processing-failed")), "errors/processing-failed/2024/");
     }
 
     #[test]
-    fn malformed_expressions_are_refused() {
-        assert!(matches!(
-            PrefixTemplate::parse(Some("x/!{timestamp:yyyy")),
-            Err(PrefixError::Unterminated(_))
-        ));
-        assert!(matches!(PrefixTemplate::parse(Some("!{nope}")), Err(PrefixError::UnknownExpression(_))));
-        assert!(matches!(
-            PrefixTemplate::parse(Some("!{firehose:nope}")),
-            Err(PrefixError::UnknownExpression(_))
-        ));
-        assert!(matches!(
-            PrefixTemplate::parse(Some("!{timestamp:yyyyy}")),
-            Err(PrefixError::TimestampPattern(_))
-        ));
-        assert!(matches!(
-            PrefixTemplate::parse(Some("!{timestamp:}")),
-            Err(PrefixError::TimestampPattern(_))
-        ));
+    fn error_output_prefixes_with_expressions_must_name_the_error_output_type() {
+        assert_eq!(
+            PrefixTemplate::parse_error_output(None, Some("errors/!{timestamp:yyyy}/")).unwrap_err(),
+            PrefixError::ErrorOutputTypeMissing
+        );
+        // A plain error output prefix needs no expression at all.
+        let plain = PrefixTemplate::parse_error_output(None, Some("errors/")).unwrap();
+        assert_eq!(plain.evaluate(datetime!(2024-03-05 07:08:09 UTC), None), "errors/2024/03/05/07/");
+    }
+
+    #[test]
+    fn the_default_error_output_goes_under_the_prefix_and_the_error_output_type() {
+        let oldest = datetime!(2024-03-05 07:08:09 UTC);
+        let id = Uuid::new_v4();
+        let under_default = PrefixTemplate::parse_error_output(None, None).unwrap();
+        assert_eq!(
+            error_output_key(&under_default, ErrorOutputType::ProcessingFailed, "s", oldest, id, ""),
+            format!("processing-failed/2024/03/05/07/s-1-2024-03-05-07-08-09-{id}")
+        );
+        let under_plain = PrefixTemplate::parse_error_output(Some("logs/"), Some("")).unwrap();
+        assert_eq!(
+            error_output_key(&under_plain, ErrorOutputType::ProcessingFailed, "s", oldest, id, ""),
+            format!("logs/processing-failed/2024/03/05/07/s-1-2024-03-05-07-08-09-{id}")
+        );
+    }
+
+    #[test]
+    fn only_timestamp_expressions_replace_the_hour_folders() {
+        let oldest = datetime!(2024-03-05 07:08:09 UTC);
+        let timed = PrefixTemplate::parse(Some("logs/dt=!{timestamp:yyyy-MM-dd}/")).unwrap();
+        assert_eq!(timed.evaluate(oldest, None), "logs/dt=2024-03-05/");
+        let untimed = PrefixTemplate::parse(Some("logs/!{firehose:random-string}-")).unwrap();
+        let evaluated = untimed.evaluate(oldest, None);
+        assert!(evaluated.starts_with("logs/") && evaluated.ends_with("-2024/03/05/07/"), "{evaluated}");
+        assert_eq!(evaluated.len(), "logs/".len() + 11 + "-2024/03/05/07/".len());
     }
 
     #[test]

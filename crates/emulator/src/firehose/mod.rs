@@ -4,6 +4,8 @@ pub(crate) mod api;
 pub(crate) mod buffer;
 pub(crate) mod delivery;
 pub(crate) mod key;
+pub(crate) mod processor;
+pub(crate) mod quota;
 pub(crate) mod transform;
 
 use std::collections::HashMap;
@@ -113,7 +115,7 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Checks an S3 destination and turns it into the running configuration.
-fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiError> {
+fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Destination, ApiError> {
     let bucket = config
         .bucket_arn
         .strip_prefix("arn:aws:s3:::")
@@ -161,14 +163,25 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
         .unwrap_or(ProcessingConfiguration { enabled: None, processors: Vec::new() });
     let processing_enabled = processing.enabled.unwrap_or(!processing.processors.is_empty());
     let mut append_delimiter = false;
+    let mut lambda = None;
     if processing_enabled {
         for processor in &processing.processors {
             match processor.kind.as_str() {
                 "AppendDelimiterToRecord" => append_delimiter = true,
+                "Lambda" if lambda.is_some() => {
+                    return Err(unsupported("More than one Lambda processor"));
+                }
+                "Lambda" => {
+                    lambda = Some(processor::lambda_processor(
+                        &processor.parameters,
+                        &state.lambdas,
+                        &state.region,
+                        &state.transforms,
+                    )?);
+                }
                 kind @ ("RecordDeAggregation"
                 | "Decompression"
                 | "CloudWatchLogProcessing"
-                | "Lambda"
                 | "MetadataExtraction") => {
                     return Err(unsupported(format_args!("Processor type {kind}")));
                 }
@@ -205,9 +218,10 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
     }
     let invalid_prefix = |err: key::PrefixError| ApiError::invalid_argument(err.to_string());
     let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(invalid_prefix)?;
-    // Records that fail processing would go under the ErrorOutputPrefix. No processor the emulator
-    // runs can fail, so nothing is written there; the prefix is still validated as AWS does.
-    PrefixTemplate::parse_error_output(config.error_output_prefix.as_deref()).map_err(invalid_prefix)?;
+    // Records that fail processing go under the ErrorOutputPrefix (see `key::error_output_key`).
+    let error_output_template =
+        PrefixTemplate::parse_error_output(config.prefix.as_deref(), config.error_output_prefix.as_deref())
+            .map_err(invalid_prefix)?;
     if prefix_template.has_expressions() && config.error_output_prefix.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::invalid_argument(
             "ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.",
@@ -220,10 +234,12 @@ fn destination(config: S3DestinationConfiguration) -> Result<Destination, ApiErr
         prefix: config.prefix,
         prefix_template,
         error_output_prefix: config.error_output_prefix,
+        error_output_template,
         size_in_mbs,
         interval_in_seconds,
         compression,
         append_delimiter,
+        lambda,
         processing: ProcessingConfiguration { enabled: Some(processing_enabled), ..processing },
         file_extension: config.file_extension.filter(|extension| !extension.is_empty()),
     })
@@ -247,7 +263,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
             return Err(ApiError::invalid_argument("A destination configuration is required."));
         }
     };
-    let destination = destination(config)?;
+    let destination = destination(state, config)?;
     let source = match (input.delivery_stream_type.as_deref(), input.kinesis_stream_source_configuration) {
         (None | Some("DirectPut"), None) => Source::DirectPut,
         (None | Some("DirectPut"), Some(_)) => {
@@ -437,6 +453,11 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
         record_refusal(state, &stream, request, fault, &data);
         return Err(refusal_error(fault));
     }
+    if stream.admit_direct_put(quota::DirectPutQuota::for_region(&state.region), [data.len()])
+        != Some(vec![true])
+    {
+        return Err(slow_down());
+    }
     let mut ids = stream.put(&[data]);
     Ok(json::ok(&PutRecordOutput { record_id: ids.pop().unwrap_or_default(), encrypted: false }))
 }
@@ -461,10 +482,24 @@ fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
     }
     let injected = state.faults.put_request(count);
     let refused_at = |index: usize| injected.as_ref().and_then(|(_, faults)| faults[index]);
+    // Entries that fault injection refuses never reach the quotas.
+    let admitted = stream
+        .admit_direct_put(
+            quota::DirectPutQuota::for_region(&state.region),
+            records
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| refused_at(*index).is_none())
+                .map(|(_, r)| r.len()),
+        )
+        .ok_or_else(slow_down)?;
+    let mut admitted = admitted.into_iter();
+    let over_quota: Vec<bool> =
+        (0..count).map(|index| refused_at(index).is_none() && admitted.next() == Some(false)).collect();
     let accepted: Vec<Vec<u8>> = records
         .iter()
         .enumerate()
-        .filter(|(index, _)| refused_at(*index).is_none())
+        .filter(|(index, _)| refused_at(*index).is_none() && !over_quota[*index])
         .map(|(_, r)| r.clone())
         .collect();
     let mut ids = stream.put(&accepted).into_iter();
@@ -482,6 +517,15 @@ fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
                     error_message: Some(error.message),
                 });
             }
+            _ if over_quota[index] => {
+                failed_put_count += 1;
+                let error = slow_down();
+                request_responses.push(PutRecordBatchResponseEntry {
+                    record_id: None,
+                    error_code: Some(error.code),
+                    error_message: Some(error.message),
+                });
+            }
             _ => request_responses.push(PutRecordBatchResponseEntry {
                 record_id: ids.next(),
                 error_code: None,
@@ -493,6 +537,15 @@ fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
 }
 
 /// The error of a put entry refused by fault injection, as Firehose reports it.
+/// A call or an entry over the delivery stream's Direct PUT quotas (see `quota.rs`).
+fn slow_down() -> ApiError {
+    ApiError {
+        status: http::StatusCode::SERVICE_UNAVAILABLE,
+        code: "ServiceUnavailableException",
+        message: "Slow down.".to_owned(),
+    }
+}
+
 fn refusal_error(fault: EntryFault) -> ApiError {
     match fault {
         EntryFault::Throttle => ApiError {

@@ -40,6 +40,40 @@ async fn embedded_backend_provisions_a_kinesis_source_pipeline_and_tears_it_down
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_destination_options_reach_the_delivery_stream() {
+    let text = "[pipeline]\nsource = \"direct-put\"\nbucket = \"options\"\ncompression = \"gzip\"\n\
+                delimiter = \"newline\"\nprefix = \"logs/dt=!{timestamp:yyyy-MM-dd}/\"\n\
+                error_output_prefix = \"errors/!{firehose:error-output-type}/\"\n\n\
+                [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\n";
+    let scenario = scenario::parse(Path::new("options.toml"), text).unwrap();
+    let environment = Environment::start(&Backend::default()).await.unwrap();
+    let clients = environment.endpoint().clients().await;
+    let provisioned =
+        environment::provision(&clients, &scenario, "t3", Duration::from_secs(30)).await.unwrap();
+    // The verifier lists the text before the first expression.
+    assert_eq!(provisioned.prefix, "logs/dt=");
+    let described = clients
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&provisioned.delivery_stream_name)
+        .send()
+        .await
+        .unwrap();
+    let destination = described.delivery_stream_description().unwrap().destinations()[0]
+        .extended_s3_destination_description()
+        .unwrap()
+        .clone();
+    assert_eq!(destination.compression_format(), &aws_sdk_firehose::types::CompressionFormat::Gzip);
+    assert_eq!(destination.prefix(), Some("logs/dt=!{timestamp:yyyy-MM-dd}/"));
+    assert_eq!(destination.error_output_prefix(), Some("errors/!{firehose:error-output-type}/"));
+    let processors = destination.processing_configuration().unwrap().processors();
+    assert_eq!(processors.len(), 1);
+    assert_eq!(processors[0].r#type(), &aws_sdk_firehose::types::ProcessorType::AppendDelimiterToRecord);
+    environment::teardown(&clients, &provisioned).await.unwrap();
+    environment.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs LocalStack host mode (cargo xtask localstack setup); cargo xtask ci runs it"]
 async fn localstack_host_is_ready_only_when_canaries_arrive_and_leaves_nothing_behind() {
     let home = environment::default_localstack_home().unwrap();

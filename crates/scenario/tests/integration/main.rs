@@ -169,20 +169,25 @@ fn app_events_zipf_scenario_has_the_documented_values() {
     assert_eq!(w.api, PutApi::PutRecords);
 }
 
+/// Bug scenarios either inject faults or reproduce a misconfiguration (such as records without a
+/// delimiter); a `[faults]` section that injects nothing is a mistake either way.
 #[test]
-fn every_bug_scenario_is_valid_and_injects_faults() {
+fn every_bug_scenario_is_valid_and_a_faults_section_injects_something() {
     let dir = workspace_root().join("scenarios/bugs");
-    let mut loaded = 0;
+    let (mut loaded, mut with_faults) = (0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            let faults = scenario.faults.unwrap_or_else(|| panic!("{} has no [faults]", path.display()));
-            assert_ne!(faults, scenario::Faults::default(), "{} injects nothing", path.display());
+            if let Some(faults) = scenario.faults {
+                assert_ne!(faults, scenario::Faults::default(), "{} injects nothing", path.display());
+                with_faults += 1;
+            }
             loaded += 1;
         }
     }
     assert!(loaded > 0, "no scenarios found in {}", dir.display());
+    assert!(with_faults > 0, "no scenario in {} injects faults", dir.display());
 }
 
 #[test]
@@ -197,4 +202,31 @@ fn the_faults_section_parses_into_the_model() {
     assert_eq!(late.faults.unwrap().delay_by, std::time::Duration::from_secs(5));
     let clean = scenario::load(&workspace_root().join("scenarios/clickstream.toml")).unwrap();
     assert_eq!(clean.faults, None);
+}
+
+#[test]
+fn s3_destination_options_parse_into_the_model() {
+    use scenario::{Compression, Delimiter, ObjectFormat};
+    let text = "[pipeline]\nbucket = \"b-1\"\ncompression = \"gzip\"\ndelimiter = \"newline\"\n\
+                prefix = \"logs/dt=!{timestamp:yyyy-MM-dd}/\"\n\
+                error_output_prefix = \"errors/!{firehose:error-output-type}/\"\n\n\
+                [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\nformat = \"ndjson\"\n\n\
+                [emulator]\ntime_scale = 60\n";
+    let scenario = scenario::parse(Path::new("inline.toml"), text).unwrap();
+    let pipeline = &scenario.pipeline;
+    assert_eq!(pipeline.compression, Compression::Gzip);
+    assert_eq!(pipeline.delimiter, Delimiter::Newline);
+    assert_eq!(pipeline.error_output_prefix.as_deref(), Some("errors/!{firehose:error-output-type}/"));
+    assert_eq!(pipeline.listing_prefix(), "logs/dt=");
+    assert_eq!(scenario.expect.format, Some(ObjectFormat::Ndjson));
+    assert_eq!(scenario.emulator.map(|emulator| emulator.time_scale), Some(60.0));
+
+    // The AWS defaults when nothing is said.
+    let plain = parse("events = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n").unwrap();
+    assert_eq!(plain.pipeline.compression, Compression::None);
+    assert_eq!(plain.pipeline.delimiter, Delimiter::None);
+    assert_eq!(plain.pipeline.error_output_prefix, None);
+    assert_eq!(plain.pipeline.listing_prefix(), "");
+    assert_eq!(plain.expect.format, None);
+    assert_eq!(plain.emulator, None);
 }

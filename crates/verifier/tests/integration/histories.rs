@@ -204,6 +204,9 @@ proptest! {
             ordering: Ordering::PerKey,
             max_latency,
             timeout: Duration::from_secs(60),
+            max_shard_share: None,
+            max_throttled_fraction: None,
+            format: None,
         };
         let mut matcher = Matcher::new(&expectation, &expect, "test clock");
         for (index, items) in objects.iter().enumerate() {
