@@ -327,6 +327,10 @@ impl Bench<'_> {
             bail!("the Python loop found {python_records} records, expected {}", sizes.verify_records);
         }
         eprintln!("    {records} records: {rate:.0} records/s, peak RSS {:.0} MiB", rss / MIB);
+        // Memory is a bound, not a noisy speed: over budget, the bench fails.
+        if rss > 512.0 * MIB {
+            bail!("verifying {records} records peaked at {:.0} MiB RSS, over the 512 MiB budget", rss / MIB);
+        }
         let note = format!("{records} records of 200 bytes in 5 MiB objects, one core");
         figures.push(Figure {
             name: "verify records/s (decode+match+order)".into(),
