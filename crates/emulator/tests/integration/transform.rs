@@ -64,20 +64,25 @@ fn destination(
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_lambda_processor_transforms_drops_and_sends_failures_to_the_error_output() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("upper.py"), HANDLER).unwrap();
-    let handler = TransformConfig {
+/// An emulator with the Python handler `module:function` in `dir` registered as Lambda `name`.
+async fn harness_with_python(name: &str, dir: &std::path::Path, handler: &str) -> Harness {
+    let config = TransformConfig {
         runtime: TransformRuntime::Python,
-        handler: "upper:handle".to_owned(),
-        code_dir: dir.path().to_path_buf(),
+        handler: handler.to_owned(),
+        code_dir: dir.to_path_buf(),
         timeout: Duration::from_secs(30),
         retries: 3,
         function_arn: String::new(),
     };
-    let lambdas = BTreeMap::from([("upper".to_owned(), handler)]);
-    let h = Harness::with_config(EmulatorConfig { lambdas, ..EmulatorConfig::default() }).await;
+    let lambdas = BTreeMap::from([(name.to_owned(), config)]);
+    Harness::with_config(EmulatorConfig { lambdas, ..EmulatorConfig::default() }).await
+}
+
+#[tokio::test]
+async fn a_lambda_processor_transforms_drops_and_sends_failures_to_the_error_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("upper.py"), HANDLER).unwrap();
+    let h = harness_with_python("upper", dir.path(), "upper:handle").await;
     h.s3.create_bucket().bucket("transformed").send().await.unwrap();
     h.firehose
         .create_delivery_stream()
@@ -163,16 +168,7 @@ async fn a_crashing_handler_sends_every_record_to_the_error_output_prefix() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("crash.py"), "import os\ndef handle(event, context):\n    os._exit(3)\n")
         .unwrap();
-    let handler = TransformConfig {
-        runtime: TransformRuntime::Python,
-        handler: "crash:handle".to_owned(),
-        code_dir: dir.path().to_path_buf(),
-        timeout: Duration::from_secs(30),
-        retries: 3,
-        function_arn: String::new(),
-    };
-    let lambdas = BTreeMap::from([("upper".to_owned(), handler)]);
-    let h = Harness::with_config(EmulatorConfig { lambdas, ..EmulatorConfig::default() }).await;
+    let h = harness_with_python("upper", dir.path(), "crash:handle").await;
     h.s3.create_bucket().bucket("transformed").send().await.unwrap();
     let mut destination = destination(
         "transformed",
