@@ -216,6 +216,10 @@ fn bar_chart((id, title): (&str, &str), bars: &[(String, u64)], unit: &str, capt
     let max = bars.iter().map(|(_, count)| *count).max().unwrap_or(0).max(1);
     y_axis(&mut svg, max as f64, unit);
     let slot = plot_width / bars.len().max(1) as f64;
+    // Labels are about 6.5 px per character at 11 px: where they would run into each other, only
+    // every `step`-th is written (each bar still names itself in its tooltip).
+    let widest = bars.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) as f64 * 6.5 + 6.0;
+    let step = (widest / slot).ceil().max(1.0) as usize;
     for (index, (label, count)) in bars.iter().enumerate() {
         let x = MARGIN_LEFT + index as f64 * slot;
         if *count > 0 {
@@ -230,13 +234,15 @@ fn bar_chart((id, title): (&str, &str), bars: &[(String, u64)], unit: &str, capt
                 escape(label),
             );
         }
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            x + slot / 2.0,
-            HEIGHT - MARGIN_BOTTOM + 16.0,
-            escape(label)
-        );
+        if index % step == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                x + slot / 2.0,
+                HEIGHT - MARGIN_BOTTOM + 16.0,
+                escape(label)
+            );
+        }
     }
     let _ = writeln!(
         svg,
@@ -405,6 +411,23 @@ mod tests {
             "{svg}"
         );
         assert_eq!(short_ms(2_500), "2.5 s");
+    }
+
+    #[test]
+    fn crowded_labels_are_thinned_so_they_do_not_overlap() {
+        let few: Vec<(String, u64)> = (0..4).map(|i| (format!("≤{i}0 ms"), 1)).collect();
+        let many: Vec<(String, u64)> = (0..40).map(|i| (format!("≤{i}0 ms"), 1)).collect();
+        let labels = |bars: &[(String, u64)]| {
+            bar_chart(("c", "C"), bars, "records", "caption").matches("text-anchor=\"middle\">≤").count()
+        };
+        assert_eq!(labels(&few), 4);
+        let shown = labels(&many);
+        assert!((10..40).contains(&shown), "{shown} of 40 labels");
+        // Every bar is drawn and names itself, labelled or not.
+        assert_eq!(
+            bar_chart(("c", "C"), &many, "records", "caption").matches("<rect class=\"bar\"").count(),
+            40
+        );
     }
 
     #[test]
