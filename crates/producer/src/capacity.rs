@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 
 use md5::{Digest, Md5};
-use scenario::{PAD_FIELD, Workload};
+use scenario::Workload;
 use serde::Serialize;
 
-use crate::envelope::{self, Envelope};
+use crate::envelope::Envelope;
 use crate::schema::Generator;
 
 /// Records per second one shard accepts.
@@ -293,14 +293,7 @@ fn sample_keys(workload: &Workload, sample: u64, run_id: &str) -> Vec<KeyLoad> {
         let envelope =
             Envelope { run: run_id.to_owned(), seq, key, kseq: load.records, sent_ns: SAMPLE_SENT_NS };
         record.clear();
-        envelope::append_padded(
-            &event,
-            &workload.envelope_field,
-            &envelope,
-            generator.padded_size(seq),
-            PAD_FIELD,
-            &mut record,
-        );
+        generator.append_record(seq, &event, &workload.envelope_field, &envelope, &mut record);
         load.records += 1;
         load.bytes += (record.len() + envelope.key.len()) as u64;
     }

@@ -6,12 +6,11 @@
 //! Firehose would deliver them (local test fixtures, benchmark inputs) and measures generation speed
 //! before any I/O.
 
-use std::collections::HashMap;
+use scenario::Workload;
 
-use scenario::{PAD_FIELD, Workload};
-
-use crate::envelope::{self, Envelope};
+use crate::envelope::Envelope;
 use crate::expectation::Expectation;
+use crate::keys::KeySequences;
 use crate::schema::Generator;
 
 /// The records of a workload, `0..events` in seq order.
@@ -23,8 +22,7 @@ pub struct Records {
     sent_ns: u64,
     events: u64,
     next: u64,
-    unique_keys: bool,
-    kseqs: HashMap<String, u64>,
+    kseqs: KeySequences,
     event: Vec<u8>,
 }
 
@@ -33,14 +31,13 @@ impl Records {
     pub fn new(workload: &Workload, events: u64, run_id: &str, sent_ns: u64) -> Records {
         let generator = Generator::new(workload);
         Records {
-            unique_keys: generator.keys_are_unique(),
+            kseqs: KeySequences::new(generator.keys_are_unique()),
             generator,
             run_id: run_id.to_owned(),
             envelope_field: workload.envelope_field.clone(),
             sent_ns,
             events,
             next: 0,
-            kseqs: HashMap::new(),
             event: Vec::new(),
         }
     }
@@ -53,30 +50,9 @@ impl Records {
         }
         self.next += 1;
         let key = self.generator.event(seq, &mut self.event);
-        let kseq = if self.unique_keys {
-            0
-        } else {
-            // Look up by borrowed key first: allocating a key per record would dominate.
-            match self.kseqs.get_mut(&key) {
-                Some(next) => {
-                    *next += 1;
-                    *next - 1
-                }
-                None => {
-                    self.kseqs.insert(key.clone(), 1);
-                    0
-                }
-            }
-        };
+        let kseq = self.kseqs.next(&key);
         let envelope = Envelope { run: self.run_id.clone(), seq, key, kseq, sent_ns: self.sent_ns };
-        envelope::append_padded(
-            &self.event,
-            &self.envelope_field,
-            &envelope,
-            self.generator.padded_size(seq),
-            PAD_FIELD,
-            out,
-        );
+        self.generator.append_record(seq, &self.event, &self.envelope_field, &envelope, out);
         Some(seq)
     }
 
@@ -102,6 +78,8 @@ impl Records {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn workload(toml_workload: &str) -> Workload {

@@ -137,9 +137,50 @@ fn stable_hash(domain: &[u8], key: &str) -> u64 {
     hash ^ (hash >> 33)
 }
 
+/// Per-key sequence numbers (`kseq`): 0, 1, 2, … for the records of each partition key, in the
+/// order they are made. With unique keys (the random strategy) every `kseq` is 0 and nothing is kept.
+#[derive(Debug, Default)]
+pub(crate) struct KeySequences {
+    unique_keys: bool,
+    next: std::collections::HashMap<String, u64>,
+}
+
+impl KeySequences {
+    pub(crate) fn new(unique_keys: bool) -> KeySequences {
+        KeySequences { unique_keys, next: std::collections::HashMap::new() }
+    }
+
+    /// The `kseq` of the next record of `key`.
+    pub(crate) fn next(&mut self, key: &str) -> u64 {
+        if self.unique_keys {
+            return 0;
+        }
+        // Look up by borrowed key first: allocating a key per record would dominate.
+        match self.next.get_mut(key) {
+            Some(next) => {
+                *next += 1;
+                *next - 1
+            }
+            None => {
+                self.next.insert(key.to_owned(), 1);
+                0
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_sequences_count_per_key_and_stay_zero_for_unique_keys() {
+        let mut kseqs = KeySequences::new(false);
+        let got: Vec<u64> = ["a", "b", "a", "a", "b"].into_iter().map(|key| kseqs.next(key)).collect();
+        assert_eq!(got, [0, 0, 1, 2, 1]);
+        let mut unique = KeySequences::new(true);
+        assert_eq!((unique.next("a"), unique.next("a")), (0, 0));
+    }
     use std::collections::HashMap;
 
     fn counts(strategy: &PartitionKey, n: u64) -> HashMap<String, u64> {

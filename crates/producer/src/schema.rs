@@ -12,7 +12,7 @@ use fake::faker::lorem::en::{Sentence, Word};
 use fake::faker::name::en::Name;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use scenario::{CustomField, FieldKind, PartitionKey, Payload, Schema, Workload};
+use scenario::{CustomField, FieldKind, PAD_FIELD, PartitionKey, Payload, Schema, Workload};
 use serde::Serialize;
 use serde_json::json;
 
@@ -166,6 +166,20 @@ impl Generator {
     /// Whether every record has a fresh key, so per-key sequence numbers are always 0.
     pub fn keys_are_unique(&self) -> bool {
         matches!(self.keys, KeySampler::Random)
+    }
+
+    /// Appends record `seq` as the producer sends it to `out`: `event` (event `seq`) with `envelope`
+    /// under `envelope_field`, padded to the workload's size for `seq`.
+    pub fn append_record(
+        &self,
+        seq: u64,
+        event: &[u8],
+        envelope_field: &str,
+        envelope: &crate::Envelope,
+        out: &mut Vec<u8>,
+    ) {
+        let size = self.padded_size(seq);
+        crate::envelope::append_padded(event, envelope_field, envelope, size, PAD_FIELD, out);
     }
 
     /// Writes event `seq` as a JSON object into `out` (cleared first) and returns its partition key.

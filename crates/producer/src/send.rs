@@ -16,13 +16,13 @@ use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
 use hdrhistogram::Histogram;
 use rand::RngExt;
-use scenario::{PAD_FIELD, PutApi, Workload};
+use scenario::{PutApi, Workload};
 use tokio::sync::{mpsc, watch};
 
 use crate::envelope::{self, Envelope};
 use crate::expectation::{Expectation, PartSeqs};
 use crate::hot_keys::{HotKeys, ThrottledKey};
-use crate::keys::{Part, lane_of};
+use crate::keys::{KeySequences, Part, lane_of};
 use crate::progress::{Progress, ProgressMode};
 use crate::rate::Pacer;
 use crate::schema::Generator;
@@ -446,8 +446,7 @@ pub async fn produce_until(
     }
 
     let pacer = Pacer::new(&workload.rate);
-    let unique_keys = generator.keys_are_unique();
-    let mut kseqs: HashMap<String, u64> = HashMap::new();
+    let mut kseqs = KeySequences::new(generator.keys_are_unique());
     let mut part_seqs = (control.part.count > 1).then(|| PartSeqs::new(control.part));
     let mut event = Vec::new();
     let mut scratch = Vec::new();
@@ -472,24 +471,11 @@ pub async fn produce_until(
                 }
             }
         }
-        let kseq = if unique_keys {
-            0
-        } else {
-            let next = kseqs.entry(key.clone()).or_insert(0);
-            *next += 1;
-            *next - 1
-        };
+        let kseq = kseqs.next(&key);
         let envelope =
             Envelope { run: options.run_id.clone(), seq, key: key.clone(), kseq, sent_ns: unix_nanos() };
         let mut data = Vec::with_capacity(event.len() + 160);
-        envelope::append_padded(
-            &event,
-            &workload.envelope_field,
-            &envelope,
-            generator.padded_size(seq),
-            PAD_FIELD,
-            &mut data,
-        );
+        generator.append_record(seq, &event, &workload.envelope_field, &envelope, &mut data);
         let lane = lane_of(&key, lanes);
         let pending = Pending { seq, key, data, attempts: 0 };
         let sent = tokio::select! {

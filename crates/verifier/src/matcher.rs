@@ -222,16 +222,7 @@ impl Matcher {
             let (field, run, generated) =
                 (&expectation.envelope_field, &expectation.run_id, expectation.generated);
             for span in transform.observe_error_object(object, bytes, field, run, generated) {
-                state.corrupt += 1;
-                state.corrupt_bytes += span.len as u64;
-                if state.corrupt_examples.len() < MAX_EXAMPLES {
-                    state.corrupt_examples.push(CorruptExample {
-                        object: object.to_owned(),
-                        offset: span.offset as u64,
-                        length: span.len as u64,
-                        excerpt: span.excerpt,
-                    });
-                }
+                state.count_corrupt(object, span.offset as u64, span.len as u64, span.excerpt);
             }
             return;
         }
@@ -255,16 +246,7 @@ impl Matcher {
             match item {
                 Decoded::Corrupt(span) => {
                     layout.corrupt();
-                    state.corrupt += 1;
-                    state.corrupt_bytes += span.len as u64;
-                    if state.corrupt_examples.len() < MAX_EXAMPLES {
-                        state.corrupt_examples.push(CorruptExample {
-                            object: object.to_owned(),
-                            offset: span.offset as u64,
-                            length: span.len as u64,
-                            excerpt: span.excerpt,
-                        });
-                    }
+                    state.count_corrupt(object, span.offset as u64, span.len as u64, span.excerpt);
                 }
                 Decoded::Record(record) => {
                     layout.record(record.offset, record.len);
@@ -297,15 +279,7 @@ impl Matcher {
         }
         if let Some(damage) = unpacked.damage {
             // The compressed stream broke off: what follows the decompressed bytes is lost to us.
-            state.corrupt += 1;
-            if state.corrupt_examples.len() < MAX_EXAMPLES {
-                state.corrupt_examples.push(CorruptExample {
-                    object: object.to_owned(),
-                    offset: unpacked.bytes.len() as u64,
-                    length: 0,
-                    excerpt: damage,
-                });
-            }
+            state.count_corrupt(object, unpacked.bytes.len() as u64, 0, damage);
         }
         state.format.observe(object, &layout);
         if summary.records > 0 {
@@ -407,6 +381,15 @@ impl Matcher {
 }
 
 impl State {
+    /// Counts `length` bytes at `offset` of `object` that do not decode, keeping the first few as examples.
+    fn count_corrupt(&mut self, object: &str, offset: u64, length: u64, excerpt: String) {
+        self.corrupt += 1;
+        self.corrupt_bytes += length;
+        if self.corrupt_examples.len() < MAX_EXAMPLES {
+            self.corrupt_examples.push(CorruptExample { object: object.to_owned(), offset, length, excerpt });
+        }
+    }
+
     /// Classifies one record that carries an envelope.
     fn observe_record(
         &mut self,

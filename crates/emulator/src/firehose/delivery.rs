@@ -729,20 +729,31 @@ mod tests {
         }
     }
 
-    /// A direct-put stream with its task running on paused Tokio time.
+    /// A direct-put stream with its task running on paused Tokio time, delivering to `bucket`.
     fn start(
         clock: Clock,
         size_in_mbs: i64,
         interval_in_seconds: i64,
     ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>) {
+        start_with(clock, destination(size_in_mbs, interval_in_seconds), true)
+    }
+
+    /// Like [`start`], with any destination, and without creating the bucket unless `create_bucket`.
+    fn start_with(
+        clock: Clock,
+        destination: Destination,
+        create_bucket: bool,
+    ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>) {
         let s3 = Arc::new(S3Store::default());
-        s3.create_bucket("bucket", clock.now()).unwrap();
+        if create_bucket {
+            s3.create_bucket("bucket", clock.now()).unwrap();
+        }
         let stream = Arc::new(DeliveryStream::new(
             "ds".to_owned(),
             "arn:aws:firehose:us-east-1:000000000000:deliverystream/ds".to_owned(),
             clock.now(),
             Source::DirectPut,
-            destination(size_in_mbs, interval_in_seconds),
+            destination,
             &clock,
         ));
         let task = tokio::spawn(run(
@@ -878,26 +889,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn gzip_objects_decompress_to_the_delimited_records() {
         let clock = Clock::new(1.0);
-        let s3 = Arc::new(S3Store::default());
-        s3.create_bucket("bucket", clock.now()).unwrap();
         let destination =
             Destination { compression: Compression::Gzip, append_delimiter: true, ..destination(1, 0) };
-        let stream = Arc::new(DeliveryStream::new(
-            "ds".to_owned(),
-            "arn".to_owned(),
-            clock.now(),
-            Source::DirectPut,
-            destination,
-            &clock,
-        ));
-        tokio::spawn(run(
-            Arc::clone(&stream),
-            TaskContext {
-                s3: Arc::clone(&s3),
-                clock,
-                faults: Arc::new(FaultInjector::new(Faults::default())),
-            },
-        ));
+        let (stream, s3, _task) = start_with(clock, destination, true);
         stream.put(&[b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
         tokio::time::sleep(Duration::from_millis(10)).await;
         settle().await;
@@ -934,23 +928,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_missing_bucket_is_retried_until_it_exists() {
         let clock = Clock::new(1.0);
-        let s3 = Arc::new(S3Store::default());
-        let stream = Arc::new(DeliveryStream::new(
-            "ds".to_owned(),
-            "arn".to_owned(),
-            clock.now(),
-            Source::DirectPut,
-            destination(1, 0),
-            &clock,
-        ));
-        tokio::spawn(run(
-            Arc::clone(&stream),
-            TaskContext {
-                s3: Arc::clone(&s3),
-                clock,
-                faults: Arc::new(FaultInjector::new(Faults::default())),
-            },
-        ));
+        let (stream, s3, _task) = start_with(clock, destination(1, 0), false);
         stream.put(&[b"kept".to_vec()]);
         tokio::time::sleep(Duration::from_secs(3)).await;
         s3.create_bucket("bucket", clock.now()).unwrap();

@@ -6,6 +6,28 @@ use std::time::Duration;
 use emulator::{Emulator, EmulatorConfig};
 use tokio::time::Instant;
 
+/// The role every test delivery stream names (the emulator checks only that it is an ARN).
+pub(crate) const ROLE: &str = "arn:aws:iam::000000000000:role/firehose";
+
+/// An extended S3 destination into `bucket` with these buffering hints.
+pub(crate) fn extended_s3(
+    bucket: &str,
+    size_in_mbs: i32,
+    interval_in_seconds: i32,
+) -> aws_sdk_firehose::types::ExtendedS3DestinationConfiguration {
+    aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+        .role_arn(ROLE)
+        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+        .buffering_hints(
+            aws_sdk_firehose::types::BufferingHints::builder()
+                .size_in_mbs(size_in_mbs)
+                .interval_in_seconds(interval_in_seconds)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
 /// A running emulator and one client per service.
 pub(crate) struct Harness {
     pub(crate) emulator: Emulator,

@@ -5,15 +5,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
-use aws_sdk_firehose::types::{
-    BufferingHints, DeliveryStreamType, ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration,
-    Record,
-};
+use aws_sdk_firehose::types::{DeliveryStreamType, KinesisStreamSourceConfiguration, Record};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use emulator::{EmulatorConfig, FaultKind, Faults, ObjectFaults};
 
-use crate::common::{Harness, eventually};
+use crate::common::{Harness, ROLE, eventually, extended_s3};
 
 #[tokio::test]
 async fn a_dropped_entry_is_acknowledged_but_never_delivered() {
@@ -29,18 +26,11 @@ async fn a_dropped_entry_is_acknowledged_but_never_delivered() {
         .kinesis_stream_source_configuration(
             KinesisStreamSourceConfiguration::builder()
                 .kinesis_stream_arn(&stream_arn)
-                .role_arn("arn:aws:iam::000000000000:role/r")
+                .role_arn(ROLE)
                 .build()
                 .unwrap(),
         )
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/r")
-                .bucket_arn("arn:aws:s3:::out")
-                .buffering_hints(BufferingHints::builder().size_in_mbs(1).interval_in_seconds(0).build())
-                .build()
-                .unwrap(),
-        )
+        .extended_s3_destination_configuration(extended_s3("out", 1, 0))
         .send()
         .await
         .unwrap();
@@ -102,14 +92,7 @@ async fn direct_put_stream(h: &Harness, name: &str, bucket: &str) {
     h.firehose
         .create_delivery_stream()
         .delivery_stream_name(name)
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/r")
-                .bucket_arn(format!("arn:aws:s3:::{bucket}"))
-                .buffering_hints(BufferingHints::builder().size_in_mbs(1).interval_in_seconds(0).build())
-                .build()
-                .unwrap(),
-        )
+        .extended_s3_destination_configuration(extended_s3(bucket, 1, 0))
         .send()
         .await
         .unwrap();

@@ -12,27 +12,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use emulator::EmulatorConfig;
 
-use crate::common::{Harness, eventually};
-
-const ROLE: &str = "arn:aws:iam::000000000000:role/firehose";
-
-fn extended_s3(
-    bucket: &str,
-    size_in_mbs: i32,
-    interval_in_seconds: i32,
-) -> ExtendedS3DestinationConfiguration {
-    ExtendedS3DestinationConfiguration::builder()
-        .role_arn(ROLE)
-        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
-        .buffering_hints(
-            BufferingHints::builder()
-                .size_in_mbs(size_in_mbs)
-                .interval_in_seconds(interval_in_seconds)
-                .build(),
-        )
-        .build()
-        .unwrap()
-}
+use crate::common::{Harness, ROLE, eventually, extended_s3};
 
 async fn kinesis_source_delivery(
     h: &Harness,

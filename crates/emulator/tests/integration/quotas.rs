@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use aws_sdk_firehose::primitives::Blob;
-use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationConfiguration, Record};
+use aws_sdk_firehose::types::Record;
 use emulator::EmulatorConfig;
 
-use crate::common::{Harness, eventually};
+use crate::common::{Harness, eventually, extended_s3};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_beyond_the_bytes_quota_fail_per_entry_and_are_not_delivered() {
@@ -17,14 +17,7 @@ async fn entries_beyond_the_bytes_quota_fail_per_entry_and_are_not_delivered() {
     h.firehose
         .create_delivery_stream()
         .delivery_stream_name("quota-ds")
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/firehose")
-                .bucket_arn("arn:aws:s3:::quota")
-                .buffering_hints(BufferingHints::builder().size_in_mbs(128).interval_in_seconds(0).build())
-                .build()
-                .unwrap(),
-        )
+        .extended_s3_destination_configuration(extended_s3("quota", 128, 0))
         .send()
         .await
         .unwrap();
