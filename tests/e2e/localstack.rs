@@ -1,8 +1,11 @@
 //! The same scenario and seed on the embedded emulator and on real LocalStack (host mode): the
-//! delivered record sets must be identical and per-key order must hold on both.
+//! delivered record sets must be identical and per-key order must hold on both; and two runs at once
+//! on one LocalStack must not collide.
 //!
-//! Needs LocalStack host mode installed (`cargo xtask localstack setup`); `cargo xtask ci` installs
-//! it and runs these tests in its LocalStack stage with `--run-ignored only`.
+//! Needs LocalStack host mode installed (`cargo xtask localstack setup`). These tests do not check
+//! LocalStack's own lifecycle, so they share one LocalStack when `STREAMPROOF_LOCALSTACK_URL` names
+//! one that is already running (`cargo xtask ci` holds one up for them in its LocalStack stage);
+//! without it, each test starts its own LocalStack host process.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,15 +16,36 @@ use streamproof::run::run_on;
 /// One delivered record: its seq, key, per-key seq, and the event's bytes without the envelope.
 pub(crate) type Delivered = BTreeSet<(u64, String, u64, Vec<u8>)>;
 
+/// The LocalStack these tests run on: the one `STREAMPROOF_LOCALSTACK_URL` names, or a host
+/// process of their own.
+fn shared_localstack() -> Backend {
+    match std::env::var("STREAMPROOF_LOCALSTACK_URL") {
+        Ok(url) if !url.is_empty() => Backend::Endpoint { url, allow_remote: false },
+        _ => Backend::LocalStackHost { home: None },
+    }
+}
+
+fn small_kinesis_scenario() -> scenario::Scenario {
+    scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kinesis-to-s3-small.toml")).unwrap()
+}
+
 pub(crate) async fn delivered_on(backend: Backend) -> (Delivered, streamproof::run::RunOutcome) {
-    let scenario =
-        scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kinesis-to-s3-small.toml"))
-            .unwrap();
+    let scenario = small_kinesis_scenario();
     let reports = tempfile::tempdir().unwrap();
     let environment = Environment::start(&backend).await.expect("the backend starts");
     let outcome = run_on(&environment, &scenario, reports.path()).await.expect("the run completes");
+    let delivered = delivered_records(&environment, &outcome, &scenario.workload.envelope_field).await;
+    environment.shutdown().await;
+    (delivered, outcome)
+}
+
+/// Every record of `outcome`'s run in its bucket, read back through the S3 API.
+async fn delivered_records(
+    environment: &Environment,
+    outcome: &streamproof::run::RunOutcome,
+    field: &str,
+) -> Delivered {
     let clients = environment.endpoint().clients().await;
-    let field = &scenario.workload.envelope_field;
     let mut delivered = Delivered::new();
     let objects = clients.s3.list_objects_v2().bucket(&outcome.provisioned.bucket).send().await.unwrap();
     for object in objects.contents() {
@@ -38,20 +62,19 @@ pub(crate) async fn delivered_on(backend: Backend) -> (Delivered, streamproof::r
             }
             let raw = &bytes[record.offset..record.offset + record.len];
             let mut event: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(raw).unwrap();
-            event.remove(field.as_str());
+            event.remove(field);
             let body = serde_json::to_vec(&event).unwrap();
             delivered.insert((envelope.seq, envelope.key, envelope.kseq, body));
         }
     }
-    environment.shutdown().await;
-    (delivered, outcome)
+    delivered
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs LocalStack host mode (cargo xtask localstack setup); cargo xtask ci runs it"]
-async fn localstack_host_and_embedded_deliver_identical_record_sets_in_key_order() {
+async fn shared_localstack_and_embedded_deliver_identical_record_sets_in_key_order() {
     let (embedded, embedded_outcome) = delivered_on(Backend::default()).await;
-    let (localstack, localstack_outcome) = delivered_on(Backend::LocalStackHost { home: None }).await;
+    let (localstack, localstack_outcome) = delivered_on(shared_localstack()).await;
 
     for outcome in [&embedded_outcome, &localstack_outcome] {
         let counts = &outcome.report.counts;
@@ -60,4 +83,34 @@ async fn localstack_host_and_embedded_deliver_identical_record_sets_in_key_order
     }
     assert_eq!(embedded.len(), 1500);
     assert!(embedded == localstack, "the delivered record sets differ between embedded and localstack-host");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs LocalStack host mode (cargo xtask localstack setup); cargo xtask ci runs it"]
+async fn shared_localstack_serves_two_runs_at_once_without_collision() {
+    let scenario = small_kinesis_scenario();
+    let reports = tempfile::tempdir().unwrap();
+    let environment = Environment::start(&shared_localstack()).await.expect("the backend starts");
+    let (first, second) = tokio::join!(
+        run_on(&environment, &scenario, reports.path()),
+        run_on(&environment, &scenario, reports.path())
+    );
+    let (first, second) = (first.expect("the first run completes"), second.expect("the second run completes"));
+
+    assert_ne!(first.run_id, second.run_id);
+    assert_ne!(first.provisioned.stream_name, second.provisioned.stream_name);
+    assert_ne!(first.provisioned.delivery_stream_name, second.provisioned.delivery_stream_name);
+    let field = &scenario.workload.envelope_field;
+    let mut seen = Vec::new();
+    for outcome in [&first, &second] {
+        let counts = &outcome.report.counts;
+        assert_eq!((counts.delivered, counts.lost, counts.duplicated, counts.reordered), (1500, 0, 0, 0));
+        assert!(outcome.report.passed(), "run {} failed:\n{}", outcome.run_id, outcome.report.summary());
+        let delivered = delivered_records(&environment, outcome, field).await;
+        assert_eq!(delivered.len(), 1500, "run {} reads back its own records only", outcome.run_id);
+        seen.push(delivered);
+    }
+    // Same scenario and seed: the same events, each under its own run's envelope.
+    assert!(seen[0] == seen[1], "two runs of one scenario and seed delivered different records");
+    environment.shutdown().await;
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: the gate every change passes, in the order that fails fastest.
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::step;
@@ -50,8 +50,11 @@ fn docker_stage(sh: &Shell, nextest: bool) -> Result<()> {
     })
 }
 
-/// Real LocalStack (host mode, KCL included): install it with the project's own setup, run a
-/// Kinesis-source scenario on it, and the differential test against the embedded emulator.
+/// Real LocalStack (host mode, KCL included): install it with the project's own setup; run the tests
+/// that only need a LocalStack on one shared LocalStack process (a Kinesis-source scenario end to end,
+/// the differential test against the embedded emulator, two runs at once); then the tests of
+/// LocalStack's own lifecycle (readiness, teardown after pass, fail and Ctrl-C), which each start
+/// their own.
 fn localstack_stage(sh: &Shell, nextest: bool) -> Result<()> {
     if let Err(error) = step("localstack setup", || crate::localstack::run(sh, &["setup".to_owned()])) {
         if registries_reachable(sh) {
@@ -65,13 +68,47 @@ fn localstack_stage(sh: &Shell, nextest: bool) -> Result<()> {
         return Ok(());
     }
     step(
-        "LocalStack tests: kinesis-to-s3-small.toml end to end, differential against embedded, teardown",
-        || ignored_tests(sh, nextest, "localstack"),
-    )
+        "LocalStack tests on one shared LocalStack: kinesis-to-s3-small.toml end to end, differential against embedded, two runs at once",
+        || on_shared_localstack(sh, || ignored_tests(sh, nextest, "shared_localstack")),
+    )?;
+    step("LocalStack lifecycle tests: readiness, teardown after pass, fail and Ctrl-C", || {
+        ignored_tests(sh, nextest, "localstack_host")
+    })
 }
 
-/// Runs the ignored tests whose names contain `filter`, two at a time: each LocalStack test starts
-/// its own LocalStack, and CI machines have two cores.
+/// Holds one LocalStack host process up (`streamproof env up`) while `tests` run, with its URL in
+/// `STREAMPROOF_LOCALSTACK_URL`, and stops it afterwards whatever the outcome.
+fn on_shared_localstack(sh: &Shell, tests: impl FnOnce() -> Result<()>) -> Result<()> {
+    let name = format!("ci-localstack-{}", std::process::id());
+    let up = cmd!(sh, "cargo run --quiet --locked -p streamproof -- env up --name {name} --backend localstack-host")
+        .read();
+    let down = || {
+        if let Err(error) = cmd!(sh, "cargo run --quiet --locked -p streamproof -- env down --name {name}").run() {
+            eprintln!("stopping the shared LocalStack {name} failed: {error}");
+        }
+    };
+    let url = match up {
+        Ok(out) => out.lines().find_map(|line| line.strip_prefix("export AWS_ENDPOINT_URL=")).map(str::to_owned),
+        Err(error) => {
+            down();
+            return Err(error).context("starting the shared LocalStack");
+        }
+    };
+    let Some(url) = url else {
+        down();
+        bail!("`streamproof env up` printed no AWS_ENDPOINT_URL for the shared LocalStack");
+    };
+    eprintln!("shared LocalStack {name} at {url}");
+    let outcome = {
+        let _url = sh.push_env("STREAMPROOF_LOCALSTACK_URL", &url);
+        tests()
+    };
+    down();
+    outcome
+}
+
+/// Runs the ignored tests whose names contain `filter`, two at a time: CI machines have two cores,
+/// and a LocalStack test keeps a JVM busy for its Kinesis source.
 fn ignored_tests(sh: &Shell, nextest: bool, filter: &str) -> Result<()> {
     let threads = "2";
     if nextest {
