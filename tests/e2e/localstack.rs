@@ -26,7 +26,8 @@ fn shared_localstack() -> Backend {
 }
 
 fn small_kinesis_scenario() -> scenario::Scenario {
-    scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kinesis-to-s3-small.toml")).unwrap()
+    scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kinesis-to-s3-small.toml"))
+        .unwrap()
 }
 
 pub(crate) async fn delivered_on(backend: Backend) -> (Delivered, streamproof::run::RunOutcome) {
@@ -95,7 +96,8 @@ async fn shared_localstack_serves_two_runs_at_once_without_collision() {
         run_on(&environment, &scenario, reports.path()),
         run_on(&environment, &scenario, reports.path())
     );
-    let (first, second) = (first.expect("the first run completes"), second.expect("the second run completes"));
+    let (first, second) =
+        (first.expect("the first run completes"), second.expect("the second run completes"));
 
     assert_ne!(first.run_id, second.run_id);
     assert_ne!(first.provisioned.stream_name, second.provisioned.stream_name);

@@ -5,6 +5,7 @@ mod docker;
 mod faults_property;
 mod faults_scenarios;
 mod localstack;
+mod opensearch;
 mod producer;
 mod report_html;
 mod s3_destination;

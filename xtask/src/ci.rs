@@ -80,15 +80,22 @@ fn localstack_stage(sh: &Shell, nextest: bool) -> Result<()> {
 /// `STREAMPROOF_LOCALSTACK_URL`, and stops it afterwards whatever the outcome.
 fn on_shared_localstack(sh: &Shell, tests: impl FnOnce() -> Result<()>) -> Result<()> {
     let name = format!("ci-localstack-{}", std::process::id());
-    let up = cmd!(sh, "cargo run --quiet --locked -p streamproof -- env up --name {name} --backend localstack-host")
-        .read();
+    let up = cmd!(
+        sh,
+        "cargo run --quiet --locked -p streamproof -- env up --name {name} --backend localstack-host"
+    )
+    .read();
     let down = || {
-        if let Err(error) = cmd!(sh, "cargo run --quiet --locked -p streamproof -- env down --name {name}").run() {
+        if let Err(error) =
+            cmd!(sh, "cargo run --quiet --locked -p streamproof -- env down --name {name}").run()
+        {
             eprintln!("stopping the shared LocalStack {name} failed: {error}");
         }
     };
     let url = match up {
-        Ok(out) => out.lines().find_map(|line| line.strip_prefix("export AWS_ENDPOINT_URL=")).map(str::to_owned),
+        Ok(out) => {
+            out.lines().find_map(|line| line.strip_prefix("export AWS_ENDPOINT_URL=")).map(str::to_owned)
+        }
         Err(error) => {
             down();
             return Err(error).context("starting the shared LocalStack");

@@ -48,6 +48,8 @@ pub struct RunOutcome {
     pub envelope_field: String,
     /// Records the scenario's data transformation dropped or failed, as the backend logged them.
     pub transforms: Vec<TransformEvent>,
+    /// What the producer sent and the backend acknowledged, as the verifier held the pipeline to it.
+    pub expectation: producer::Expectation,
 }
 
 impl RunOutcome {
@@ -278,6 +280,16 @@ pub async fn run_on(
     run_on_interruptible(environment, scenario, report_dir, &Interrupt::never()).await
 }
 
+/// Like [`run_on`], but leaves what the run provisioned (stream, delivery stream, a search
+/// destination's index) in place, to inspect it afterwards.
+pub async fn run_on_keeping(
+    environment: &Environment,
+    scenario: &Scenario,
+    report_dir: &Path,
+) -> Result<RunOutcome, RunError> {
+    run_steps(environment, scenario, report_dir, &Interrupt::never(), true).await
+}
+
 /// Like [`run_on`], but stops early on `interrupt`: once production has started, a stop yields a
 /// report marked incomplete; before that, [`RunError::Interrupted`].
 pub async fn run_on_interruptible(
@@ -302,7 +314,7 @@ async fn run_steps(
     let run_id = run_id.as_str();
     let clients = environment.endpoint().clients().await;
     let provisioning = async {
-        let provisioned = environment::provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
+        let provisioned = environment.provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
         if environment.capabilities().needs_canary {
             environment::prove_ready(
                 &clients,
@@ -369,7 +381,7 @@ async fn run_steps(
         None
     } else {
         tokio::select! {
-            report = verify(environment, &clients, scenario, &produced.expectation, &verify_options) => Some(report?),
+            report = verify(environment, &clients, scenario, &provisioned, &produced.expectation, &verify_options) => Some(report?),
             () = interrupt.stopped() => {
                 phase = "waiting for delivery";
                 None
@@ -382,7 +394,8 @@ async fn run_steps(
             // Interrupted: read what is there once, without waiting for the rest.
             let mut last_read = verify_options.clone();
             last_read.expect.timeout = Duration::ZERO;
-            let read = verify(environment, &clients, scenario, &produced.expectation, &last_read);
+            let read =
+                verify(environment, &clients, scenario, &provisioned, &produced.expectation, &last_read);
             let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
                 .await
                 .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
@@ -432,18 +445,24 @@ async fn run_steps(
         faults,
         envelope_field: scenario.workload.envelope_field.clone(),
         transforms: environment.transform_log(),
+        expectation: produced.expectation,
     })
 }
 
 /// Verifies the run; with a data transformation, records the backend logged as dropped by it and
-/// records in the error output are accounted for, not lost.
+/// records in the error output are accounted for, not lost; with a search destination, the index,
+/// the failed-documents backup and (with `AllDocuments`) the S3 backup are read instead.
 async fn verify(
     environment: &Environment,
     clients: &environment::Clients,
     scenario: &Scenario,
+    provisioned: &Provisioned,
     expectation: &producer::Expectation,
     options: &VerifyOptions,
 ) -> Result<Report, verifier::VerifyError> {
+    if let Some(check) = search_check(scenario, provisioned) {
+        return verifier::verify_search(&clients.s3, expectation, options, check).await;
+    }
     if scenario.pipeline.transform.is_none() {
         return verifier::verify(&clients.s3, expectation, options).await;
     }
@@ -460,6 +479,21 @@ async fn verify(
             .collect()
     };
     verifier::verify_transformed(&clients.s3, expectation, options, check, &dropped).await
+}
+
+/// Where the verifier reads a search destination's records: the provisioned cluster and run
+/// index, the failed-documents prefix and the backup prefix; `None` without a search destination.
+pub fn search_check(scenario: &Scenario, provisioned: &Provisioned) -> Option<verifier::SearchCheck> {
+    let (destination, search) = (scenario.pipeline.search.as_ref()?, provisioned.search.as_ref()?);
+    Some(verifier::SearchCheck {
+        service: search.service,
+        endpoint: search.endpoint.clone(),
+        index: search.index.clone(),
+        rotation: search.rotation,
+        backup_mode: destination.backup_mode,
+        failed_prefix: search.failed_prefix.clone(),
+        backup_prefix: provisioned.prefix.clone(),
+    })
 }
 
 /// The part of every error output key known before Firehose evaluates the error output prefix:
@@ -494,6 +528,19 @@ fn embedded_only_sections(scenario: &Scenario) -> Vec<(&'static str, &'static st
     }
     if scenario.pipeline.transform.is_some() {
         sections.push(("a [pipeline.transform] section", "cannot run a local transformation handler"));
+    }
+    // LocalStack has no OpenSearch or Elasticsearch delivery here; only the embedded emulator's
+    // Firehose delivers to a search domain (its own, or a cluster named by `endpoint`).
+    match scenario.pipeline.search.as_ref().map(|search| search.service) {
+        Some(scenario::SearchService::OpenSearch) => sections.push((
+            "a [pipeline.opensearch] section",
+            "cannot deliver to OpenSearch (LocalStack has no OpenSearch destination here)",
+        )),
+        Some(scenario::SearchService::Elasticsearch) => sections.push((
+            "a [pipeline.elasticsearch] section",
+            "cannot deliver to Elasticsearch (LocalStack has no Elasticsearch destination here)",
+        )),
+        None => {}
     }
     sections
 }
@@ -581,6 +628,7 @@ pub fn emulator_faults(faults: &scenario::Faults) -> emulator::Faults {
         stall_shard: faults
             .stall_shard
             .map(|stall| emulator::ShardStall { shard: stall.shard as usize, by: stall.by }),
+        index_failure: faults.index_failure,
     }
 }
 
@@ -611,6 +659,7 @@ pub fn injected_fault(fault: &FaultEvent, envelope_field: &str) -> verifier::Inj
         FaultKind::ThrottleBurst => "throttle_burst",
         FaultKind::InternalFailure => "internal_failure",
         FaultKind::StallShard { .. } => "stall_shard",
+        FaultKind::IndexFailure => "index_failure",
     };
     verifier::InjectedFault {
         kind: kind.to_owned(),
@@ -664,6 +713,11 @@ pub fn describe_fault(fault: &FaultEvent, envelope_field: &str) -> String {
             fault.stream,
             fault.shard_id.as_deref().unwrap_or("?"),
             by.as_secs_f64()
+        ),
+        FaultKind::IndexFailure => format!(
+            "the search domain rejected {record} for index {} on every attempt (400 mapper_parsing_exception); \
+             Firehose backs it up to S3 as a failed document",
+            fault.stream
         ),
     }
 }

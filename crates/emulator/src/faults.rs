@@ -34,6 +34,12 @@ pub struct Faults {
     pub internal_failure: f64,
     /// A shard whose records Firehose does not read for a while after the delivery stream starts.
     pub stall_shard: Option<ShardStall>,
+    /// Per document: the emulator's in-process search domain rejects it with item status 400
+    /// (`mapper_parsing_exception`). The decision is a hash of the seed and the document's source
+    /// bytes, so a rejected document is rejected again on every retry. Each rejected document is
+    /// logged once as [`FaultKind::IndexFailure`]. Only this emulator's in-process domains reject
+    /// documents; Firehose's delivery to an external cluster is left alone.
+    pub index_failure: f64,
 }
 
 /// A whole-shard stall: Firehose reads nothing of shard `shard` (0-based) until `by` of emulator
@@ -59,6 +65,7 @@ impl Faults {
             && self.throttle_burst <= 0.0
             && self.internal_failure <= 0.0
             && self.stall_shard.is_none()
+            && self.index_failure <= 0.0
     }
 }
 
@@ -135,13 +142,18 @@ pub enum FaultKind {
     InternalFailure,
     /// Firehose read nothing of the shard for `by` after its delivery stream was created.
     StallShard { by: Duration },
+    /// The in-process search domain rejected a document (`stream` is the index name, `data` the
+    /// document source, `ordinal` counts the domain's rejected documents from 0); logged once per
+    /// document, however often it is retried.
+    IndexFailure,
 }
 
 /// Ground truth about one injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultEvent {
     pub kind: FaultKind,
-    /// The Kinesis stream or Firehose delivery stream the fault happened in.
+    /// The Kinesis stream or Firehose delivery stream the fault happened in; the index for
+    /// [`FaultKind::IndexFailure`].
     pub stream: String,
     /// For Kinesis faults the entry's ordinal among all accepted entries; for Firehose faults the
     /// ordinal of the flushed batch in its delivery stream.
@@ -338,6 +350,11 @@ impl Draws {
     }
 }
 
+/// FNV-1a over bytes: a stable 64-bit digest, the same on every platform and Rust version.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xCBF2_9CE4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
+}
+
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -384,6 +401,18 @@ impl FaultInjector {
     /// The planned shard stall, if any.
     pub(crate) fn stall(&self) -> Option<ShardStall> {
         self.faults.stall_shard
+    }
+
+    /// Whether the in-process search domain rejects a document with this source, by
+    /// [`Faults::index_failure`]: the same source gets the same answer on every attempt.
+    pub(crate) fn rejects_document(&self, source: &[u8]) -> bool {
+        let rate = self.faults.index_failure;
+        if rate <= 0.0 {
+            return false;
+        }
+        // A stream of its own per document, apart from the per-batch and per-request streams.
+        let mut draws = Draws::new(self.faults.seed ^ 0x494E_4445_5846_4149, fnv1a(source));
+        draws.chance(rate)
     }
 
     /// The plan's seed.

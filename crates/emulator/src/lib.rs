@@ -1,17 +1,24 @@
 //! An embedded Kinesis Data Streams + Kinesis Data Firehose + S3 emulator served over HTTP on loopback.
 //!
 //! One port serves all three services: awsJson1_1 requests whose `X-Amz-Target` starts with
-//! `Kinesis_20131202.` or `Firehose_20150804.` go to Kinesis or Firehose, everything else is S3 REST
-//! (path style, or virtual-host style as `<bucket>.localhost:<port>`). The official AWS SDK clients,
-//! the AWS CLI and boto3 talk to it through an endpoint URL, with any credentials.
+//! `Kinesis_20131202.` or `Firehose_20150804.` go to Kinesis or Firehose, requests under
+//! `/_opensearch/<domain>/` go to an in-process search domain ([`Emulator::search_endpoint`]), and
+//! everything else is S3 REST (path style, or virtual-host style as `<bucket>.localhost:<port>`).
+//! The official AWS SDK clients, the AWS CLI and boto3 talk to it through an endpoint URL, with any
+//! credentials.
 //!
 //! The emulator models the delivery semantics a pipeline test cares about: partition-key routing to
 //! shards, per-shard ordering and write limits, Firehose buffering by size and interval, GZIP, the
 //! newline-delimiter processor, data transformation by the user's own handler run as a local
 //! process (a `Lambda` processor, [`Transformer`], with its [`TransformEvent`] log), prefix
-//! expressions and the S3 object key layout. A [`Clock`] with a time scale makes long buffering
-//! intervals pass quickly, and [`Faults`] lose, duplicate, reorder, corrupt, truncate or delay records on
-//! purpose, seeded and reproducible, with a ground-truth log ([`FaultEvent`]).
+//! expressions and the S3 object key layout. Firehose's OpenSearch and Elasticsearch destinations
+//! deliver by `_bulk` to an in-process domain (an OpenSearch-compatible document store with `_count`,
+//! `_doc`, `_search` and scroll) or to an external cluster over plain HTTP, retry failed documents for
+//! the configured duration and write them to the S3 backup in AWS's failed-document envelope (every
+//! document too with `AllDocuments`). A [`Clock`] with a time scale makes long buffering intervals
+//! pass quickly, and [`Faults`] lose, duplicate, reorder, corrupt, truncate or delay records on
+//! purpose, or make the in-process domain reject documents, seeded and reproducible, with a
+//! ground-truth log ([`FaultEvent`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), emulator::StartError> {
@@ -29,6 +36,7 @@ mod firehose;
 mod json;
 mod kinesis;
 mod s3;
+mod search;
 mod server;
 mod state;
 
@@ -56,6 +64,7 @@ use faults::FaultInjector;
 use firehose::FirehoseRegistry;
 use kinesis::store::KinesisStore;
 use s3::store::S3Store;
+use search::SearchRegistry;
 use state::State;
 
 /// How to run an [`Emulator`].
@@ -161,12 +170,14 @@ impl Emulator {
             }
         };
         let s3_store = Arc::new(s3_store);
+        let faults = Arc::new(FaultInjector::new(config.faults));
         let state = Arc::new(State {
             clock,
             kinesis: KinesisStore::new(&config.region, &config.account_id, config.shard_write_limits),
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
-            faults: Arc::new(FaultInjector::new(config.faults)),
+            search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
+            faults,
             lambdas: config.lambdas,
             transforms: Arc::default(),
             region: config.region,
@@ -182,6 +193,15 @@ impl Emulator {
     /// The endpoint URL to give SDK clients, such as `http://127.0.0.1:4566`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The REST base URL of the in-process search domain `domain`, such as
+    /// `http://127.0.0.1:4566/_opensearch/streamproof`: what a delivery stream's
+    /// `DomainARN = arn:aws:es:<region>:<account>:domain/<domain>` delivers to. The domain is created
+    /// on first reference; it answers `_bulk`, `_count`, `_doc`, `_search` (with scroll), `_refresh`
+    /// and index deletion as OpenSearch does.
+    pub fn search_endpoint(&self, domain: &str) -> String {
+        format!("{}{}{domain}", self.endpoint(), search::PATH_PREFIX)
     }
 
     /// The address the emulator listens on.

@@ -21,10 +21,13 @@ use tokio::task::JoinSet;
 
 use crate::error::ApiError;
 use crate::state::State;
-use crate::{firehose, json, kinesis, s3};
+use crate::{firehose, json, kinesis, s3, search};
 
 /// Largest awsJson1_1 request body; a full PutRecords request is about 7 MiB once base64-encoded.
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+/// Largest request body of the in-process search domain: a Firehose batch of up to 100 MB plus
+/// its `_bulk` action lines.
+const MAX_SEARCH_BODY: usize = 192 * 1024 * 1024;
 
 /// Accepts connections until `shutdown` turns true, then lets open connections finish their
 /// current request and returns once all of them have closed.
@@ -90,10 +93,15 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 enum Target {
     Kinesis(String),
     Firehose(String),
+    /// The in-process search domains, under `/_opensearch/`.
+    Search,
     S3,
 }
 
 fn target(request: &Request<Incoming>) -> Target {
+    if request.uri().path().starts_with(search::PATH_PREFIX) {
+        return Target::Search;
+    }
     let Some(target) = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()) else {
         return Target::S3;
     };
@@ -120,6 +128,7 @@ async fn route(
             Ok(body) => firehose::handle(&state, &op, &body),
             Err(err) => json::error(&err),
         },
+        Target::Search => serve_search(&state, request).await,
         Target::S3 => serve_s3(&s3, request).await,
     };
     Ok(response)
@@ -133,6 +142,17 @@ async fn read_json_body(request: Request<Incoming>) -> Result<Bytes, ApiError> {
             code: "SerializationException",
             message: format!("failed to read the request body: {err}"),
         }),
+    }
+}
+
+async fn serve_search(state: &State, request: Request<Incoming>) -> Response<s3s::Body> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().strip_prefix(search::PATH_PREFIX).unwrap_or_default();
+    match Limited::new(body, MAX_SEARCH_BODY).collect().await {
+        Ok(body) => {
+            search::http::handle(&state.search, &parts.method, path, parts.uri.query(), &body.to_bytes())
+        }
+        Err(err) => search::http::too_large(&err.to_string()),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::firehose::processor::TransformLog;
 use crate::firehose::transform::TransformConfig;
 use crate::kinesis::store::KinesisStore;
 use crate::s3::store::S3Store;
+use crate::search::SearchRegistry;
 
 /// The emulated account: its services' data, the clock and the fault injector.
 #[derive(Debug)]
@@ -24,4 +25,6 @@ pub(crate) struct State {
     pub(crate) lambdas: std::collections::BTreeMap<String, TransformConfig>,
     /// Records the data transformations dropped or failed.
     pub(crate) transforms: Arc<TransformLog>,
+    /// The in-process search domains (OpenSearch and Elasticsearch destinations).
+    pub(crate) search: Arc<SearchRegistry>,
 }

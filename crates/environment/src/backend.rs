@@ -199,6 +199,29 @@ impl Environment {
         }
     }
 
+    /// The REST URL of the embedded emulator's in-process search domain `domain`; `None` on every
+    /// other backend, which has no search domain of its own.
+    pub fn search_endpoint(&self, domain: &str) -> Option<String> {
+        match &self.running {
+            Running::Embedded(emulator) => Some(emulator.search_endpoint(domain)),
+            Running::LocalStackHost(_) | Running::Container(_) | Running::External => None,
+        }
+    }
+
+    /// Provisions `scenario` on this backend, as [`crate::provision`] does; a search destination
+    /// without an `endpoint` indexes into the in-process domain of the embedded emulator.
+    pub async fn provision(
+        &self,
+        clients: &crate::Clients,
+        scenario: &scenario::Scenario,
+        run_id: &str,
+        deadline: std::time::Duration,
+    ) -> Result<crate::Provisioned, EnvError> {
+        let domain =
+            scenario.pipeline.search.as_ref().and_then(|search| self.search_endpoint(&search.domain));
+        crate::provision::provision_with(clients, scenario, run_id, deadline, domain).await
+    }
+
     /// Faults the backend injected so far (empty where it cannot inject any).
     pub fn fault_log(&self) -> Vec<emulator::FaultEvent> {
         match &self.running {

@@ -37,6 +37,13 @@ pub enum EnvError {
     AwsRefused,
     #[error("{operation} failed: {message}")]
     Aws { operation: String, message: String },
+    #[error("search cluster request {url} failed: {message}")]
+    Search { url: String, message: String },
+    #[error(
+        "the scenario indexes into the in-process search domain {domain:?}, which only the embedded backend serves; \
+         run it there, or give the search table an `endpoint`"
+    )]
+    NoSearchDomain { domain: String },
     #[error("{what} did not become {wanted} within {deadline:?} (last status: {last})")]
     NotReady { what: String, wanted: &'static str, deadline: Duration, last: String },
 }

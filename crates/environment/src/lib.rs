@@ -12,6 +12,7 @@ mod localstack_container;
 mod localstack_host;
 mod provision;
 mod registry;
+mod search;
 
 pub use backend::{Backend, Capabilities, EmbeddedOptions, Environment};
 pub use canary::prove_ready;
@@ -19,8 +20,12 @@ pub use endpoint::{Clients, Endpoint};
 pub use error::EnvError;
 pub use localstack_container::ContainerOptions;
 pub use localstack_host::default_home as default_localstack_home;
-pub use provision::{Provisioned, provision, resource_name, teardown, transform_function};
-pub use registry::{HeldEnvironment, HeldResources, Registry, process_alive, stop_holder, valid_name};
+pub use provision::{
+    Provisioned, ProvisionedSearch, provision, resource_name, search_domain_arn, teardown, transform_function,
+};
+pub use registry::{
+    HeldEnvironment, HeldResources, HeldSearch, Registry, process_alive, stop_holder, valid_name,
+};
 
 /// `$XDG_CACHE_HOME/streamproof` or `~/.cache/streamproof`: where streamproof keeps installs and state.
 fn cache_dir() -> Option<std::path::PathBuf> {

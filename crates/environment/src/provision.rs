@@ -3,12 +3,18 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_firehose::types::{
-    BufferingHints, CompressionFormat, DeliveryStreamStatus, DeliveryStreamType,
+    AmazonopensearchserviceBufferingHints, AmazonopensearchserviceDestinationConfiguration,
+    AmazonopensearchserviceIndexRotationPeriod, AmazonopensearchserviceRetryOptions,
+    AmazonopensearchserviceS3BackupMode, BufferingHints, CompressionFormat, DeliveryStreamStatus,
+    DeliveryStreamType, ElasticsearchBufferingHints, ElasticsearchDestinationConfiguration,
+    ElasticsearchIndexRotationPeriod, ElasticsearchRetryOptions, ElasticsearchS3BackupMode,
     ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor,
-    ProcessorParameter, ProcessorParameterName, ProcessorType,
+    ProcessorParameter, ProcessorParameterName, ProcessorType, S3DestinationConfiguration,
 };
 use aws_sdk_kinesis::types::StreamStatus;
-use scenario::{Compression, Delimiter, Pipeline, Scenario, Source};
+use scenario::{
+    Compression, Delimiter, IndexRotation, Pipeline, Scenario, SearchDestination, SearchService, Source,
+};
 
 use crate::endpoint::Clients;
 use crate::error::EnvError;
@@ -24,8 +30,41 @@ pub struct Provisioned {
     pub delivery_stream_name: String,
     pub bucket: String,
     /// The S3 prefix every delivered object's key starts with: the configured prefix up to its first
-    /// `!{...}` expression (empty for Firehose's default time prefix).
+    /// `!{...}` expression (empty for Firehose's default time prefix). With a search destination,
+    /// the S3 backup's prefix.
     pub prefix: String,
+    /// The search destination's cluster and index, for a `[pipeline.opensearch]` or
+    /// `[pipeline.elasticsearch]` scenario.
+    pub search: Option<ProvisionedSearch>,
+}
+
+/// Where a run's documents are indexed, and where Firehose backs the failed ones up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedSearch {
+    pub service: SearchService,
+    /// The cluster's REST base URL: the embedded emulator's in-process domain, or the scenario's
+    /// `endpoint`.
+    pub endpoint: String,
+    /// The index the delivery stream was given: `<index>-<run id>` (see
+    /// [`SearchDestination::run_index`]).
+    pub index: String,
+    /// Whether Firehose rotates the index (it then writes to `<index>-<period>` indexes).
+    pub rotation: bool,
+    /// S3 key prefix of failed documents: `<prefix>AmazonOpenSearchService-failed/` or
+    /// `<prefix>elasticsearch-failed/`.
+    pub failed_prefix: String,
+}
+
+impl ProvisionedSearch {
+    /// The index, or with rotation the pattern of the rotated indexes (`<index>-*`).
+    pub fn index_pattern(&self) -> String {
+        if self.rotation { format!("{}-*", self.index) } else { self.index.clone() }
+    }
+}
+
+/// The `DomainARN` of the embedded emulator's in-process search domain `domain` in `region`.
+pub fn search_domain_arn(region: &str, domain: &str) -> String {
+    format!("arn:aws:es:{region}:000000000000:domain/{domain}")
 }
 
 /// A resource name unique to the run: `sp-<scenario>-<run id>`, at most 64 characters.
@@ -36,15 +75,51 @@ pub fn resource_name(scenario: &Scenario, run_id: &str) -> String {
 }
 
 /// Creates the scenario's bucket (if missing), stream and delivery stream, and waits until each is
-/// ACTIVE, giving up after `deadline` per resource.
+/// ACTIVE, giving up after `deadline` per resource. A search destination must name an existing
+/// cluster (`endpoint`) here; [`crate::Environment::provision`] also reaches the embedded
+/// emulator's in-process domains.
 pub async fn provision(
     clients: &Clients,
     scenario: &Scenario,
     run_id: &str,
     deadline: Duration,
 ) -> Result<Provisioned, EnvError> {
+    provision_with(clients, scenario, run_id, deadline, None).await
+}
+
+/// [`provision`], with the REST URL of the in-process search domain the scenario names when the
+/// backend has one.
+pub(crate) async fn provision_with(
+    clients: &Clients,
+    scenario: &Scenario,
+    run_id: &str,
+    deadline: Duration,
+    domain_endpoint: Option<String>,
+) -> Result<Provisioned, EnvError> {
     let pipeline = &scenario.pipeline;
     let name = resource_name(scenario, run_id);
+    let search = match &pipeline.search {
+        Some(search) => {
+            let endpoint = match (&search.endpoint, domain_endpoint) {
+                (Some(endpoint), _) => endpoint.clone(),
+                (None, Some(endpoint)) => endpoint,
+                (None, None) => return Err(EnvError::NoSearchDomain { domain: search.domain.clone() }),
+            };
+            wait_for_cluster(&endpoint, deadline).await?;
+            Some(ProvisionedSearch {
+                service: search.service,
+                endpoint,
+                index: search.run_index(run_id),
+                rotation: search.rotation != IndexRotation::NoRotation,
+                failed_prefix: format!(
+                    "{}{}",
+                    pipeline.prefix.as_deref().unwrap_or_default(),
+                    search.service.failed_prefix_segment()
+                ),
+            })
+        }
+        None => None,
+    };
     create_bucket(clients, &pipeline.bucket).await?;
 
     let stream_name = match pipeline.source {
@@ -66,29 +141,28 @@ pub async fn provision(
         None => None,
     };
 
-    let destination = ExtendedS3DestinationConfiguration::builder()
-        .role_arn(FIREHOSE_ROLE_ARN)
-        .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
-        .set_prefix(pipeline.prefix.clone())
-        .set_error_output_prefix(pipeline.error_output_prefix.clone())
-        .buffering_hints(
-            BufferingHints::builder()
-                .size_in_mbs(pipeline.buffering.size_mb as i32)
-                .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
-                .build(),
-        )
-        .compression_format(match pipeline.compression {
-            Compression::None => CompressionFormat::Uncompressed,
-            Compression::Gzip => CompressionFormat::Gzip,
-        })
-        .set_processing_configuration(processing(pipeline, transform_processor(clients, scenario)))
-        .build()
-        .expect("role and bucket ARNs are set");
-    let mut create = clients
-        .firehose
-        .create_delivery_stream()
-        .delivery_stream_name(&name)
-        .extended_s3_destination_configuration(destination);
+    let mut create = clients.firehose.create_delivery_stream().delivery_stream_name(&name);
+    create = match (&pipeline.search, &search) {
+        (Some(destination), Some(provisioned)) => {
+            let region = clients.firehose.config().region().map_or("us-east-1", |region| region.as_ref());
+            // The in-process domain by ARN; an existing cluster by its URL.
+            let (domain_arn, cluster_endpoint) = match &destination.endpoint {
+                Some(endpoint) => (None, Some(endpoint.clone())),
+                None => (Some(search_domain_arn(region, &destination.domain)), None),
+            };
+            let backup = s3_backup(pipeline);
+            let target =
+                SearchTarget { destination, index: &provisioned.index, domain_arn, cluster_endpoint };
+            match destination.service {
+                SearchService::OpenSearch => create
+                    .amazonopensearchservice_destination_configuration(opensearch(pipeline, target, backup)),
+                SearchService::Elasticsearch => {
+                    create.elasticsearch_destination_configuration(elasticsearch(pipeline, target, backup))
+                }
+            }
+        }
+        _ => create.extended_s3_destination_configuration(s3_destination(clients, scenario)),
+    };
     create = match &stream_arn {
         Some(arn) => create
             .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
@@ -109,7 +183,135 @@ pub async fn provision(
         delivery_stream_name: name,
         bucket: pipeline.bucket.clone(),
         prefix: pipeline.listing_prefix().to_owned(),
+        search,
     })
+}
+
+/// The S3 destination of a pipeline without a search destination.
+fn s3_destination(clients: &Clients, scenario: &Scenario) -> ExtendedS3DestinationConfiguration {
+    let pipeline = &scenario.pipeline;
+    ExtendedS3DestinationConfiguration::builder()
+        .role_arn(FIREHOSE_ROLE_ARN)
+        .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
+        .set_prefix(pipeline.prefix.clone())
+        .set_error_output_prefix(pipeline.error_output_prefix.clone())
+        .buffering_hints(
+            BufferingHints::builder()
+                .size_in_mbs(pipeline.buffering.size_mb as i32)
+                .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
+                .build(),
+        )
+        .compression_format(match pipeline.compression {
+            Compression::None => CompressionFormat::Uncompressed,
+            Compression::Gzip => CompressionFormat::Gzip,
+        })
+        .set_processing_configuration(processing(pipeline, transform_processor(clients, scenario)))
+        .build()
+        .expect("role and bucket ARNs are set")
+}
+
+/// The `S3Configuration` of a search destination: the backup bucket, prefix, buffering and compression.
+fn s3_backup(pipeline: &Pipeline) -> S3DestinationConfiguration {
+    S3DestinationConfiguration::builder()
+        .role_arn(FIREHOSE_ROLE_ARN)
+        .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
+        .set_prefix(pipeline.prefix.clone())
+        .set_error_output_prefix(pipeline.error_output_prefix.clone())
+        .buffering_hints(
+            BufferingHints::builder()
+                .size_in_mbs(pipeline.buffering.size_mb as i32)
+                .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
+                .build(),
+        )
+        .compression_format(match pipeline.compression {
+            Compression::None => CompressionFormat::Uncompressed,
+            Compression::Gzip => CompressionFormat::Gzip,
+        })
+        .build()
+        .expect("role and bucket ARNs are set")
+}
+
+/// What a search destination's configuration names: the scenario's table, the run's index, and the
+/// cluster (`DomainARN` or `ClusterEndpoint`, exactly one).
+struct SearchTarget<'a> {
+    destination: &'a SearchDestination,
+    index: &'a str,
+    domain_arn: Option<String>,
+    cluster_endpoint: Option<String>,
+}
+
+/// `AmazonopensearchserviceDestinationConfiguration`.
+fn opensearch(
+    pipeline: &Pipeline,
+    target: SearchTarget<'_>,
+    backup: S3DestinationConfiguration,
+) -> AmazonopensearchserviceDestinationConfiguration {
+    let destination = target.destination;
+    AmazonopensearchserviceDestinationConfiguration::builder()
+        .role_arn(FIREHOSE_ROLE_ARN)
+        .set_domain_arn(target.domain_arn)
+        .set_cluster_endpoint(target.cluster_endpoint)
+        .index_name(target.index)
+        .index_rotation_period(AmazonopensearchserviceIndexRotationPeriod::from(
+            destination.rotation.as_str(),
+        ))
+        .buffering_hints(
+            AmazonopensearchserviceBufferingHints::builder()
+                .size_in_mbs(pipeline.buffering.size_mb as i32)
+                .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
+                .build(),
+        )
+        .retry_options(
+            AmazonopensearchserviceRetryOptions::builder()
+                .duration_in_seconds(destination.retry_seconds as i32)
+                .build(),
+        )
+        .s3_backup_mode(AmazonopensearchserviceS3BackupMode::from(destination.backup_mode.as_str()))
+        .s3_configuration(backup)
+        .build()
+        .expect("role, index and S3 configuration are set")
+}
+
+/// `ElasticsearchDestinationConfiguration`.
+fn elasticsearch(
+    pipeline: &Pipeline,
+    target: SearchTarget<'_>,
+    backup: S3DestinationConfiguration,
+) -> ElasticsearchDestinationConfiguration {
+    let destination = target.destination;
+    ElasticsearchDestinationConfiguration::builder()
+        .role_arn(FIREHOSE_ROLE_ARN)
+        .set_domain_arn(target.domain_arn)
+        .set_cluster_endpoint(target.cluster_endpoint)
+        .index_name(target.index)
+        .set_type_name(destination.type_name.clone())
+        .index_rotation_period(ElasticsearchIndexRotationPeriod::from(destination.rotation.as_str()))
+        .buffering_hints(
+            ElasticsearchBufferingHints::builder()
+                .size_in_mbs(pipeline.buffering.size_mb as i32)
+                .interval_in_seconds(pipeline.buffering.interval_seconds as i32)
+                .build(),
+        )
+        .retry_options(
+            ElasticsearchRetryOptions::builder()
+                .duration_in_seconds(destination.retry_seconds as i32)
+                .build(),
+        )
+        .s3_backup_mode(ElasticsearchS3BackupMode::from(destination.backup_mode.as_str()))
+        .s3_configuration(backup)
+        .build()
+        .expect("role, index and S3 configuration are set")
+}
+
+/// Waits until the search cluster at `endpoint` answers `GET /`.
+async fn wait_for_cluster(endpoint: &str, deadline: Duration) -> Result<(), EnvError> {
+    let mut poll = Poll::new(deadline);
+    loop {
+        match crate::search::answers(endpoint).await {
+            Ok(()) => return Ok(()),
+            Err(last) => poll.wait(format!("search cluster {endpoint}"), "reachable", &last).await?,
+        }
+    }
 }
 
 /// The Lambda function name a scenario's `[pipeline.transform]` handler is registered under.
@@ -164,7 +366,8 @@ fn processing(pipeline: &Pipeline, lambda: Option<Processor>) -> Option<Processi
         .then(|| ProcessingConfiguration::builder().enabled(true).set_processors(Some(processors)).build())
 }
 
-/// Deletes the run's delivery stream and stream. The bucket and its objects stay: they are the evidence.
+/// Deletes the run's delivery stream, stream and index. The bucket and its objects stay: they are
+/// the evidence.
 pub async fn teardown(clients: &Clients, provisioned: &Provisioned) -> Result<(), EnvError> {
     let name = &provisioned.delivery_stream_name;
     clients
@@ -182,6 +385,9 @@ pub async fn teardown(clients: &Clients, provisioned: &Provisioned) -> Result<()
             .send()
             .await
             .map_err(|e| EnvError::aws(format!("DeleteStream {stream}"), e))?;
+    }
+    if let Some(search) = &provisioned.search {
+        crate::search::delete_index(&search.endpoint, &search.index_pattern()).await?;
     }
     Ok(())
 }

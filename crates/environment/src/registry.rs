@@ -42,6 +42,18 @@ pub struct HeldResources {
     pub delivery_stream: String,
     pub bucket: String,
     pub prefix: String,
+    /// A search destination's cluster URL and the index its documents go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<HeldSearch>,
+}
+
+/// Where a held environment's search destination indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSearch {
+    /// The cluster's REST base URL.
+    pub endpoint: String,
+    /// The index (or, with rotation, the pattern of the rotated indexes).
+    pub index: String,
 }
 
 /// The directory of held environments' state files.
@@ -186,6 +198,10 @@ mod tests {
                 delivery_stream: "sp-small-x".to_owned(),
                 bucket: "bucket".to_owned(),
                 prefix: String::new(),
+                search: (name == "alpha").then(|| HeldSearch {
+                    endpoint: "http://127.0.0.1:4566/_opensearch/streamproof".to_owned(),
+                    index: "clicks-env-alpha".to_owned(),
+                }),
             }),
         }
     }
@@ -198,6 +214,7 @@ mod tests {
         registry.write(&held("zeta")).unwrap();
         registry.write(&held("alpha")).unwrap();
         assert_eq!(registry.read("alpha").unwrap(), Some(held("alpha")));
+        assert_eq!(registry.read("zeta").unwrap(), Some(held("zeta")));
         let names: Vec<String> = registry.list().unwrap().into_iter().map(|h| h.name).collect();
         assert_eq!(names, ["alpha", "zeta"]);
         registry.remove("alpha").unwrap();

@@ -16,6 +16,10 @@ pub use model::{
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
 pub use model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+pub use model::{
+    DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
+    SearchDestination, SearchService,
+};
 pub use model::{Transform, TransformRuntime};
 
 use std::path::Path;

@@ -62,6 +62,9 @@ pub struct Faults {
     pub internal_failure: f64,
     /// One shard Firehose does not read for a while after the delivery stream starts.
     pub stall_shard: Option<ShardStall>,
+    /// Per document: the in-process search domain rejects it (on every attempt), so it ends in the
+    /// failed-documents backup.
+    pub index_failure: f64,
 }
 
 /// A whole-shard stall: Firehose reads nothing of shard `shard` (0-based) for `by`.
@@ -92,6 +95,144 @@ pub struct Pipeline {
     /// The data transformation (`[pipeline.transform]`): a `Lambda` processor running the user's
     /// handler; only a backend that runs local handlers accepts it.
     pub transform: Option<Transform>,
+    /// An Amazon OpenSearch Service or Elasticsearch destination (`[pipeline.opensearch]` or
+    /// `[pipeline.elasticsearch]`) instead of the S3 destination; the bucket and prefix are then its
+    /// S3 backup (`S3Configuration`). Only a backend with a search domain accepts it.
+    pub search: Option<SearchDestination>,
+}
+
+/// A search destination: Firehose indexes every record as a document through the `_bulk` API and
+/// backs up failed documents (or all of them) to S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDestination {
+    pub service: SearchService,
+    /// `IndexName` as the scenario gives it; each run indexes into [`SearchDestination::run_index`].
+    pub index: String,
+    /// `TypeName` (Elasticsearch only).
+    pub type_name: Option<String>,
+    /// `IndexRotationPeriod`.
+    pub rotation: IndexRotation,
+    /// `S3BackupMode`.
+    pub backup_mode: SearchBackupMode,
+    /// `RetryOptions.DurationInSeconds`, 0..=7200 (default 300): how long Firehose retries a failed
+    /// document after the first attempt before backing it up to S3.
+    pub retry_seconds: u32,
+    /// The embedded emulator's in-process domain (`DomainARN`), used unless `endpoint` is given.
+    pub domain: String,
+    /// An existing cluster's REST URL (`ClusterEndpoint`), `http://` only: neither the emulator's
+    /// Firehose nor the verifier has a TLS client or request signing for a cluster.
+    pub endpoint: Option<String>,
+}
+
+/// The longest `IndexName` AWS accepts.
+pub const MAX_INDEX_NAME_LEN: usize = 80;
+
+/// What a run adds to an index name: `-` and a run id such as `20261123t193000-3fa2c1`.
+pub const RUN_INDEX_SUFFIX_LEN: usize = 23;
+
+/// The default in-process domain of the embedded emulator.
+pub const DEFAULT_SEARCH_DOMAIN: &str = "streamproof";
+
+impl SearchDestination {
+    /// The index a run writes to, so runs never collide: `<index>-<run id>`, lowercased (index names
+    /// are lowercase) and cut to [`MAX_INDEX_NAME_LEN`] characters.
+    pub fn run_index(&self, run_id: &str) -> String {
+        let mut index: String = format!("{}-{run_id}", self.index).to_lowercase();
+        if let Some((at, _)) = index.char_indices().nth(MAX_INDEX_NAME_LEN) {
+            index.truncate(at);
+        }
+        index
+    }
+}
+
+/// Which search service a destination is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchService {
+    /// `AmazonopensearchserviceDestinationConfiguration`.
+    OpenSearch,
+    /// `ElasticsearchDestinationConfiguration`.
+    Elasticsearch,
+}
+
+impl SearchService {
+    /// The key segment Firehose puts failed documents under, after the backup prefix.
+    pub fn failed_prefix_segment(self) -> &'static str {
+        match self {
+            SearchService::OpenSearch => "AmazonOpenSearchService-failed/",
+            SearchService::Elasticsearch => "elasticsearch-failed/",
+        }
+    }
+
+    /// The scenario table that declares it (`pipeline.opensearch`, `pipeline.elasticsearch`).
+    pub fn table(self) -> &'static str {
+        match self {
+            SearchService::OpenSearch => "pipeline.opensearch",
+            SearchService::Elasticsearch => "pipeline.elasticsearch",
+        }
+    }
+
+    /// The product's name, for messages and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchService::OpenSearch => "OpenSearch",
+            SearchService::Elasticsearch => "Elasticsearch",
+        }
+    }
+}
+
+/// `IndexRotationPeriod`: the suffix Firehose appends to the index name from each record's arrival time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexRotation {
+    /// `NoRotation` (the scenario's default; AWS's API defaults to `OneDay`): the index name as given.
+    #[default]
+    NoRotation,
+    /// `OneHour`: `-YYYY-MM-DD-HH`.
+    OneHour,
+    /// `OneDay`: `-YYYY-MM-DD`.
+    OneDay,
+    /// `OneWeek`: `-YYYY-wWW` (AWS's week number: weeks start on Sunday, week 1 holds January 1st).
+    OneWeek,
+    /// `OneMonth`: `-YYYY-MM`.
+    OneMonth,
+}
+
+impl IndexRotation {
+    /// Every period, as AWS and scenario files name it.
+    pub const ALL: [(&'static str, IndexRotation); 5] = [
+        ("NoRotation", IndexRotation::NoRotation),
+        ("OneHour", IndexRotation::OneHour),
+        ("OneDay", IndexRotation::OneDay),
+        ("OneWeek", IndexRotation::OneWeek),
+        ("OneMonth", IndexRotation::OneMonth),
+    ];
+
+    /// The AWS name, e.g. `OneDay`.
+    pub fn as_str(self) -> &'static str {
+        IndexRotation::ALL
+            .iter()
+            .find(|(_, rotation)| *rotation == self)
+            .map_or("NoRotation", |(name, _)| name)
+    }
+}
+
+/// `S3BackupMode` of a search destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchBackupMode {
+    /// `FailedDocumentsOnly` (the AWS default): documents the cluster refused, once retries are over.
+    #[default]
+    FailedDocumentsOnly,
+    /// `AllDocuments`: every record, indexed or not; failed ones also under the failed-documents prefix.
+    AllDocuments,
+}
+
+impl SearchBackupMode {
+    /// The AWS name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchBackupMode::FailedDocumentsOnly => "FailedDocumentsOnly",
+            SearchBackupMode::AllDocuments => "AllDocuments",
+        }
+    }
 }
 
 /// A data-transformation handler and the `Lambda` processor's settings.

@@ -42,6 +42,21 @@ pub(crate) struct RawPipeline {
     pub(crate) delimiter: Option<Spanned<String>>,
     pub(crate) buffering: Option<RawBuffering>,
     pub(crate) transform: Option<Spanned<RawTransform>>,
+    pub(crate) opensearch: Option<Spanned<RawSearch>>,
+    pub(crate) elasticsearch: Option<Spanned<RawSearch>>,
+}
+
+/// `[pipeline.opensearch]` or `[pipeline.elasticsearch]`: a search destination with S3 backup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSearch {
+    pub(crate) index: Spanned<String>,
+    pub(crate) type_name: Option<Spanned<String>>,
+    pub(crate) rotation: Option<Spanned<String>>,
+    pub(crate) s3_backup_mode: Option<Spanned<String>>,
+    pub(crate) retry_seconds: Option<Spanned<i64>>,
+    pub(crate) domain: Option<Spanned<String>>,
+    pub(crate) endpoint: Option<Spanned<String>>,
 }
 
 /// `[pipeline.transform]`: the data-transformation handler Firehose runs as its `Lambda` processor.
@@ -148,6 +163,7 @@ pub(crate) struct RawFaults {
     pub(crate) throttle_burst: Option<Spanned<f64>>,
     pub(crate) internal_failure: Option<Spanned<f64>>,
     pub(crate) stall_shard: Option<Spanned<RawStall>>,
+    pub(crate) index_failure: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,9 +13,13 @@ use crate::model::{
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
 use crate::model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+use crate::model::{
+    DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
+    SearchDestination, SearchService,
+};
 use crate::model::{Transform, TransformRuntime};
-use crate::raw::RawTransform;
 use crate::raw::{RawEmulator, RawExpect, RawFaults, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
+use crate::raw::{RawSearch, RawTransform};
 
 /// Most shards a stream may be created with here (the default per-account shard quota).
 pub(crate) const MAX_SHARDS: i64 = 500;
@@ -32,7 +36,7 @@ pub(crate) fn validate(path: &Path, text: &str, raw: RawScenario) -> Result<Scen
     let pipeline = pipeline(&locator, raw.pipeline)?;
     let workload = workload(&locator, raw.workload, pipeline.source)?;
     let expect = expect(&locator, raw.expect, &pipeline.buffering)?;
-    let faults = raw.faults.map(|raw| faults(&locator, raw, pipeline.shards)).transpose()?;
+    let faults = raw.faults.map(|raw| faults(&locator, raw, &pipeline)).transpose()?;
     let emulator = raw.emulator.map(|raw| emulator(&locator, raw)).transpose()?;
     Ok(Scenario { name, path: path.to_path_buf(), pipeline, workload, expect, faults, emulator })
 }
@@ -147,11 +151,66 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
         },
     };
     let transform = raw.transform.map(|raw| transform(locator, raw)).transpose()?;
+    let search = match (raw.opensearch, raw.elasticsearch) {
+        (Some(_), Some(_)) => {
+            return Err(locator.at(
+                locator.table_offset("pipeline.elasticsearch"),
+                "pipeline.elasticsearch",
+                "give either [pipeline.opensearch] or [pipeline.elasticsearch], not both \
+                 (a delivery stream has one destination)",
+            ));
+        }
+        (Some(raw), None) => Some(search(locator, raw, SearchService::OpenSearch)?),
+        (None, Some(raw)) => Some(search(locator, raw, SearchService::Elasticsearch)?),
+        (None, None) => None,
+    };
+    if let Some(search) = &search {
+        let table = search.service.table();
+        if transform.is_some() {
+            return Err(locator.at(
+                locator.table_offset("pipeline.transform"),
+                "pipeline.transform",
+                format!("a data transformation with a search destination ([{table}]) is not supported yet"),
+            ));
+        }
+        if delimiter == Delimiter::Newline {
+            return Err(locator.at(
+                locator.table_offset(table),
+                "pipeline.delimiter",
+                format!(
+                    "`delimiter = \"newline\"` (the AppendDelimiterToRecord processor) applies to an S3 \
+                     destination; [{table}] indexes each record as one document"
+                ),
+            ));
+        }
+        if let Some(prefix) = prefix.as_deref().filter(|prefix| prefix.contains("!{")) {
+            return Err(locator.at(
+                locator.table_offset(table),
+                "pipeline.prefix",
+                format!(
+                    "with [{table}] the prefix {prefix:?} is the S3 backup's and takes no !{{...}} \
+                     expressions here"
+                ),
+            ));
+        }
+    }
     let defaults = BufferingHints::AWS_DEFAULT;
     let buffering = match raw.buffering {
         None => defaults,
         Some(buffering) => BufferingHints {
             size_mb: match buffering.size_mb {
+                // A search destination's BufferingHints take at most 100 MB.
+                Some(v) if search.is_some() && *v.get_ref() > 100 => {
+                    return Err(locator.at(
+                        v.span().start,
+                        "pipeline.buffering.size_mb",
+                        format!(
+                            "{} is out of range; must be 1..=100 with a search destination (SizeInMBs of {})",
+                            v.get_ref(),
+                            search.as_ref().map_or("", |search| search.service.table())
+                        ),
+                    ));
+                }
                 Some(v) => in_range(locator, &v, "pipeline.buffering.size_mb", 1, 128)? as u32,
                 None => defaults.size_mb,
             },
@@ -171,6 +230,165 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
         compression,
         delimiter,
         transform,
+        search,
+    })
+}
+
+/// Characters an index name may not contain (OpenSearch's and Elasticsearch's rules).
+const INDEX_FORBIDDEN: &[char] = &['*', '?', '"', '<', '>', '|', '/', '\\', ',', '#', ':', ' '];
+
+/// `[pipeline.opensearch]` or `[pipeline.elasticsearch]`.
+fn search(
+    locator: &Locator<'_>,
+    raw: Spanned<RawSearch>,
+    service: SearchService,
+) -> Result<SearchDestination, ScenarioError> {
+    let table = service.table();
+    let raw = raw.into_inner();
+    let field = |name: &str| format!("{table}.{name}");
+    let index = raw.index.get_ref();
+    let longest = MAX_INDEX_NAME_LEN - RUN_INDEX_SUFFIX_LEN;
+    let problem = if index.is_empty() || index.chars().count() > longest {
+        Some(format!(
+            "must be 1..={longest} characters (IndexName takes {MAX_INDEX_NAME_LEN}, and each run appends \
+             a {RUN_INDEX_SUFFIX_LEN}-character `-<run id>`)"
+        ))
+    } else if index.chars().any(|c| c.is_uppercase()) {
+        Some("must be lowercase".to_owned())
+    } else if let Some(c) = index.chars().find(|c| INDEX_FORBIDDEN.contains(c)) {
+        Some(format!("must not contain {c:?} (nor any of * ? \" < > | / \\ , # : or a space)"))
+    } else if index.starts_with(['_', '-', '+']) {
+        Some("must not start with '_', '-' or '+'".to_owned())
+    } else if index == "." || index == ".." {
+        Some("must not be \".\" or \"..\"".to_owned())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(locator.at(
+            raw.index.span().start,
+            &field("index"),
+            format!("{index:?} is not a valid index name: it {problem}"),
+        ));
+    }
+    let type_name = match raw.type_name {
+        Some(v) if service == SearchService::OpenSearch => {
+            return Err(locator.at(
+                v.span().start,
+                &field("type_name"),
+                "TypeName is for [pipeline.elasticsearch] only; OpenSearch indexes have no types",
+            ));
+        }
+        Some(v)
+            if v.get_ref().is_empty()
+                || v.get_ref().len() > 100
+                || v.get_ref().starts_with('_') && v.get_ref() != "_doc" =>
+        {
+            return Err(locator.at(
+                v.span().start,
+                &field("type_name"),
+                format!("{:?} is not a valid type name: 1..=100 characters, not starting with '_' (except \"_doc\")", v.get_ref()),
+            ));
+        }
+        Some(v) => Some(v.into_inner()),
+        None => None,
+    };
+    let rotation = match raw.rotation {
+        None => IndexRotation::NoRotation,
+        Some(v) => match IndexRotation::ALL.iter().find(|(name, _)| name == v.get_ref()) {
+            Some((_, rotation)) => *rotation,
+            None => {
+                let names: Vec<_> = IndexRotation::ALL.iter().map(|(name, _)| format!("{name:?}")).collect();
+                return Err(locator.at(
+                    v.span().start,
+                    &field("rotation"),
+                    format!(
+                        "unknown IndexRotationPeriod {:?}; expected one of {}",
+                        v.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    let backup_mode = match raw.s3_backup_mode {
+        None => SearchBackupMode::FailedDocumentsOnly,
+        Some(v) => {
+            match v.get_ref().as_str() {
+                "FailedDocumentsOnly" => SearchBackupMode::FailedDocumentsOnly,
+                "AllDocuments" => SearchBackupMode::AllDocuments,
+                other => {
+                    return Err(locator.at(
+                    v.span().start,
+                    &field("s3_backup_mode"),
+                    format!("unknown S3BackupMode {other:?}; expected \"FailedDocumentsOnly\" or \"AllDocuments\""),
+                ));
+                }
+            }
+        }
+    };
+    let retry_seconds = match raw.retry_seconds {
+        Some(v) => in_range(locator, &v, &field("retry_seconds"), 0, 7200)? as u32,
+        None => 300,
+    };
+    let domain = match raw.domain {
+        Some(v) => {
+            let name = v.get_ref();
+            let valid = (3..=28).contains(&name.len())
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(locator.at(
+                    v.span().start,
+                    &field("domain"),
+                    format!(
+                        "{name:?} is not a valid domain name (3-28 lowercase letters, digits or '-', \
+                         starting with a letter)"
+                    ),
+                ));
+            }
+            v.into_inner()
+        }
+        None => DEFAULT_SEARCH_DOMAIN.to_owned(),
+    };
+    let endpoint = match raw.endpoint {
+        Some(v) => {
+            let url = v.get_ref();
+            if url.starts_with("https://") {
+                return Err(locator.at(
+                    v.span().start,
+                    &field("endpoint"),
+                    format!(
+                        "{url:?}: https clusters are not supported yet (the emulator's Firehose and the \
+                         verifier have no TLS client or request signing); use an http:// endpoint, such \
+                         as a local OpenSearch with its security plugin disabled"
+                    ),
+                ));
+            }
+            let host = url.strip_prefix("http://");
+            if host.is_none_or(|rest| rest.split('/').next().is_none_or(str::is_empty)) {
+                return Err(locator.at(
+                    v.span().start,
+                    &field("endpoint"),
+                    format!(
+                        "{url:?} is not a cluster URL; expected http://host[:port][/path] \
+                         (ClusterEndpoint)"
+                    ),
+                ));
+            }
+            Some(url.trim_end_matches('/').to_owned())
+        }
+        None => None,
+    };
+    Ok(SearchDestination {
+        service,
+        index: raw.index.into_inner(),
+        type_name,
+        rotation,
+        backup_mode,
+        retry_seconds,
+        domain,
+        endpoint,
     })
 }
 
@@ -884,8 +1102,12 @@ fn expect(
 /// Longest an object may be held back: the longest buffering interval.
 const MAX_DELAY_SECONDS: i64 = 900;
 
-fn faults(locator: &Locator<'_>, raw: Spanned<RawFaults>, shards: u32) -> Result<Faults, ScenarioError> {
-    let shards = i64::from(shards);
+fn faults(
+    locator: &Locator<'_>,
+    raw: Spanned<RawFaults>,
+    pipeline: &Pipeline,
+) -> Result<Faults, ScenarioError> {
+    let shards = i64::from(pipeline.shards);
     let table_start = locator.table_offset("faults");
     let raw = raw.into_inner();
     let probability = |value: Option<Spanned<f64>>, field: &str| -> Result<f64, ScenarioError> {
@@ -922,9 +1144,35 @@ fn faults(locator: &Locator<'_>, raw: Spanned<RawFaults>, shards: u32) -> Result
         }
         None => Duration::ZERO,
     };
+    let index_failure = match &raw.index_failure {
+        Some(v) => {
+            let p = probability(Some(v.clone()), "index_failure")?;
+            let refusal = match &pipeline.search {
+                None => Some(
+                    "needs a search destination ([pipeline.opensearch] or [pipeline.elasticsearch])"
+                        .to_owned(),
+                ),
+                Some(search) if search.endpoint.is_some() && p > 0.0 => Some(format!(
+                    "applies to the embedded emulator's in-process domain only, and [{}] has an `endpoint`",
+                    search.service.table()
+                )),
+                Some(_) => None,
+            };
+            if let Some(refusal) = refusal {
+                return Err(locator.at(
+                    v.span().start,
+                    "faults.index_failure",
+                    format!("index_failure {refusal}"),
+                ));
+            }
+            p
+        }
+        None => 0.0,
+    };
     Ok(Faults {
         seed,
         drop_kinesis,
+        index_failure,
         drop: probability(raw.drop, "drop")?,
         duplicate: probability(raw.duplicate, "duplicate")?,
         reorder: probability(raw.reorder, "reorder")?,

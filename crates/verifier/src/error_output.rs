@@ -54,7 +54,12 @@ struct ErrorDocument {
 
 /// Decodes the error documents of one object; records inside are read for the envelope in
 /// `envelope_field`.
+///
+/// A document that is JSON but not an error document, or whose `rawData` is not base64, is a
+/// corrupt span whose excerpt starts with its line in the object (`line 3: rawData is not base64: …`).
 pub fn decode_error_output(bytes: &[u8], envelope_field: &str) -> Vec<ErrorItem> {
+    // Lines are counted as the documents come, in byte order.
+    let (mut line, mut counted_to) = (1, 0);
     Decoder::new(bytes, envelope_field)
         .map(|item| match item {
             Decoded::Corrupt(span) => ErrorItem::Corrupt(span),
@@ -69,11 +74,15 @@ pub fn decode_error_output(bytes: &[u8], envelope_field: &str) -> Vec<ErrorItem>
                         attempts: error.attempts_made,
                         content,
                     }),
-                    Err(why) => ErrorItem::Corrupt(CorruptSpan {
-                        offset: record.offset,
-                        len: record.len,
-                        excerpt: why,
-                    }),
+                    Err(why) => {
+                        line += memchr::memchr_iter(b'\n', &bytes[counted_to..record.offset]).count();
+                        counted_to = record.offset;
+                        ErrorItem::Corrupt(CorruptSpan {
+                            offset: record.offset,
+                            len: record.len,
+                            excerpt: format!("line {line}: {why}"),
+                        })
+                    }
                 }
             }
         })
@@ -134,7 +143,7 @@ mod tests {
         );
         assert!(matches!(&items[2], ErrorItem::Corrupt(span) if span.excerpt.starts_with("not json")));
         assert!(
-            matches!(&items[3], ErrorItem::Corrupt(span) if span.excerpt.starts_with("not a Firehose error document")),
+            matches!(&items[3], ErrorItem::Corrupt(span) if span.excerpt.starts_with("line 4: not a Firehose error document")),
             "{items:?}"
         );
     }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::distribution::Distribution;
 use crate::report::{AssertionStatus, HistogramBucket, Report};
+use crate::search::SearchSummary;
 
 const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 260.0;
@@ -93,6 +94,60 @@ impl Report {
         }
         out.push_str("</table>\n");
 
+        if let Some(search) = &self.search {
+            out.push_str(&search_table(search, &self.bucket));
+        }
+
+        let latency = &self.latency;
+        if self.search.is_some() {
+            // An index has no arrival times; the backup objects (AllDocuments) still have a timeline.
+            let _ = writeln!(out, "<h2>Latency</h2>\n<p>{}.</p>", escape(&latency.precision));
+            if !self.objects.is_empty() {
+                out.push_str("<h2>S3 backup timeline</h2>\n");
+                let threshold =
+                    self.buffering.as_ref().map(|buffering| u64::from(buffering.size_mb) * 1024 * 1024);
+                out.push_str(&timeline_chart(self, threshold));
+            }
+        } else {
+            self.latency_and_timeline(&mut out);
+        }
+
+        if let Some(distribution) = &self.distribution {
+            out.push_str("<h2>Records per shard</h2>\n");
+            if distribution.per_shard.is_empty() {
+                out.push_str("<p>Direct PUT: records went to Firehose without shards.</p>\n");
+            } else {
+                out.push_str(&shard_chart(distribution));
+            }
+            let _ = writeln!(
+                out,
+                "<p>{}.</p>",
+                escape(distribution.summary_line().trim_start_matches("shards").trim())
+            );
+            if !distribution.throttled_keys.is_empty() {
+                out.push_str(
+                    "<table><tr><th>most throttled key</th><th>throttled attempts</th><th>shard</th></tr>",
+                );
+                for key in &distribution.throttled_keys {
+                    let _ = write!(
+                        out,
+                        "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                        escape(&key.key),
+                        if key.overcount > 0 { "≤" } else { "" },
+                        key.throttled,
+                        escape(key.shard.as_deref().unwrap_or("?"))
+                    );
+                }
+                out.push_str("</table>\n");
+            }
+        }
+
+        out.push_str(&self.html_tail());
+        out
+    }
+
+    /// The latency histogram and the delivery timeline of S3 objects.
+    fn latency_and_timeline(&self, out: &mut String) {
         let latency = &self.latency;
         out.push_str("<h2>Latency: sent → visible in S3</h2>\n");
         let _ = writeln!(
@@ -136,42 +191,44 @@ impl Report {
                     .unwrap_or_default(),
             );
         }
-
-        if let Some(distribution) = &self.distribution {
-            out.push_str("<h2>Records per shard</h2>\n");
-            if distribution.per_shard.is_empty() {
-                out.push_str("<p>Direct PUT: records went to Firehose without shards.</p>\n");
-            } else {
-                out.push_str(&shard_chart(distribution));
-            }
-            let _ = writeln!(
-                out,
-                "<p>{}.</p>",
-                escape(distribution.summary_line().trim_start_matches("shards").trim())
-            );
-            if !distribution.throttled_keys.is_empty() {
-                out.push_str(
-                    "<table><tr><th>most throttled key</th><th>throttled attempts</th><th>shard</th></tr>",
-                );
-                for key in &distribution.throttled_keys {
-                    let _ = write!(
-                        out,
-                        "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-                        escape(&key.key),
-                        if key.overcount > 0 { "≤" } else { "" },
-                        key.throttled,
-                        escape(key.shard.as_deref().unwrap_or("?"))
-                    );
-                }
-                out.push_str("</table>\n");
-            }
-        }
-
-        out.push_str("<h2>Summary</h2>\n<pre>");
-        out.push_str(&escape(&self.summary()));
-        out.push_str("</pre>\n</body></html>\n");
-        out
     }
+
+    /// The summary as preformatted text, and the end of the page.
+    fn html_tail(&self) -> String {
+        format!("<h2>Summary</h2>\n<pre>{}</pre>\n</body></html>\n", escape(&self.summary()))
+    }
+}
+
+/// The search index, the failed-documents backup and (AllDocuments) the S3 backup, as a table.
+fn search_table(search: &SearchSummary, bucket: &str) -> String {
+    let mut out = format!(
+        "<h2>{} index</h2>\n<p>Index <code>{}</code> at <code>{}</code>, S3 backup mode {}.</p>\n<table>",
+        escape(&search.service),
+        escape(&search.index),
+        escape(&search.endpoint),
+        escape(&search.backup_mode)
+    );
+    let codes: Vec<String> = search.error_codes.iter().map(|(code, n)| format!("{code}: {n}")).collect();
+    let failed_at = format!("s3://{bucket}/{}", search.failed_prefix);
+    let mut rows = vec![
+        ("records indexed".to_owned(), search.indexed.to_string()),
+        ("_count".to_owned(), search.index_count.to_string()),
+        ("documents read".to_owned(), search.documents_read.to_string()),
+        (format!("failed documents in {failed_at}"), search.failed_documents.to_string()),
+        ("errorCode".to_owned(), if codes.is_empty() { "–".to_owned() } else { codes.join(", ") }),
+        ("indexed and failed".to_owned(), search.in_both.to_string()),
+        ("neither indexed nor failed".to_owned(), search.missing_count.to_string()),
+    ];
+    if let Some(records) = search.backup_records {
+        let at = format!("s3://{bucket}/{}", search.backup_prefix);
+        rows.push((format!("records in the backup {at}"), records.to_string()));
+        rows.push(("missing from the backup".to_owned(), search.backup_missing_count.to_string()));
+    }
+    for (name, value) in rows {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(&name), escape(&value));
+    }
+    out.push_str("</table>\n");
+    out
 }
 
 /// A bar per latency bucket, labelled with its upper bound.

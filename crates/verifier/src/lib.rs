@@ -18,6 +18,12 @@
 //! - [`TransformCheck`] accounts for a Firehose data transformation: records the handler dropped
 //!   (from the backend's log) and records in the error output are not lost; [`TransformSummary`]
 //!   reports them, and delivered records whose envelope the transform stripped.
+//! - [`verify_search`] verifies an OpenSearch / Elasticsearch destination with a [`SearchCheck`]:
+//!   it reads the index over its REST API (`_refresh`, `_count`, a scroll over `match_all`) and
+//!   matches every document's `_source`; records in the failed-documents backup (Firehose's error
+//!   documents, `rawData` base64) are failed, not lost; with `AllDocuments` the S3 backup alone must
+//!   hold every record. [`SearchSummary`] reports the index, the failures per `errorCode` and the
+//!   backup; ordering and latency are not applicable to an index, which has neither.
 //! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`.
 //! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
 //!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
@@ -37,6 +43,7 @@ mod matcher;
 mod ordering;
 mod report;
 mod s3;
+mod search;
 mod transform;
 mod unpack;
 
@@ -60,5 +67,6 @@ pub use s3::{
     FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, VerifyError, VerifyOptions, fetch_objects,
     get_object, hour_prefixes, list_objects, verify,
 };
+pub use search::{SearchCheck, SearchSummary, verify_search};
 pub use transform::{TransformCheck, TransformSummary};
 pub use unpack::{Unpacked, is_gzip, unpack};

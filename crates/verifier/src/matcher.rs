@@ -86,6 +86,9 @@ struct Config {
     buffering: Option<BufferingCheck>,
     /// Set when the visibility clock runs faster than the wall clock the send times come from.
     time_scale: Option<TimeScale>,
+    /// Set for a source that has neither an order nor arrival times (a search index): why ordering
+    /// and latency do not apply to it.
+    unordered: Option<String>,
 }
 
 /// What the matcher has learned so far.
@@ -136,6 +139,7 @@ impl Matcher {
                 resolution_ns: NANOS_PER_MILLI,
                 buffering: None,
                 time_scale: None,
+                unordered: None,
             },
             state: State {
                 seen: Bitset::new(generated),
@@ -201,6 +205,27 @@ impl Matcher {
         }
     }
 
+    /// Reads a source with no order and no arrival times, such as a search index: records are
+    /// matched for delivery only, and the ordering and latency assertions are not applicable for
+    /// `reason` (which the report repeats). Objects are counted, not listed.
+    pub fn without_order_or_arrival(mut self, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        self.config.precision = reason.clone();
+        self.config.unordered = Some(reason);
+        self
+    }
+
+    /// Records both seen and in a data transformation's error output (or a search destination's
+    /// failed-documents backup, read the same way), and the acknowledged records in that output.
+    pub(crate) fn seen_and_failed(&self) -> (u64, u64) {
+        let Some(transform) = &self.state.transform else { return (0, 0) };
+        let expectation = &self.config.expectation;
+        let failed = transform.failed();
+        let in_both = failed.ones().filter(|seq| self.state.seen.contains(*seq)).count() as u64;
+        let acknowledged = failed.ones().filter(|seq| expectation.expects(*seq)).count() as u64;
+        (in_both, acknowledged)
+    }
+
     /// Also judges objects and records against `check` (see [`BufferingCheck`]).
     pub fn with_buffering(mut self, check: BufferingCheck) -> Self {
         self.config.buffering = Some(check);
@@ -228,7 +253,10 @@ impl Matcher {
         }
         state.objects += 1;
         state.bytes += bytes.len() as u64;
-        state.order.begin_object(object, visible_ns / NANOS_PER_SECOND);
+        let unordered = self.config.unordered.is_some();
+        if !unordered {
+            state.order.begin_object(object, visible_ns / NANOS_PER_SECOND);
+        }
         let unpacked = unpack(object, bytes);
         let mut summary = ObjectSummary {
             key: object.to_owned(),
@@ -285,7 +313,9 @@ impl Matcher {
         if summary.records > 0 {
             summary.held_ms = Some(visible_ns.saturating_sub(oldest_sent_ns) / NANOS_PER_MILLI);
         }
-        state.objects_read.push(summary);
+        if !unordered {
+            state.objects_read.push(summary);
+        }
     }
 
     /// Whether every acknowledged record has been seen at least once.
@@ -347,6 +377,13 @@ impl Matcher {
         });
         let mut assertions =
             report::assertions(&config.expect, &counts, &state.unexpected, buffering.as_ref());
+        if let Some(reason) = &config.unordered {
+            for assertion in &mut assertions {
+                if assertion.name == "ordering" || assertion.name == "latency" {
+                    *assertion = report::Assertion::not_applicable(&assertion.name, reason.clone());
+                }
+            }
+        }
         let format = state.format.summary(config.expect.format);
         assertions.extend(format.as_ref().map(crate::FormatSummary::assertion));
         Report {
@@ -375,6 +412,7 @@ impl Matcher {
             distribution: None,
             ground_truth: None,
             transform: state.transform.as_ref().map(TransformState::summary),
+            search: None,
             assertions,
         }
     }
@@ -416,6 +454,9 @@ impl State {
         }
         if expectation.expects(envelope.seq) {
             self.seen_acknowledged += 1;
+        }
+        if config.unordered.is_some() {
+            return;
         }
 
         // Ordering: judged on first deliveries only.

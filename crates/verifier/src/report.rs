@@ -110,6 +110,18 @@ const SUMMARY_RANGES: usize = 10;
 ///                         "shard": "shardId-000000000001"}],   // top 10; throttled is an upper
 ///                                                              // bound when overcount > 0
 ///     "backend": "embedded", "throttling_modelled": true},
+///   "transform": {…},                       // only with a data transformation (TransformSummary)
+///   "search": {                             // only with an OpenSearch/Elasticsearch destination
+///     "service": "OpenSearch", "endpoint": "http://…", "index": "clicks-r1",   // index read, or `<index>-*`
+///     "backup_mode": "FailedDocumentsOnly",
+///     "indexed": 97,                        // distinct records of this run found in the index
+///     "index_count": 97, "documents_read": 97,   // `_count`, and hits the scroll returned
+///     "failed_documents": 3, "error_codes": {"400": 3},   // records in the failed-documents backup
+///     "failed_prefix": "backup/AmazonOpenSearchService-failed/", "failed_objects": 1,
+///     "failed_without_envelope": 0, "in_both": 0,         // indexed and failed
+///     "missing": [12],                      // seqs neither indexed nor failed (a sample)
+///     "backup_prefix": "backup/", "backup_records": null, // AllDocuments: records in the backup,
+///     "backup_objects": null, "backup_missing": []},      // its objects and the seqs it lacks
 ///   "ground_truth": null,                   // or, when the scenario has [faults], what was injected:
 ///     // [{"kind": "duplicate", "seq": 17, "partition_key": null, "shard": null,
 ///     //   "object": "2026/…/s-1-…", "what": "Firehose wrote seq 17 twice in …"}]
@@ -117,7 +129,8 @@ const SUMMARY_RANGES: usize = 10;
 ///                   "detail": "exactly once: 1 lost, ..."}]
 ///   // status: "pass" | "fail" | "not_applicable"; passed is true only for "pass".
 ///   // Names: delivery, ordering, latency, no unexpected records, buffering when analysed, and
-///   // "shard balance" (max_shard_share) and "throttling" (max_throttled_fraction) when set.
+///   // "shard balance" (max_shard_share) and "throttling" (max_throttled_fraction) when set; with a
+///   // search destination also "indexed or failed", "index count" and "all-documents backup".
 /// }
 /// ```
 ///
@@ -168,6 +181,9 @@ pub struct Report {
     /// Records a data transformation dropped or sent to the error output, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform: Option<crate::TransformSummary>,
+    /// The search index and its S3 backup, when the run delivered to OpenSearch or Elasticsearch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::SearchSummary>,
     pub assertions: Vec<Assertion>,
 }
 
@@ -527,7 +543,9 @@ impl Report {
     /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let location = if self.prefix.is_empty() {
+        let location = if let Some(search) = &self.search {
+            format!("{} index {} at {}", search.service, search.index, search.endpoint)
+        } else if self.prefix.is_empty() {
             format!("s3://{}", self.bucket)
         } else {
             format!("s3://{}/{}", self.bucket, self.prefix)
@@ -581,20 +599,29 @@ impl Report {
             let _ =
                 writeln!(out, "         {} records of other runs in the bucket ignored", counts.other_runs);
         }
-        let _ = writeln!(
-            out,
-            "objects  {} read ({} bytes), {} skipped as older than the run{}",
-            counts.objects,
-            counts.bytes,
-            counts.objects_skipped,
-            if self.wait.complete || self.incomplete.is_some() {
-                ""
-            } else {
-                "; timed out waiting for records"
-            },
-        );
+        let timed_out = if self.wait.complete || self.incomplete.is_some() {
+            ""
+        } else {
+            "; timed out waiting for records"
+        };
         let latency = &self.latency;
+        if self.search.is_some() {
+            // Each document of the index is read as one object; an index has no arrival times.
+            let _ = writeln!(
+                out,
+                "index    {} documents read ({} bytes of _source){timed_out}",
+                counts.objects, counts.bytes
+            );
+            let _ = writeln!(out, "latency  {}", latency.precision);
+        } else {
+            let _ = writeln!(
+                out,
+                "objects  {} read ({} bytes), {} skipped as older than the run{timed_out}",
+                counts.objects, counts.bytes, counts.objects_skipped,
+            );
+        }
         match (latency.p50_ms, latency.p90_ms, latency.p99_ms, latency.max_ms) {
+            _ if self.search.is_some() => {}
             (Some(p50), Some(p90), Some(p99), Some(max)) => {
                 let _ = write!(
                     out,
@@ -612,6 +639,11 @@ impl Report {
         }
         if let Some(transform) = &self.transform {
             for line in transform.summary_lines() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        if let Some(search) = &self.search {
+            for line in search.summary_lines(&self.bucket) {
                 let _ = writeln!(out, "{line}");
             }
         }
@@ -692,6 +724,11 @@ impl Report {
                     lines.extend(format.specifics(SUMMARY_EXAMPLES));
                 }
             }
+            crate::search::INDEXED_OR_FAILED | crate::search::INDEX_COUNT | crate::search::ALL_DOCUMENTS => {
+                if let Some(search) = &self.search {
+                    lines.extend(search.specifics(assertion));
+                }
+            }
             crate::distribution::SHARD_BALANCE | crate::distribution::THROTTLING => {
                 if let Some(distribution) = &self.distribution {
                     lines.extend(distribution.specifics(assertion));
@@ -751,6 +788,11 @@ impl Report {
         let mut suite = TestSuite::new(format!("streamproof run {}", self.run_id));
         suite.add_property(Property::new("bucket", self.bucket.as_str()));
         suite.add_property(Property::new("prefix", self.prefix.as_str()));
+        if let Some(search) = &self.search {
+            suite.add_property(Property::new("search_service", search.service.as_str()));
+            suite.add_property(Property::new("search_endpoint", search.endpoint.as_str()));
+            suite.add_property(Property::new("search_index", search.index.as_str()));
+        }
         if let Some(distribution) = &self.distribution {
             for (name, value) in distribution.properties() {
                 suite.add_property(Property::new(name, value));

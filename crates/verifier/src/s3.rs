@@ -204,6 +204,10 @@ pub enum VerifyError {
     Get { bucket: String, key: String, error: Box<SdkError<GetObjectError>> },
     #[error("reading the body of s3://{bucket}/{key} failed: {}", DisplayErrorContext(.error))]
     Body { bucket: String, key: String, error: ByteStreamError },
+    /// The search cluster of an OpenSearch/Elasticsearch destination could not be read: `reason` is
+    /// the HTTP status and the start of the body, or the transport error with its sources.
+    #[error("{method} {url} failed: {reason}")]
+    Search { method: &'static str, url: String, reason: String },
 }
 
 /// Reads the run's objects from `options.bucket` until every acknowledged record has been seen or
@@ -213,7 +217,7 @@ pub async fn verify(
     expectation: &Expectation,
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
-    verify_inner(s3, expectation, options, None).await
+    verify_inner(s3, expectation, options, None, None, Instant::now() + options.expect.timeout).await
 }
 
 /// The records a backend's data transformation dropped so far, as they reached the handler.
@@ -230,7 +234,20 @@ pub async fn verify_transformed(
     check: TransformCheck,
     dropped: DroppedRecords<'_>,
 ) -> Result<Report, VerifyError> {
-    verify_inner(s3, expectation, options, Some((check, dropped))).await
+    let deadline = Instant::now() + options.expect.timeout;
+    verify_inner(s3, expectation, options, Some((check, dropped)), None, deadline).await
+}
+
+/// Like [`verify`], leaving out objects under `exclude` (such as a search destination's failed
+/// documents under its backup prefix), and waiting until `deadline` at most.
+pub(crate) async fn verify_excluding(
+    s3: &aws_sdk_s3::Client,
+    expectation: &Expectation,
+    options: &VerifyOptions,
+    exclude: &str,
+    deadline: Instant,
+) -> Result<Report, VerifyError> {
+    verify_inner(s3, expectation, options, None, Some(exclude.to_owned()), deadline).await
 }
 
 async fn verify_inner(
@@ -238,9 +255,10 @@ async fn verify_inner(
     expectation: &Expectation,
     options: &VerifyOptions,
     transform: Option<(TransformCheck, DroppedRecords<'_>)>,
+    exclude: Option<String>,
+    deadline: Instant,
 ) -> Result<Report, VerifyError> {
     let started = Instant::now();
-    let deadline = started + options.expect.timeout;
     let mut matcher = Matcher::new(expectation, &options.expect, S3_PRECISION);
     if let Some(time_scale) = options.time_scale {
         matcher = matcher.with_time_scale(time_scale);
@@ -261,6 +279,7 @@ async fn verify_inner(
         s3,
         options,
         error_prefix,
+        exclude,
         dropped,
         cutoff_ns: expectation.first_sent_ns.saturating_sub(OLDER_THAN_RUN.as_nanos() as u64),
         read: HashSet::new(),
@@ -308,6 +327,8 @@ struct Reader<'a> {
     skipped: u64,
     /// The error output prefix of a data transformation, when it lies outside `options.prefix`.
     error_prefix: Option<String>,
+    /// Objects under this prefix are not read.
+    exclude: Option<String>,
     /// The records a data transformation dropped so far.
     dropped: Option<DroppedRecords<'a>>,
 }
@@ -346,6 +367,9 @@ impl Reader<'_> {
         let mut listed = list_prefix(self.s3, &self.options.bucket, &self.options.prefix).await?;
         if let Some(error_prefix) = &self.error_prefix {
             listed.extend(list_prefix(self.s3, &self.options.bucket, error_prefix).await?);
+        }
+        if let Some(exclude) = &self.exclude {
+            listed.retain(|object| !object.key.starts_with(exclude.as_str()));
         }
         Ok(listed
             .into_iter()

@@ -138,6 +138,11 @@ impl TransformState {
         corrupt
     }
 
+    /// The seqs found in the error output.
+    pub(crate) fn failed(&self) -> &Bitset {
+        &self.failed
+    }
+
     /// A delivered record without an envelope.
     pub(crate) fn observe_stripped(&mut self) {
         self.envelope_stripped += 1;

@@ -48,7 +48,8 @@ struct ServeArgs {
     /// delay=P with delay-seconds=S, s3-put-failure=P; drop-kinesis=N loses the Nth accepted
     /// Kinesis entry (0-based); client-visible: throttle-burst=P per Kinesis request,
     /// internal-failure=P per Kinesis entry; stall-shard=N with stall-seconds=S keeps Firehose from
-    /// reading shard N. P is a probability in 0..=1.
+    /// reading shard N; index-failure=P per document the in-process search domain rejects. P is a
+    /// probability in 0..=1.
     #[arg(long = "fault", value_name = "KIND=VALUE", value_parser = parse_fault)]
     faults: Vec<FaultArg>,
     /// Seed of the fault plan: the same seed over the same batches injects the same faults.
@@ -122,6 +123,7 @@ enum FaultRate {
     S3PutFailure,
     ThrottleBurst,
     InternalFailure,
+    IndexFailure,
 }
 
 fn parse_fault(text: &str) -> Result<FaultArg, String> {
@@ -146,14 +148,15 @@ fn parse_fault(text: &str) -> Result<FaultArg, String> {
         "s3-put-failure" => rate(FaultRate::S3PutFailure),
         "throttle-burst" => rate(FaultRate::ThrottleBurst),
         "internal-failure" => rate(FaultRate::InternalFailure),
+        "index-failure" => rate(FaultRate::IndexFailure),
         "stall-shard" => count().map(FaultArg::StallShard),
         "stall-seconds" => count().map(FaultArg::StallSeconds),
         "delay-seconds" => count().map(FaultArg::DelaySeconds),
         "drop-kinesis" => count().map(FaultArg::DropKinesis),
         other => Err(format!(
             "unknown fault {other:?}; expected drop, duplicate, reorder, corrupt, truncate, delay, \
-             delay-seconds, s3-put-failure, drop-kinesis, throttle-burst, internal-failure, stall-shard \
-             or stall-seconds"
+             delay-seconds, s3-put-failure, drop-kinesis, throttle-burst, internal-failure, index-failure, \
+             stall-shard or stall-seconds"
         )),
     }
 }
@@ -178,6 +181,7 @@ fn fault_plan(seed: u64, args: &[FaultArg]) -> Result<Faults, String> {
             }
             FaultArg::Rate(FaultRate::ThrottleBurst, p) => faults.throttle_burst = p,
             FaultArg::Rate(FaultRate::InternalFailure, p) => faults.internal_failure = p,
+            FaultArg::Rate(FaultRate::IndexFailure, p) => faults.index_failure = p,
             FaultArg::StallShard(shard) => stall_shard = Some(shard),
             FaultArg::StallSeconds(seconds) => stall_seconds = Some(seconds),
         }
@@ -306,13 +310,15 @@ mod tests {
         assert_eq!(faults.firehose.delay_by, Duration::from_secs(7));
         assert_eq!(faults.drop_kinesis_records.into_iter().collect::<Vec<_>>(), [3, 9]);
 
-        let args: Vec<FaultArg> = ["stall-shard=1", "stall-seconds=4", "internal-failure=0.1"]
-            .iter()
-            .map(|text| parse_fault(text).unwrap())
-            .collect();
+        let args: Vec<FaultArg> =
+            ["stall-shard=1", "stall-seconds=4", "internal-failure=0.1", "index-failure=0.02"]
+                .iter()
+                .map(|text| parse_fault(text).unwrap())
+                .collect();
         let faults = fault_plan(0, &args).unwrap();
         assert_eq!(faults.stall_shard, Some(ShardStall { shard: 1, by: Duration::from_secs(4) }));
         assert_eq!(faults.internal_failure, 0.1);
+        assert_eq!(faults.index_failure, 0.02);
         assert!(fault_plan(0, &args[..1]).unwrap_err().contains("go together"));
     }
 

@@ -237,7 +237,7 @@ async fn hold(registry: &Registry, args: UpArgs) -> Result<(), Failure> {
         let mut resources = None;
         if let Some(scenario) = &scenario {
             let run_id = format!("env-{}", args.name);
-            let provisioned = environment::provision(&clients, scenario, &run_id, PROVISION_DEADLINE).await?;
+            let provisioned = environment.provision(&clients, scenario, &run_id, PROVISION_DEADLINE).await?;
             if environment.capabilities().needs_canary {
                 let field = &scenario.workload.envelope_field;
                 environment::prove_ready(&clients, &provisioned, &run_id, field, PROVISION_DEADLINE).await?;
@@ -250,6 +250,10 @@ async fn hold(registry: &Registry, args: UpArgs) -> Result<(), Failure> {
                     delivery_stream: provisioned.delivery_stream_name.clone(),
                     bucket: provisioned.bucket.clone(),
                     prefix: provisioned.prefix.clone(),
+                    search: provisioned.search.as_ref().map(|search| environment::HeldSearch {
+                        endpoint: search.endpoint.clone(),
+                        index: search.index_pattern(),
+                    }),
                 },
             ));
         }
@@ -347,6 +351,10 @@ fn print_held(held: &HeldEnvironment, alive: bool) {
         }
         println!("  delivery stream  {}", resources.delivery_stream);
         println!("  bucket           s3://{}/{}", resources.bucket, resources.prefix);
+        if let Some(search) = &resources.search {
+            println!("  search endpoint  {}", search.endpoint);
+            println!("  index            {}", search.index);
+        }
     }
     println!("  log              {}", held.log.display());
 }

@@ -55,6 +55,20 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         scenario.pipeline.buffering.interval_seconds,
         args.backend.backend.name(),
     );
+    if let Some(search) = &scenario.pipeline.search {
+        let cluster = match &search.endpoint {
+            Some(endpoint) => format!("the cluster at {endpoint}"),
+            None => format!("the in-process domain {:?}", search.domain),
+        };
+        println!(
+            "destination: {} index {}-<run id> on {cluster}, S3 backup {} to s3://{}/{}",
+            search.service.name(),
+            search.index,
+            search.backup_mode.as_str(),
+            scenario.pipeline.bucket,
+            scenario.pipeline.prefix.as_deref().unwrap_or_default(),
+        );
+    }
     if args.keep && args.backend.backend != BackendKind::Endpoint {
         println!(
             "note: --keep keeps the resources, but the {} backend stops when the run ends; to inspect \
@@ -85,6 +99,9 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
                     "kept: {stream}delivery stream {}, bucket s3://{}/{}",
                     kept.delivery_stream_name, kept.bucket, kept.prefix
                 );
+                if let Some(search) = &kept.search {
+                    println!("kept: index {} at {}", search.index_pattern(), search.endpoint);
+                }
             }
             ExitCode::from(outcome.exit_code())
         }

@@ -75,6 +75,16 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
     };
     let (mut expect, buffering) = match &args.scenario {
         Some(path) => match scenario::load(path) {
+            Ok(scenario) if scenario.pipeline.search.is_some() => {
+                return fail(
+                    exit::BAD_INPUT,
+                    &anyhow!(
+                        "{} has a search destination; `streamproof verify` reads S3 objects only, and an \
+                         index is verified by `streamproof run`",
+                        path.display()
+                    ),
+                );
+            }
             Ok(scenario) => {
                 let check =
                     BufferingCheck::new(scenario.pipeline.buffering, &args.backend, !args.no_buffering);

@@ -135,3 +135,35 @@ async fn verify_reads_a_run_from_its_expectation_file_and_bucket() {
     assert_eq!(missing.status.code(), Some(2));
     emulator.shutdown().await;
 }
+
+/// `streamproof verify` reads S3 only, so a scenario whose destination is an index is refused as bad
+/// input instead of being verified as if the backup bucket were the destination.
+#[test]
+fn verify_refuses_a_search_scenario_naming_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let expectation = Expectation {
+        run_id: "r-search".into(),
+        envelope_field: "_streamproof".into(),
+        generated: 1,
+        ..Expectation::default()
+    };
+    let expectation_path = dir.path().join("expectation.json");
+    expectation.write(&expectation_path).unwrap();
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/opensearch-failed-documents.toml");
+    let output = streamproof(&[
+        "verify",
+        "--expectation",
+        expectation_path.to_str().unwrap(),
+        "--bucket",
+        "streamproof-opensearch-backup",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("opensearch-failed-documents.toml has a search destination"), "{stderr}");
+    assert!(stderr.contains("verified by `streamproof run`"), "{stderr}");
+}

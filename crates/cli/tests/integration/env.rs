@@ -59,6 +59,25 @@ async fn env_up_holds_a_provisioned_pipeline_until_env_down_tears_it_down() {
 }
 
 #[test]
+fn env_up_of_a_search_scenario_prints_the_cluster_and_the_index() {
+    let state = tempfile::tempdir().unwrap();
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/elasticsearch-rotated-index.toml");
+    let up = env(state.path(), &["up", scenario.to_str().unwrap(), "--name", "search"]);
+    let stdout = text(&up.stdout);
+    assert_eq!(up.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&up.stderr));
+    let url = export(&stdout, "AWS_ENDPOINT_URL").expect("an export line for the endpoint");
+    assert!(stdout.contains(&format!("search endpoint  {url}/_opensearch/streamproof")), "{stdout}");
+    // A rotated index: every `events-env-search-<period>` index.
+    assert!(stdout.contains("index            events-env-search-*"), "{stdout}");
+    let held: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("search.json")).unwrap()).unwrap();
+    assert_eq!(held["resources"]["search"]["index"], "events-env-search-*");
+    let down = env(state.path(), &["down", "--name", "search"]);
+    assert_eq!(down.status.code(), Some(0), "stderr: {}", text(&down.stderr));
+}
+
+#[test]
 fn env_down_of_an_environment_that_is_not_up_says_so() {
     let state = tempfile::tempdir().unwrap();
     let down = env(state.path(), &["down", "--name", "nothing"]);

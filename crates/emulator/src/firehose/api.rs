@@ -15,6 +15,10 @@ pub(crate) struct CreateDeliveryStreamInput {
     pub(crate) s3_destination_configuration: Option<S3DestinationConfiguration>,
     #[serde(rename = "ExtendedS3DestinationConfiguration")]
     pub(crate) extended_s3_destination_configuration: Option<S3DestinationConfiguration>,
+    #[serde(rename = "AmazonopensearchserviceDestinationConfiguration")]
+    pub(crate) opensearch_destination_configuration: Option<SearchDestinationConfiguration>,
+    #[serde(rename = "ElasticsearchDestinationConfiguration")]
+    pub(crate) elasticsearch_destination_configuration: Option<SearchDestinationConfiguration>,
     /// Everything else, so other destinations can be refused by name rather than silently ignored.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, serde_json::Value>,
@@ -48,6 +52,40 @@ pub(crate) struct S3DestinationConfiguration {
     pub(crate) s3_backup_mode: Option<String>,
     pub(crate) custom_time_zone: Option<String>,
     pub(crate) file_extension: Option<String>,
+}
+
+/// Both `AmazonopensearchserviceDestinationConfiguration` and `ElasticsearchDestinationConfiguration`,
+/// which have the same members.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SearchDestinationConfiguration {
+    #[serde(rename = "RoleARN")]
+    pub(crate) role_arn: String,
+    #[serde(rename = "DomainARN")]
+    pub(crate) domain_arn: Option<String>,
+    pub(crate) cluster_endpoint: Option<String>,
+    pub(crate) index_name: String,
+    pub(crate) type_name: Option<String>,
+    pub(crate) index_rotation_period: Option<String>,
+    pub(crate) buffering_hints: Option<BufferingHints>,
+    pub(crate) retry_options: Option<RetryOptions>,
+    pub(crate) s3_backup_mode: Option<String>,
+    pub(crate) s3_configuration: S3DestinationConfiguration,
+    pub(crate) processing_configuration: Option<ProcessingConfiguration>,
+    pub(crate) vpc_configuration: Option<serde_json::Value>,
+    pub(crate) document_id_options: Option<DocumentIdOptions>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RetryOptions {
+    pub(crate) duration_in_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DocumentIdOptions {
+    pub(crate) default_document_id_format: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
@@ -146,10 +184,41 @@ pub(crate) struct KinesisStreamSourceDescription {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DestinationDescription {
     pub(crate) destination_id: &'static str,
-    #[serde(rename = "S3DestinationDescription")]
+    #[serde(rename = "S3DestinationDescription", skip_serializing_if = "Option::is_none")]
+    pub(crate) s3_destination_description: Option<S3DestinationDescription>,
+    #[serde(rename = "ExtendedS3DestinationDescription", skip_serializing_if = "Option::is_none")]
+    pub(crate) extended_s3_destination_description: Option<ExtendedS3DestinationDescription>,
+    #[serde(
+        rename = "AmazonopensearchserviceDestinationDescription",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) opensearch_destination_description: Option<SearchDestinationDescription>,
+    #[serde(rename = "ElasticsearchDestinationDescription", skip_serializing_if = "Option::is_none")]
+    pub(crate) elasticsearch_destination_description: Option<SearchDestinationDescription>,
+}
+
+/// Both `AmazonopensearchserviceDestinationDescription` and `ElasticsearchDestinationDescription`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SearchDestinationDescription {
+    #[serde(rename = "RoleARN")]
+    pub(crate) role_arn: String,
+    #[serde(rename = "DomainARN", skip_serializing_if = "Option::is_none")]
+    pub(crate) domain_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster_endpoint: Option<String>,
+    pub(crate) index_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) type_name: Option<String>,
+    pub(crate) index_rotation_period: &'static str,
+    pub(crate) buffering_hints: BufferingHints,
+    pub(crate) retry_options: RetryOptions,
+    pub(crate) s3_backup_mode: &'static str,
     pub(crate) s3_destination_description: S3DestinationDescription,
-    #[serde(rename = "ExtendedS3DestinationDescription")]
-    pub(crate) extended_s3_destination_description: ExtendedS3DestinationDescription,
+    pub(crate) processing_configuration: ProcessingConfiguration,
+    #[serde(rename = "CloudWatchLoggingOptions")]
+    pub(crate) cloud_watch_logging_options: EnabledOut,
+    pub(crate) document_id_options: DocumentIdOptions,
 }
 
 #[derive(Debug, Serialize)]

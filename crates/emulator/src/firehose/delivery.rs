@@ -1,4 +1,5 @@
-//! A running delivery stream: its buffer, the task that reads its Kinesis source, and delivery to S3.
+//! A running delivery stream: its buffer, the task that reads its Kinesis source, and delivery to S3
+//! (or, through `search_delivery.rs`, to an OpenSearch or Elasticsearch destination).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,25 +22,28 @@ use crate::firehose::key::ErrorOutputType;
 use crate::firehose::key::{self, PrefixTemplate};
 use crate::firehose::processor::{InputBuffer, LambdaProcessor, TransformEvent, TransformEventKind};
 use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
+use crate::firehose::search::SearchDestination;
+use crate::firehose::search_delivery::SearchDelivery;
 use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
 use crate::kinesis::store::Stream;
 use crate::lock;
 use crate::s3::store::S3Store;
+use crate::search::SearchRegistry;
 
 /// How long to wait before retrying a failed S3 write (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 /// How often Firehose retries a failed delivery to the S3 destination (emulator time): AWS documents
 /// a retry every 5 seconds.
-const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// How long Firehose keeps retrying delivery to an S3 destination (emulator time, counted from the
 /// arrival of the batch's oldest record) before it discards the data: the 24-hour retention of a
 /// Direct PUT stream, and the default retention of a Kinesis source. An S3 destination has no
 /// error output for delivery failures: ErrorOutputPrefix receives records that fail processing.
-const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Records read from one shard per lock acquisition.
 const READ_CHUNK: usize = 10_000;
 /// The content type Firehose gives the objects it writes.
-const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
+pub(crate) const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// Where a delivery stream's records come from.
 #[derive(Debug)]
@@ -89,7 +93,7 @@ impl Compression {
     }
 
     /// The extension Firehose appends to object keys unless a `FileExtension` is configured.
-    fn default_extension(self) -> &'static str {
+    pub(crate) fn default_extension(self) -> &'static str {
         match self {
             Compression::Uncompressed => "",
             Compression::Gzip => ".gz",
@@ -97,7 +101,7 @@ impl Compression {
     }
 
     /// The object body for a batch.
-    fn apply(self, data: &Bytes) -> Bytes {
+    pub(crate) fn apply(self, data: &Bytes) -> Bytes {
         match self {
             Compression::Uncompressed => data.clone(),
             Compression::Gzip => {
@@ -118,7 +122,10 @@ pub(crate) struct DeliveryStream {
     pub(crate) arn: String,
     pub(crate) created: OffsetDateTime,
     pub(crate) source: Source,
+    /// The S3 destination, or the S3 backup of a search destination.
     pub(crate) destination: Destination,
+    /// The OpenSearch or Elasticsearch destination, if it is one; its buffering hints apply.
+    pub(crate) search: Option<SearchDestination>,
     pending: std::sync::Mutex<Pending>,
     /// Wakes the task when a direct put starts a buffer or fills it.
     wake: Notify,
@@ -149,10 +156,15 @@ impl DeliveryStream {
         created: OffsetDateTime,
         source: Source,
         destination: Destination,
+        search: Option<SearchDestination>,
         clock: &Clock,
     ) -> DeliveryStream {
-        let size_limit = usize::try_from(destination.size_in_mbs).unwrap_or(1) * 1024 * 1024;
-        let interval = Duration::from_secs(u64::try_from(destination.interval_in_seconds).unwrap_or(0));
+        let (size_in_mbs, interval_in_seconds) = match &search {
+            Some(search) => (search.size_in_mbs, search.interval_in_seconds),
+            None => (destination.size_in_mbs, destination.interval_in_seconds),
+        };
+        let size_limit = usize::try_from(size_in_mbs).unwrap_or(1) * 1024 * 1024;
+        let interval = Duration::from_secs(u64::try_from(interval_in_seconds).unwrap_or(0));
         let delimiter: &'static [u8] = if destination.append_delimiter { b"\n" } else { b"" };
         let input = destination
             .lambda
@@ -164,6 +176,7 @@ impl DeliveryStream {
             created,
             source,
             destination,
+            search,
             pending: std::sync::Mutex::new(Pending {
                 input,
                 buffer: Buffer::new(size_limit, clock.to_wall(interval), delimiter),
@@ -259,6 +272,8 @@ pub(crate) struct TaskContext {
     pub(crate) clock: Clock,
     /// Faults to apply to flushed batches, and the log of those applied.
     pub(crate) faults: Arc<FaultInjector>,
+    /// The in-process search domains a search destination may deliver to.
+    pub(crate) search: Arc<SearchRegistry>,
 }
 
 /// Runs a delivery stream until it is stopped: reads its source, flushes by size and interval,
@@ -285,6 +300,7 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         .as_ref()
         .map(|lambda| Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()));
     let mut error_objects: VecDeque<ErrorObject> = VecDeque::new();
+    let mut search = stream.search.as_ref().map(SearchDelivery::new);
     while !*stop.borrow() {
         if let Some(active) = reader.as_mut()
             && let Err(SourceDeleted) = read_source(active, &stream)
@@ -309,7 +325,8 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             retry_at = Some(again);
         }
         let now = Instant::now();
-        let attempt = retry_at.is_none_or(|at| at <= now);
+        // A search destination schedules its own retries, per batch.
+        let attempt = search.is_some() || retry_at.is_none_or(|at| at <= now);
         let batches = {
             let mut pending = lock(&stream.pending);
             if pending.buffer.is_due(now)
@@ -319,7 +336,14 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             }
             if attempt { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
         };
-        if attempt {
+        if let Some(search) = search.as_mut() {
+            // A request to an external cluster can take long; stopping does not wait for it.
+            tokio::select! {
+                biased;
+                _ = stop.changed() => {}
+                () = search.step(&stream, &context, batches) => {}
+            }
+        } else if attempt {
             let (unwritten, again) = deliver(&stream, &context, batches);
             retry_at = again;
             if !unwritten.is_empty() {
@@ -335,7 +359,8 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             let ready_now = (!pending.ready.is_empty() && retry_at.is_none()).then_some(now);
             let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
             let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
-            [pending.buffer.deadline(), retry_at, ready_now, stall_ends, input_due]
+            let search_due = search.as_ref().and_then(SearchDelivery::deadline);
+            [pending.buffer.deadline(), retry_at, ready_now, stall_ends, input_due, search_due]
                 .into_iter()
                 .flatten()
                 .min()
@@ -358,7 +383,8 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
     let pending = lock(&stream.pending);
     let undelivered = pending.ready.iter().map(|batch| batch.records).sum::<usize>()
         + pending.buffer.records()
-        + pending.input.as_ref().map_or(0, InputBuffer::records);
+        + pending.input.as_ref().map_or(0, InputBuffer::records)
+        + search.as_ref().map_or(0, SearchDelivery::pending_records);
     if undelivered > 0 {
         tracing::info!(delivery_stream = %stream.name, undelivered, "stopped; buffered records were discarded");
     }
@@ -594,7 +620,7 @@ fn deliver(
 
 impl DeliveryStream {
     /// A fresh S3 key for an object of `batch`.
-    fn object_key(&self, context: &TaskContext, batch: &Batch) -> String {
+    pub(crate) fn object_key(&self, context: &TaskContext, batch: &Batch) -> String {
         let destination = &self.destination;
         key::object_key(
             &destination.prefix_template,
@@ -754,14 +780,17 @@ mod tests {
             clock.now(),
             Source::DirectPut,
             destination,
+            None,
             &clock,
         ));
+        let faults = Arc::new(FaultInjector::new(Faults::default()));
         let task = tokio::spawn(run(
             Arc::clone(&stream),
             TaskContext {
                 s3: Arc::clone(&s3),
                 clock,
-                faults: Arc::new(FaultInjector::new(Faults::default())),
+                search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
+                faults,
             },
         ));
         (stream, s3, task)

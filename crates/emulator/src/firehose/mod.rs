@@ -6,6 +6,8 @@ pub(crate) mod delivery;
 pub(crate) mod key;
 pub(crate) mod processor;
 pub(crate) mod quota;
+pub(crate) mod search;
+pub(crate) mod search_delivery;
 pub(crate) mod transform;
 
 use std::collections::HashMap;
@@ -22,6 +24,7 @@ use crate::state::State;
 use api::*;
 use delivery::{Compression, DeliveryStream, Destination, Source, TaskContext};
 use key::PrefixTemplate;
+use search::SearchService;
 
 /// The `X-Amz-Target` prefix of Firehose operations.
 pub(crate) const TARGET_PREFIX: &str = "Firehose_20150804.";
@@ -252,18 +255,32 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
     if let Some(other) = input.other.keys().find(|key| key.ends_with("DestinationConfiguration")) {
         return Err(unsupported(other));
     }
-    let config = match (input.s3_destination_configuration, input.extended_s3_destination_configuration) {
-        (Some(config), None) | (None, Some(config)) => config,
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_argument(
-                "Only one of S3DestinationConfiguration and ExtendedS3DestinationConfiguration may be given.",
-            ));
+    let search_configs = [
+        input.opensearch_destination_configuration.map(|config| (SearchService::OpenSearch, config)),
+        input.elasticsearch_destination_configuration.map(|config| (SearchService::Elasticsearch, config)),
+    ];
+    let given = search_configs.iter().flatten().count()
+        + usize::from(input.s3_destination_configuration.is_some())
+        + usize::from(input.extended_s3_destination_configuration.is_some());
+    if given > 1 {
+        return Err(ApiError::invalid_argument(
+            "Only one destination configuration may be given: S3DestinationConfiguration, \
+             ExtendedS3DestinationConfiguration, AmazonopensearchserviceDestinationConfiguration or \
+             ElasticsearchDestinationConfiguration.",
+        ));
+    }
+    let (destination, search) = match (
+        input.s3_destination_configuration.or(input.extended_s3_destination_configuration),
+        search_configs,
+    ) {
+        (Some(config), _) => (destination(state, config)?, None),
+        (None, [Some((service, config)), None] | [None, Some((service, config))]) => {
+            let backup = destination(state, config.s3_configuration.clone())?;
+            let search = search::search_destination(service, config, &backup)?;
+            (backup, Some(search))
         }
-        (None, None) => {
-            return Err(ApiError::invalid_argument("A destination configuration is required."));
-        }
+        (None, _) => return Err(ApiError::invalid_argument("A destination configuration is required.")),
     };
-    let destination = destination(state, config)?;
     let source = match (input.delivery_stream_type.as_deref(), input.kinesis_stream_source_configuration) {
         (None | Some("DirectPut"), None) => Source::DirectPut,
         (None | Some("DirectPut"), Some(_)) => {
@@ -303,6 +320,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         state.clock.now(),
         source,
         destination,
+        search,
         &state.clock,
     ));
     {
@@ -322,8 +340,12 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         }
         registry.streams.insert(name.clone(), Arc::clone(&stream));
         registry.tasks.retain(|task| !task.is_finished());
-        let context =
-            TaskContext { s3: Arc::clone(&state.s3), clock: state.clock, faults: Arc::clone(&state.faults) };
+        let context = TaskContext {
+            s3: Arc::clone(&state.s3),
+            clock: state.clock,
+            faults: Arc::clone(&state.faults),
+            search: Arc::clone(&state.search),
+        };
         registry.tasks.push(tokio::spawn(delivery::run(stream, context)));
     }
     tracing::debug!(delivery_stream = %name, "created delivery stream");
@@ -369,15 +391,33 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
             version_id: "1",
             create_timestamp: json::epoch_seconds(stream.created),
             source,
-            destinations: vec![DestinationDescription {
-                destination_id: DESTINATION_ID,
-                s3_destination_description: s3(),
-                extended_s3_destination_description: ExtendedS3DestinationDescription {
-                    base: s3(),
-                    processing_configuration: destination.processing.clone(),
-                    s3_backup_mode: "Disabled",
-                    file_extension: destination.file_extension.clone(),
+            destinations: vec![match &stream.search {
+                None => DestinationDescription {
+                    destination_id: DESTINATION_ID,
+                    s3_destination_description: Some(s3()),
+                    extended_s3_destination_description: Some(ExtendedS3DestinationDescription {
+                        base: s3(),
+                        processing_configuration: destination.processing.clone(),
+                        s3_backup_mode: "Disabled",
+                        file_extension: destination.file_extension.clone(),
+                    }),
+                    opensearch_destination_description: None,
+                    elasticsearch_destination_description: None,
                 },
+                Some(search) => {
+                    let description = Some(search.describe(s3()));
+                    let (opensearch, elasticsearch) = match search.service {
+                        SearchService::OpenSearch => (description, None),
+                        SearchService::Elasticsearch => (None, description),
+                    };
+                    DestinationDescription {
+                        destination_id: DESTINATION_ID,
+                        s3_destination_description: None,
+                        extended_s3_destination_description: None,
+                        opensearch_destination_description: opensearch,
+                        elasticsearch_destination_description: elasticsearch,
+                    }
+                }
             }],
             has_more_destinations: false,
             delivery_stream_encryption_configuration: EncryptionStatus { status: "DISABLED" },

@@ -101,3 +101,110 @@ async fn localstack_host_is_ready_only_when_canaries_arrive_and_leaves_nothing_b
     assert!(!run_dir.exists(), "the run directory {} is removed", run_dir.display());
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("LocalStack's port is free again");
 }
+
+/// A search destination's settings reach the delivery stream as `AmazonopensearchserviceDestinationConfiguration`
+/// naming the in-process domain by ARN, the run's index is unique to the run, and teardown deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opensearch_destination_is_provisioned_on_the_in_process_domain_and_its_index_deleted() {
+    let text = "[pipeline]\nsource = \"direct-put\"\nbucket = \"search-backup\"\nprefix = \"backup/\"\n\
+                [pipeline.buffering]\nsize_mb = 2\ninterval_seconds = 0\n\
+                [pipeline.opensearch]\nindex = \"clicks\"\ns3_backup_mode = \"AllDocuments\"\nretry_seconds = 15\n\
+                rotation = \"OneHour\"\ndomain = \"logs\"\n\n\
+                [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\n";
+    let scenario = scenario::parse(Path::new("search.toml"), text).unwrap();
+    let environment = Environment::start(&Backend::default()).await.unwrap();
+    let clients = environment.endpoint().clients().await;
+
+    // Without the environment there is no in-process domain to name.
+    let error = environment::provision(&clients, &scenario, "T4", Duration::from_secs(30)).await.unwrap_err();
+    assert!(matches!(error, environment::EnvError::NoSearchDomain { .. }), "{error}");
+
+    let provisioned =
+        environment.provision(&clients, &scenario, "T4", Duration::from_secs(30)).await.unwrap();
+    let search = provisioned.search.clone().expect("a search destination");
+    assert_eq!(search.index, "clicks-t4");
+    assert_eq!(search.index_pattern(), "clicks-t4-*");
+    assert_eq!(search.failed_prefix, "backup/AmazonOpenSearchService-failed/");
+    assert_eq!(Some(search.endpoint.clone()), environment.search_endpoint("logs"));
+    assert_eq!(provisioned.prefix, "backup/");
+
+    let described = clients
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&provisioned.delivery_stream_name)
+        .send()
+        .await
+        .unwrap();
+    let destination = described.delivery_stream_description().unwrap().destinations()[0]
+        .amazonopensearchservice_destination_description()
+        .expect("an OpenSearch destination")
+        .clone();
+    assert_eq!(destination.domain_arn(), Some(environment::search_domain_arn("us-east-1", "logs").as_str()));
+    assert_eq!(destination.cluster_endpoint(), None);
+    assert_eq!(destination.index_name(), Some("clicks-t4"));
+    use aws_sdk_firehose::types::{
+        AmazonopensearchserviceIndexRotationPeriod, AmazonopensearchserviceS3BackupMode,
+    };
+    assert_eq!(
+        destination.index_rotation_period(),
+        Some(&AmazonopensearchserviceIndexRotationPeriod::OneHour)
+    );
+    assert_eq!(destination.s3_backup_mode(), Some(&AmazonopensearchserviceS3BackupMode::AllDocuments));
+    assert_eq!(destination.retry_options().and_then(|retry| retry.duration_in_seconds()), Some(15));
+    let hints = destination.buffering_hints().unwrap();
+    assert_eq!((hints.size_in_mbs(), hints.interval_in_seconds()), (Some(2), Some(0)));
+    let backup = destination.s3_destination_description().unwrap();
+    assert_eq!(backup.bucket_arn(), "arn:aws:s3:::search-backup");
+    assert_eq!(backup.prefix(), Some("backup/"));
+
+    environment::teardown(&clients, &provisioned).await.unwrap();
+    environment.shutdown().await;
+}
+
+/// An Elasticsearch destination at an existing cluster's URL: `ClusterEndpoint`, the type name, and
+/// a cluster that does not answer is waited for, then reported by its URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_elasticsearch_destination_names_its_cluster_and_an_unreachable_one_is_reported() {
+    let environment = Environment::start(&Backend::default()).await.unwrap();
+    let clients = environment.endpoint().clients().await;
+    // The emulator's own domain stands in for an existing cluster reached by URL.
+    let cluster = environment.search_endpoint("existing").unwrap();
+    let text = format!(
+        "[pipeline]\nbucket = \"es-backup\"\n[pipeline.elasticsearch]\nindex = \"logs\"\ntype_name = \"_doc\"\n\
+         endpoint = {cluster:?}\n\n\
+         [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\n"
+    );
+    let scenario = scenario::parse(Path::new("es.toml"), &text).unwrap();
+    let provisioned =
+        environment::provision(&clients, &scenario, "t5", Duration::from_secs(30)).await.unwrap();
+    assert_eq!(provisioned.stream_name.as_deref(), Some("sp-es-t5"));
+    let search = provisioned.search.clone().unwrap();
+    assert_eq!((search.endpoint.as_str(), search.index.as_str()), (cluster.as_str(), "logs-t5"));
+    assert_eq!(search.failed_prefix, "elasticsearch-failed/");
+    let described = clients
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&provisioned.delivery_stream_name)
+        .send()
+        .await
+        .unwrap();
+    let destination = described.delivery_stream_description().unwrap().destinations()[0]
+        .elasticsearch_destination_description()
+        .expect("an Elasticsearch destination")
+        .clone();
+    assert_eq!(destination.cluster_endpoint(), Some(cluster.as_str()));
+    assert_eq!(destination.domain_arn(), None);
+    assert_eq!(destination.type_name(), Some("_doc"));
+    assert_eq!(destination.index_name(), Some("logs-t5"));
+    environment::teardown(&clients, &provisioned).await.unwrap();
+
+    // Port 9 on loopback answers nothing: provisioning waits for the deadline and names the URL.
+    let mut unreachable = scenario.clone();
+    unreachable.pipeline.search.as_mut().unwrap().endpoint = Some("http://127.0.0.1:9".to_owned());
+    let error =
+        environment::provision(&clients, &unreachable, "t6", Duration::from_millis(300)).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, environment::EnvError::NotReady { .. }), "{message}");
+    assert!(message.contains("search cluster http://127.0.0.1:9"), "{message}");
+    environment.shutdown().await;
+}

@@ -230,3 +230,99 @@ fn s3_destination_options_parse_into_the_model() {
     assert_eq!(plain.expect.format, None);
     assert_eq!(plain.emulator, None);
 }
+
+#[test]
+fn search_destinations_parse_into_the_model() {
+    use scenario::{IndexRotation, SearchBackupMode, SearchService};
+    let text = "[pipeline]\nbucket = \"b-1\"\nprefix = \"backup/\"\n[pipeline.buffering]\nsize_mb = 100\n\
+                [pipeline.elasticsearch]\nindex = \"clicks\"\ntype_name = \"_doc\"\nrotation = \"OneWeek\"\n\
+                s3_backup_mode = \"AllDocuments\"\nretry_seconds = 0\ndomain = \"logs-1\"\n\n\
+                [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\n\
+                [faults]\nindex_failure = 0.5\n";
+    let scenario = scenario::parse(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    let search = scenario.pipeline.search.as_ref().expect("a search destination");
+    assert_eq!(search.service, SearchService::Elasticsearch);
+    assert_eq!(search.index, "clicks");
+    assert_eq!(search.type_name.as_deref(), Some("_doc"));
+    assert_eq!(search.rotation, IndexRotation::OneWeek);
+    assert_eq!(search.rotation.as_str(), "OneWeek");
+    assert_eq!(search.backup_mode, SearchBackupMode::AllDocuments);
+    assert_eq!(
+        (search.retry_seconds, search.domain.as_str(), search.endpoint.as_deref()),
+        (0, "logs-1", None)
+    );
+    assert_eq!(search.service.failed_prefix_segment(), "elasticsearch-failed/");
+    assert_eq!(scenario.faults.unwrap().index_failure, 0.5);
+
+    // The AWS defaults, and an existing cluster instead of the in-process domain.
+    let text = "[pipeline]\nbucket = \"b-1\"\n[pipeline.opensearch]\nindex = \"clicks\"\n\
+                endpoint = \"http://localhost:9200/\"\n\n\
+                [workload]\nevents = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n\n[expect]\n";
+    let scenario = scenario::parse(Path::new("inline.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    let search = scenario.pipeline.search.unwrap();
+    assert_eq!(search.service.failed_prefix_segment(), "AmazonOpenSearchService-failed/");
+    assert_eq!(
+        (search.rotation, search.backup_mode),
+        (IndexRotation::NoRotation, SearchBackupMode::FailedDocumentsOnly)
+    );
+    assert_eq!((search.retry_seconds, search.domain.as_str()), (300, scenario::DEFAULT_SEARCH_DOMAIN));
+    assert_eq!(search.endpoint.as_deref(), Some("http://localhost:9200"));
+    assert_eq!(search.type_name, None);
+
+    let plain = parse("events = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n").unwrap();
+    assert_eq!(plain.pipeline.search, None);
+}
+
+#[test]
+fn a_run_index_is_the_index_and_the_run_id_lowercased_within_80_characters() {
+    let search = scenario::SearchDestination {
+        service: scenario::SearchService::OpenSearch,
+        index: "clicks".into(),
+        type_name: None,
+        rotation: scenario::IndexRotation::NoRotation,
+        backup_mode: scenario::SearchBackupMode::FailedDocumentsOnly,
+        retry_seconds: 300,
+        domain: scenario::DEFAULT_SEARCH_DOMAIN.into(),
+        endpoint: None,
+    };
+    assert_eq!(search.run_index("20261123T193000-3fa2c1"), "clicks-20261123t193000-3fa2c1");
+    // The longest index a scenario may give plus a run id fits exactly.
+    let longest = "x".repeat(scenario::MAX_INDEX_NAME_LEN - scenario::RUN_INDEX_SUFFIX_LEN);
+    let run_index =
+        scenario::SearchDestination { index: longest, ..search.clone() }.run_index("20261123t193000-3fa2c1");
+    assert_eq!(run_index.len(), scenario::MAX_INDEX_NAME_LEN);
+    // A longer run id (a held environment's) is cut to 80 characters.
+    let run_index = search.run_index(&"e".repeat(100));
+    assert_eq!(run_index.len(), scenario::MAX_INDEX_NAME_LEN);
+    assert!(run_index.starts_with("clicks-eee"));
+}
+
+#[test]
+fn the_search_scenarios_have_the_documented_values() {
+    use scenario::{IndexRotation, SearchBackupMode, SearchService, Source};
+    let failed =
+        scenario::load(&workspace_root().join("scenarios/opensearch-failed-documents.toml")).unwrap();
+    let search = failed.pipeline.search.as_ref().unwrap();
+    assert_eq!(
+        (search.service, search.backup_mode),
+        (SearchService::OpenSearch, SearchBackupMode::FailedDocumentsOnly)
+    );
+    assert_eq!(
+        (search.index.as_str(), search.domain.as_str(), search.endpoint.as_deref()),
+        ("clicks", "streamproof", None)
+    );
+    assert_eq!(failed.pipeline.source, Source::DirectPut);
+    assert_eq!(failed.pipeline.prefix.as_deref(), Some("backup/"));
+    assert_eq!(failed.workload.events, 2_000);
+    assert_eq!(failed.faults.as_ref().unwrap().index_failure, 0.02);
+
+    let all = scenario::load(&workspace_root().join("scenarios/opensearch-all-documents.toml")).unwrap();
+    assert_eq!(all.pipeline.search.as_ref().unwrap().backup_mode, SearchBackupMode::AllDocuments);
+    assert_eq!(all.pipeline.source, Source::KinesisStream);
+
+    let es = scenario::load(&workspace_root().join("scenarios/elasticsearch-rotated-index.toml")).unwrap();
+    let search = es.pipeline.search.as_ref().unwrap();
+    assert_eq!(search.service, SearchService::Elasticsearch);
+    assert_eq!((search.type_name.as_deref(), search.rotation), (Some("_doc"), IndexRotation::OneDay));
+    assert_eq!(es.faults, None);
+}

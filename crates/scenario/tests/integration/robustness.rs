@@ -1,7 +1,7 @@
 //! Property tests over malformed scenario files: whatever the bytes, loading never panics, and every
 //! rejection names the file, a line and column, and (for a value) the dotted field.
 //!
-//! Inputs are a valid base scenario with one field replaced by an out-of-range number, a value of the
+//! Inputs are a valid base scenario (an OpenSearch destination with S3 backup) with one field replaced by an out-of-range number, a value of the
 //! wrong type or an unknown name; the base with an unknown key added; the base truncated or with a
 //! byte overwritten; and arbitrary text and bytes.
 
@@ -21,6 +21,11 @@ bucket = "streamproof-robust"
 size_mb = {size_mb}
 interval_seconds = {interval_seconds}
 
+[pipeline.opensearch]
+index = {index}
+s3_backup_mode = {s3_backup_mode}
+retry_seconds = {retry_seconds}
+
 [workload]
 events = {events}
 schema = {schema}
@@ -35,13 +40,20 @@ per_second = {per_second}
 [expect]
 max_latency_seconds = 10
 timeout_seconds = 8
+
+[faults]
+index_failure = {index_failure}
 "#;
 
 /// The placeholders of [`BASE`], their valid values, and the dotted field each one sets.
-const FIELDS: [(&str, &str, &str); 6] = [
+const FIELDS: [(&str, &str, &str); 10] = [
     ("shards", "2", "pipeline.shards"),
     ("size_mb", "1", "pipeline.buffering.size_mb"),
     ("interval_seconds", "60", "pipeline.buffering.interval_seconds"),
+    ("index", "\"clicks\"", "pipeline.opensearch.index"),
+    ("s3_backup_mode", "\"AllDocuments\"", "pipeline.opensearch.s3_backup_mode"),
+    ("retry_seconds", "10", "pipeline.opensearch.retry_seconds"),
+    ("index_failure", "0.02", "faults.index_failure"),
     ("events", "100", "workload.events"),
     ("schema", "\"clickstream\"", "workload.schema"),
     ("per_second", "100", "workload.rate.per_second"),
@@ -122,8 +134,17 @@ proptest! {
 
     /// An unknown key (no field starts with `x_`) in any table is rejected, located.
     #[test]
-    fn an_unknown_key_is_rejected(table in 0..6usize, key in "x_[a-z_]{0,10}") {
-        let headers = ["", "[pipeline]", "[pipeline.buffering]", "[workload]", "[workload.rate]", "[expect]"];
+    fn an_unknown_key_is_rejected(table in 0..8usize, key in "x_[a-z_]{0,10}") {
+        let headers = [
+            "",
+            "[pipeline]",
+            "[pipeline.buffering]",
+            "[pipeline.opensearch]",
+            "[workload]",
+            "[workload.rate]",
+            "[expect]",
+            "[faults]",
+        ];
         let valid = scenario_with("", "");
         let text = if table == 0 {
             format!("{key} = 1\n{valid}")
@@ -165,13 +186,22 @@ fn out_of_range_values_name_their_field() {
         ("shards", "501", "pipeline.shards"),
         ("shards", "-1", "pipeline.shards"),
         ("size_mb", "0", "pipeline.buffering.size_mb"),
-        ("size_mb", "129", "pipeline.buffering.size_mb"),
+        // A search destination takes at most 100 MB.
+        ("size_mb", "101", "pipeline.buffering.size_mb"),
         ("interval_seconds", "901", "pipeline.buffering.interval_seconds"),
         ("interval_seconds", "-1", "pipeline.buffering.interval_seconds"),
         ("per_second", "-5", "workload.rate.per_second"),
         ("per_second", "0", "workload.rate.per_second"),
         ("schema", "\"no-such-schema\"", "workload.schema"),
         ("events", "-1", "workload.events"),
+        ("index", "\"Clicks\"", "pipeline.opensearch.index"),
+        ("index", "\"\"", "pipeline.opensearch.index"),
+        ("index", "\"a*b\"", "pipeline.opensearch.index"),
+        ("index", "\"-clicks\"", "pipeline.opensearch.index"),
+        ("s3_backup_mode", "\"Everything\"", "pipeline.opensearch.s3_backup_mode"),
+        ("retry_seconds", "7201", "pipeline.opensearch.retry_seconds"),
+        ("retry_seconds", "-1", "pipeline.opensearch.retry_seconds"),
+        ("index_failure", "1.5", "faults.index_failure"),
     ];
     for (name, value, field) in cases {
         let text = scenario_with(name, value);
@@ -189,6 +219,8 @@ fn out_of_range_values_name_their_field() {
 fn the_base_scenario_is_valid() {
     let scenario = scenario::parse(path(), &scenario_with("", "")).expect("the base is valid");
     assert_eq!(scenario.pipeline.shards, 2);
+    assert_eq!(scenario.pipeline.search.map(|search| search.index).as_deref(), Some("clicks"));
+    assert_eq!(scenario.faults.map(|faults| faults.index_failure), Some(0.02));
 }
 
 /// Bytes that are not UTF-8 are refused by `load` with the file's name, not a panic.

@@ -4,3 +4,4 @@ mod decode_cases;
 mod decode_robustness;
 mod histories;
 mod s3;
+mod search;

@@ -1,0 +1,452 @@
+//! Delivery to an OpenSearch or Elasticsearch destination: each flushed batch becomes one `_bulk`
+//! request, failed documents are retried, and what never gets indexed goes to the S3 backup.
+//!
+//! A batch is sent as soon as it is flushed. Documents the cluster refuses (item status not 2xx),
+//! or every document of a request that fails as a whole (no answer, a non-2xx status, a response
+//! that does not parse), are sent again every 5 seconds of emulator time for the destination's
+//! `RetryOptions.DurationInSeconds`, counted from the first failed attempt; the ones still failing
+//! then are written to the S3 backup bucket under `<Prefix><service>-failed/YYYY/MM/dd/HH/`, one
+//! JSON line per document in AWS's envelope. With `AllDocuments`, every batch is also written to
+//! the backup as an S3 destination would write it, whether or not it is indexed.
+//!
+//! Records carry no arrival time of their own in the buffer, so the arrival time of a batch's oldest
+//! record stands for all of its records: in index rotation names and `arrivalTimestamp`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::clock::unix_millis;
+use crate::firehose::buffer::Batch;
+use crate::firehose::delivery::{
+    DeliveryStream, OBJECT_CONTENT_TYPE, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext,
+};
+use crate::firehose::key;
+use crate::firehose::search::{BackupMode, Cluster, DocumentIds, FailedDocument, SearchDestination};
+use crate::json::Base64;
+use crate::search::bulk::BulkResponse;
+
+/// How often Firehose retries documents that failed (emulator time).
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// How long to wait for an external cluster to answer one `_bulk` request (wall time).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest `_bulk` response read from an external cluster.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The search-delivery state of one delivery stream's task.
+#[derive(Debug)]
+pub(crate) struct SearchDelivery {
+    /// The client for an external cluster; `None` for the in-process domain.
+    client: Option<HttpClient>,
+    /// Batches with documents not indexed yet.
+    batches: Vec<InFlight>,
+    /// Backup and failed-document objects to write to S3, in order.
+    objects: VecDeque<PendingObject>,
+    /// When to try S3 again after a failed write.
+    s3_retry_at: Option<Instant>,
+    /// Firehose's document ids: a per-stream base and a counter.
+    id_base: u64,
+    next_id: u64,
+}
+
+/// A flushed batch whose documents are not all indexed.
+#[derive(Debug)]
+struct InFlight {
+    data: Bytes,
+    docs: Vec<PendingDoc>,
+    index: String,
+    arrival_ms: i64,
+    oldest: Instant,
+    attempts: u32,
+    next_attempt: Instant,
+}
+
+/// A document not indexed yet: its record's place in the batch, its id and its last error.
+#[derive(Debug)]
+struct PendingDoc {
+    start: usize,
+    len: usize,
+    id: Option<String>,
+    error: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+struct PendingObject {
+    key: String,
+    body: Bytes,
+    oldest: Instant,
+    /// What the object holds, for logs.
+    what: &'static str,
+    records: usize,
+}
+
+/// Why a whole request failed: the error code and message failed documents carry.
+#[derive(Debug)]
+struct RequestFailure {
+    code: String,
+    message: String,
+}
+
+/// `{"index":{"_index":..,"_id":..,"_type":..}}`
+#[derive(Debug, Serialize)]
+struct ActionLine<'a> {
+    index: ActionMeta<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ActionMeta<'a> {
+    #[serde(rename = "_index")]
+    index: &'a str,
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "_type", skip_serializing_if = "Option::is_none")]
+    type_name: Option<&'a str>,
+}
+
+impl SearchDelivery {
+    pub(crate) fn new(search: &SearchDestination) -> SearchDelivery {
+        let client = match search.cluster {
+            Cluster::InProcess(_) => None,
+            Cluster::External(_) => Some(Client::builder(TokioExecutor::new()).build_http()),
+        };
+        SearchDelivery {
+            client,
+            batches: Vec::new(),
+            objects: VecDeque::new(),
+            s3_retry_at: None,
+            id_base: uuid::Uuid::new_v4().as_u64_pair().0,
+            next_id: 0,
+        }
+    }
+
+    /// Takes newly flushed batches, makes every attempt that is due and writes pending S3 objects.
+    pub(crate) async fn step(
+        &mut self,
+        stream: &DeliveryStream,
+        context: &TaskContext,
+        new: VecDeque<Batch>,
+    ) {
+        let Some(search) = stream.search.as_ref() else { return };
+        for batch in new {
+            self.accept(stream, search, context, batch);
+        }
+        let now = Instant::now();
+        let (due, waiting): (Vec<InFlight>, Vec<InFlight>) =
+            std::mem::take(&mut self.batches).into_iter().partition(|batch| batch.next_attempt <= now);
+        self.batches = waiting;
+        for mut batch in due {
+            self.attempt(stream, search, context, &mut batch).await;
+            if batch.docs.is_empty() {
+                continue;
+            }
+            let max_attempts = 1 + search.retry_duration().as_secs() / RETRY_INTERVAL.as_secs();
+            if u64::from(batch.attempts) >= max_attempts {
+                self.give_up(stream, search, context, batch);
+            } else {
+                batch.next_attempt = Instant::now() + context.clock.to_wall(RETRY_INTERVAL);
+                self.batches.push(batch);
+            }
+        }
+        if self.s3_retry_at.is_none_or(|at| at <= Instant::now()) {
+            self.write_objects(stream, context);
+        }
+    }
+
+    /// When the task should call [`SearchDelivery::step`] again, if anything is pending.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        let objects = (!self.objects.is_empty()).then(|| self.s3_retry_at.unwrap_or_else(Instant::now));
+        self.batches.iter().map(|batch| batch.next_attempt).chain(objects).min()
+    }
+
+    /// How many records are neither indexed nor in S3 yet.
+    pub(crate) fn pending_records(&self) -> usize {
+        self.batches.iter().map(|batch| batch.docs.len()).sum::<usize>()
+            + self.objects.iter().map(|object| object.records).sum::<usize>()
+    }
+
+    fn accept(
+        &mut self,
+        stream: &DeliveryStream,
+        search: &SearchDestination,
+        context: &TaskContext,
+        batch: Batch,
+    ) {
+        let arrival = context.clock.at(batch.oldest);
+        let index = search.rotation.index_name(&search.index_name, arrival);
+        let mut docs = Vec::with_capacity(batch.lens.len());
+        let mut start = 0;
+        for &len in &batch.lens {
+            let len = len as usize;
+            let id = match search.document_ids {
+                DocumentIds::FirehoseDefault => {
+                    let n = self.next_id;
+                    self.next_id += 1;
+                    Some(format!("{:016x}{n:016x}", self.id_base))
+                }
+                DocumentIds::NoDocumentId => None,
+            };
+            docs.push(PendingDoc { start, len, id, error: None });
+            start += len;
+        }
+        if search.backup_mode == BackupMode::AllDocuments {
+            let compression = stream.destination.compression;
+            self.objects.push_back(PendingObject {
+                key: stream.object_key(context, &batch),
+                body: compression.apply(&batch.data),
+                oldest: batch.oldest,
+                what: "backup",
+                records: batch.records,
+            });
+        }
+        self.batches.push(InFlight {
+            data: batch.data,
+            docs,
+            index,
+            arrival_ms: unix_millis(arrival),
+            oldest: batch.oldest,
+            attempts: 0,
+            next_attempt: Instant::now(),
+        });
+    }
+
+    /// Sends the batch's pending documents as one `_bulk` request and keeps those that failed.
+    async fn attempt(
+        &mut self,
+        stream: &DeliveryStream,
+        search: &SearchDestination,
+        context: &TaskContext,
+        batch: &mut InFlight,
+    ) {
+        batch.attempts += 1;
+        let body = bulk_body(search, batch);
+        let outcome = match (&search.cluster, &self.client) {
+            (Cluster::InProcess(name), _) => {
+                context.search.domain(name).and_then(|domain| domain.bulk(&body, None)).map_err(|err| {
+                    RequestFailure {
+                        code: err.status.as_u16().to_string(),
+                        message: String::from_utf8_lossy(&err.to_json()).into_owned(),
+                    }
+                })
+            }
+            (Cluster::External(base), Some(client)) => post_bulk(client, base, body, search).await,
+            (Cluster::External(_), None) => Err(RequestFailure {
+                code: search.service.connection_failed().to_owned(),
+                message: "no HTTP client for the cluster endpoint".to_owned(),
+            }),
+        };
+        let sent = batch.docs.len();
+        let outcome = outcome.and_then(|response| {
+            if response.items.len() == sent {
+                Ok(response)
+            } else {
+                Err(RequestFailure {
+                    code: "200".to_owned(),
+                    message: format!(
+                        "the _bulk response has {} items for {sent} documents",
+                        response.items.len()
+                    ),
+                })
+            }
+        });
+        match outcome {
+            Ok(response) => {
+                let mut results = response.results();
+                batch.docs.retain_mut(|doc| match results.next().flatten() {
+                    Some(item) if item.succeeded() => false,
+                    Some(item) => {
+                        let message = item.error.as_ref().map_or_else(String::new, |error| error.to_string());
+                        doc.error = Some((item.status.to_string(), message));
+                        true
+                    }
+                    None => {
+                        doc.error = Some((
+                            "200".to_owned(),
+                            "the _bulk response has no result for the document".to_owned(),
+                        ));
+                        true
+                    }
+                });
+                tracing::debug!(
+                    delivery_stream = %stream.name,
+                    index = %batch.index,
+                    sent,
+                    failed = batch.docs.len(),
+                    attempt = batch.attempts,
+                    "sent a bulk request"
+                );
+            }
+            Err(failure) => {
+                tracing::warn!(
+                    delivery_stream = %stream.name,
+                    index = %batch.index,
+                    code = %failure.code,
+                    message = %failure.message,
+                    attempt = batch.attempts,
+                    "a bulk request failed"
+                );
+                for doc in &mut batch.docs {
+                    doc.error = Some((failure.code.clone(), failure.message.clone()));
+                }
+            }
+        }
+    }
+
+    /// The retry duration is over: the batch's failed documents go to the S3 backup.
+    fn give_up(
+        &mut self,
+        stream: &DeliveryStream,
+        search: &SearchDestination,
+        context: &TaskContext,
+        batch: InFlight,
+    ) {
+        let ending_ms = unix_millis(context.clock.now());
+        let type_name = search.type_name().unwrap_or_default();
+        let mut lines = Vec::new();
+        for doc in &batch.docs {
+            let (code, message) =
+                doc.error.as_ref().map_or(("", ""), |(code, message)| (code.as_str(), message.as_str()));
+            let document = FailedDocument {
+                attempts_made: batch.attempts,
+                arrival_timestamp: batch.arrival_ms,
+                error_code: code,
+                error_message: message,
+                attempt_ending_timestamp: ending_ms,
+                es_document_id: doc.id.as_deref().unwrap_or_default(),
+                es_index_name: &batch.index,
+                es_type_name: type_name,
+                raw_data: Base64(&batch.data[doc.start..doc.start + doc.len]),
+            };
+            // Serializing a struct of strings and numbers into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut lines, &document);
+            lines.push(b'\n');
+        }
+        let compression = stream.destination.compression;
+        let key = key::object_key(
+            &search.failed_template,
+            &stream.name,
+            context.clock.at(batch.oldest),
+            uuid::Uuid::new_v4(),
+            stream.destination.file_extension.as_deref().unwrap_or(compression.default_extension()),
+        );
+        tracing::warn!(
+            delivery_stream = %stream.name,
+            index = %batch.index,
+            documents = batch.docs.len(),
+            attempts = batch.attempts,
+            %key,
+            "documents failed for the whole retry duration; writing them to the S3 backup"
+        );
+        self.objects.push_back(PendingObject {
+            key,
+            body: compression.apply(&Bytes::from(lines)),
+            oldest: batch.oldest,
+            what: "failed documents",
+            records: batch.docs.len(),
+        });
+    }
+
+    /// Writes pending objects in order; a failed write is retried every 5 s of emulator time for
+    /// the 24-hour retention period, as for an S3 destination.
+    fn write_objects(&mut self, stream: &DeliveryStream, context: &TaskContext) {
+        self.s3_retry_at = None;
+        while let Some(object) = self.objects.pop_front() {
+            let written = context.s3.put_object(
+                &stream.destination.bucket,
+                &object.key,
+                object.body.clone(),
+                Some(OBJECT_CONTENT_TYPE.to_owned()),
+                context.clock.now(),
+            );
+            match written {
+                Ok(_) => {
+                    tracing::debug!(delivery_stream = %stream.name, key = %object.key, what = object.what, "wrote to the S3 backup");
+                }
+                Err(err) => {
+                    let now = Instant::now();
+                    if now.saturating_duration_since(object.oldest) >= context.clock.to_wall(S3_RETENTION) {
+                        tracing::error!(
+                            delivery_stream = %stream.name,
+                            bucket = %stream.destination.bucket,
+                            %err,
+                            what = object.what,
+                            records = object.records,
+                            "the S3 backup failed for the whole retention period of 24 hours; the records are discarded"
+                        );
+                        continue;
+                    }
+                    tracing::warn!(delivery_stream = %stream.name, bucket = %stream.destination.bucket, %err, "the S3 backup write failed; will retry");
+                    self.objects.push_front(object);
+                    self.s3_retry_at = Some(now + context.clock.to_wall(S3_RETRY_INTERVAL));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The NDJSON body of a `_bulk` request for the batch's pending documents. A record's trailing
+/// line end is left out of its source line, so NDJSON records stay one line each.
+fn bulk_body(search: &SearchDestination, batch: &InFlight) -> Vec<u8> {
+    let size: usize = batch.docs.iter().map(|doc| doc.len + batch.index.len() + 64).sum();
+    let mut body = Vec::with_capacity(size);
+    for doc in &batch.docs {
+        let action = ActionLine {
+            index: ActionMeta { index: &batch.index, id: doc.id.as_deref(), type_name: search.type_name() },
+        };
+        // Serializing strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, &action);
+        body.push(b'\n');
+        let record = &batch.data[doc.start..doc.start + doc.len];
+        let end = record.iter().rposition(|b| !matches!(b, b'\n' | b'\r')).map_or(0, |last| last + 1);
+        body.extend_from_slice(&record[..end]);
+        body.push(b'\n');
+    }
+    body
+}
+
+/// Sends a `_bulk` request to an external cluster.
+async fn post_bulk(
+    client: &HttpClient,
+    base: &str,
+    body: Vec<u8>,
+    search: &SearchDestination,
+) -> Result<BulkResponse, RequestFailure> {
+    let failure =
+        |message: String| RequestFailure { code: search.service.connection_failed().to_owned(), message };
+    let url = format!("{base}/_bulk");
+    let request = http::Request::post(&url)
+        .header(http::header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|err| failure(format!("invalid request to {url}: {err}")))?;
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, client.request(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => return Err(failure(format!("POST {url} failed: {err}"))),
+        Err(_) => {
+            return Err(failure(format!("POST {url} got no answer within {} s", REQUEST_TIMEOUT.as_secs())));
+        }
+    };
+    let status = response.status();
+    let body = match Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) => return Err(failure(format!("reading the response of POST {url} failed: {err}"))),
+    };
+    if !status.is_success() {
+        return Err(RequestFailure {
+            code: status.as_u16().to_string(),
+            message: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|err| RequestFailure {
+        code: status.as_u16().to_string(),
+        message: format!("the response of POST {url} is not a _bulk response: {err}"),
+    })
+}
