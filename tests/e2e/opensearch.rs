@@ -168,6 +168,17 @@ async fn backup_seqs(environment: &Environment, outcome: &RunOutcome) -> Vec<u64
     seqs
 }
 
+/// Runs a scenario of `scenarios/` on the embedded backend, keeping what it provisioned to inspect;
+/// the report directory lives as long as the returned `TempDir`.
+async fn run_kept(file: &str) -> (scenario::Scenario, Environment, RunOutcome, tempfile::TempDir) {
+    let scenario = scenario::load(&crate::scenario_path(file)).unwrap();
+    let environment =
+        Environment::start(&backend_for(&Backend::default(), &scenario).unwrap()).await.unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let outcome = run_on_keeping(&environment, &scenario, reports.path()).await.expect("the harness runs");
+    (scenario, environment, outcome, reports)
+}
+
 fn sorted(mut seqs: Vec<u64>) -> Vec<u64> {
     seqs.sort_unstable();
     seqs
@@ -175,11 +186,7 @@ fn sorted(mut seqs: Vec<u64>) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index() {
-    let scenario = scenario::load(&crate::scenario_path("opensearch-failed-documents.toml")).unwrap();
-    let environment =
-        Environment::start(&backend_for(&Backend::default(), &scenario).unwrap()).await.unwrap();
-    let reports = tempfile::tempdir().unwrap();
-    let outcome = run_on_keeping(&environment, &scenario, reports.path()).await.expect("the harness runs");
+    let (scenario, environment, outcome, _reports) = run_kept("opensearch-failed-documents.toml").await;
     let report = &outcome.report;
     assert!(report.passed(), "{}", report.summary());
     assert_eq!(outcome.exit_code(), 0);
@@ -282,11 +289,7 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_all_documents_the_backup_holds_every_record_and_failures_are_also_under_their_prefix() {
-    let scenario = scenario::load(&crate::scenario_path("opensearch-all-documents.toml")).unwrap();
-    let environment =
-        Environment::start(&backend_for(&Backend::default(), &scenario).unwrap()).await.unwrap();
-    let reports = tempfile::tempdir().unwrap();
-    let outcome = run_on_keeping(&environment, &scenario, reports.path()).await.expect("the harness runs");
+    let (_, environment, outcome, _reports) = run_kept("opensearch-all-documents.toml").await;
     let report = &outcome.report;
     assert!(report.passed(), "{}", report.summary());
     assert_eq!(report.counts.acknowledged, 2_000);
@@ -295,7 +298,7 @@ async fn with_all_documents_the_backup_holds_every_record_and_failures_are_also_
     let backup = sorted(backup_seqs(&environment, &outcome).await);
     assert_eq!(backup, (0..2_000).collect::<Vec<u64>>());
     let rejected: BTreeSet<u64> = rejected(&outcome).into_iter().collect();
-    assert!(!rejected.is_empty() && rejected.len() <= 50, "{} rejected", rejected.len());
+    assert!((15..=70).contains(&rejected.len()), "{} rejected of 2000", rejected.len());
     let failed: BTreeSet<u64> =
         failed_documents(&environment, &outcome).await.iter().map(|document| document.seq).collect();
     assert_eq!(failed, rejected);

@@ -36,8 +36,8 @@ fn browser_stage(sh: &Shell, nextest: bool) -> Result<()> {
     step("HTML report in headless Chromium", || ignored_tests(sh, nextest, "chromium"))
 }
 
-/// The LocalStack container backend needs a Docker daemon, which CI machines may not have: it runs
-/// only when `STREAMPROOF_DOCKER_TESTS=1`, and says so when it does not.
+/// The LocalStack container backend and the real-OpenSearch test need a Docker daemon, which CI
+/// machines may not have: they run only when `STREAMPROOF_DOCKER_TESTS=1`, and CI says so when not.
 fn docker_stage(sh: &Shell, nextest: bool) -> Result<()> {
     if std::env::var("STREAMPROOF_DOCKER_TESTS").as_deref() != Ok("1") {
         eprintln!(
@@ -45,7 +45,7 @@ fn docker_stage(sh: &Shell, nextest: bool) -> Result<()> {
         );
         return Ok(());
     }
-    step("container tests: the localstack backend through testcontainers", || {
+    step("container tests: the localstack backend and a real OpenSearch through testcontainers", || {
         ignored_tests(sh, nextest, "docker_")
     })
 }

@@ -18,10 +18,12 @@ use crate::step;
 /// down (empty: any), and the label the table prints.
 type Cause = (&'static str, &'static str, &'static str);
 
-/// One anomaly class: the count in `report.json` that measures it, and the faults that cause it.
-const CLASSES: &[(&str, &[Cause])] = &[
+/// One anomaly class: its name, where `report.json` counts it (a JSON pointer), and the faults
+/// that cause it.
+const CLASSES: &[(&str, &str, &[Cause])] = &[
     (
         "lost",
+        "/counts/lost",
         &[
             ("drop_kinesis", "", "Kinesis drops"),
             ("drop_firehose", "", "Firehose drops"),
@@ -30,11 +32,17 @@ const CLASSES: &[(&str, &[Cause])] = &[
             ("truncate", " cut off ", "cut off"),
         ],
     ),
-    ("duplicated", &[("duplicate", "", "written twice"), ("s3_put_failure", "", "objects written again")]),
-    ("reordered", &[("reorder", "", "swaps")]),
-    ("corrupt", &[("corrupt", "", "corrupted"), ("truncate", " cut short ", "cut short")]),
-    ("late", &[("delay", "", "objects held back"), ("stall_shard", "", "shard stalls")]),
-    ("throttled", &[("throttle_burst", "", "throttle bursts")]),
+    (
+        "duplicated",
+        "/counts/duplicated",
+        &[("duplicate", "", "written twice"), ("s3_put_failure", "", "objects written again")],
+    ),
+    ("reordered", "/counts/reordered", &[("reorder", "", "swaps")]),
+    ("corrupt", "/counts/corrupt", &[("corrupt", "", "corrupted"), ("truncate", " cut short ", "cut short")]),
+    ("late", "/counts/late", &[("delay", "", "objects held back"), ("stall_shard", "", "shard stalls")]),
+    ("throttled", "/distribution/throttled", &[("throttle_burst", "", "throttle bursts")]),
+    // Only with a search destination (`report.search`).
+    ("failed docs", "/search/failed_documents", &[("index_failure", "", "documents the domain rejected")]),
 ];
 
 /// Ground-truth lines printed; `report.json` holds every fault.
@@ -70,7 +78,6 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
 /// The comparison table, the verifier's assertions and the ground truth, from a `report.json`.
 fn compare(report: &Value) -> Result<String> {
-    let counts = &report["counts"];
     let distribution = &report["distribution"];
     let truth: &[Value] = match &report["ground_truth"] {
         Value::Null => &[],
@@ -80,9 +87,13 @@ fn compare(report: &Value) -> Result<String> {
     let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
     let mut out = String::new();
     writeln!(out, "{:<12} {:>10}   ground truth (faults injected)", "class", "verifier")?;
-    for (class, causes) in CLASSES {
-        let found = if *class == "throttled" { &distribution["throttled"] } else { &counts[*class] };
-        let found = found.as_u64().map_or_else(|| "?".to_owned(), |n| n.to_string());
+    for (class, pointer, causes) in CLASSES {
+        let found = report.pointer(pointer).and_then(Value::as_u64);
+        let caused = causes.iter().any(|(kind, _, _)| truth.iter().any(|fault| fault["kind"] == *kind));
+        if found.is_none() && !caused && pointer.starts_with("/search/") {
+            continue; // Not a search destination.
+        }
+        let found = found.map_or_else(|| "?".to_owned(), |n| n.to_string());
         let causes: Vec<String> = causes
             .iter()
             .map(|(kind, phrase, label)| {
@@ -161,6 +172,24 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("ground truth (3 faults):"), "{table}");
+        assert!(!table.contains("failed docs"), "no search destination, no row: {table}");
+    }
+
+    #[test]
+    fn failed_documents_of_a_search_destination_are_counted_beside_the_domains_rejections() {
+        let report = serde_json::json!({
+            "counts": {"lost": 0},
+            "distribution": null,
+            "search": {"failed_documents": 2},
+            "assertions": [],
+            "ground_truth": [
+                {"kind": "index_failure", "what": "the search domain rejected seq 3 …"},
+                {"kind": "index_failure", "what": "the search domain rejected seq 8 …"},
+            ],
+        });
+        let table = compare(&report).unwrap();
+        let row = table.lines().find(|l| l.starts_with("failed docs")).expect("a failed docs row");
+        assert!(row.ends_with("2   2 documents the domain rejected"), "{table}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(crate) const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Records read from one shard per lock acquisition.
 const READ_CHUNK: usize = 10_000;
 /// The content type Firehose gives the objects it writes.
-pub(crate) const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
+const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// Where a delivery stream's records come from.
 #[derive(Debug)]
@@ -482,14 +482,7 @@ fn write_error_objects(
     objects: &mut VecDeque<ErrorObject>,
 ) -> Result<(), Instant> {
     while let Some(object) = objects.pop_front() {
-        let written = context.s3.put_object(
-            &stream.destination.bucket,
-            &object.key,
-            object.body.clone(),
-            Some(OBJECT_CONTENT_TYPE.to_owned()),
-            context.clock.now(),
-        );
-        match written {
+        match stream.write_object(context, &object.key, object.body.clone()) {
             Ok(_) => {
                 tracing::debug!(delivery_stream = %stream.name, key = %object.key, "wrote processing-failed records");
                 if let Some(lambda) = stream.destination.lambda.as_ref() {
@@ -574,14 +567,7 @@ fn deliver(
             None => stream.object_key(context, &batch),
         };
         let body = destination.compression.apply(&batch.data);
-        let written = context.s3.put_object(
-            &destination.bucket,
-            &key,
-            body,
-            Some(OBJECT_CONTENT_TYPE.to_owned()),
-            context.clock.now(),
-        );
-        match written {
+        match stream.write_object(context, &key, body) {
             Ok(_) => {
                 tracing::debug!(
                     delivery_stream = %stream.name,
@@ -619,6 +605,26 @@ fn deliver(
 }
 
 impl DeliveryStream {
+    /// Writes one object to the destination (or backup) bucket as Firehose does, stamped with
+    /// emulator time.
+    pub(crate) fn write_object(
+        &self,
+        context: &TaskContext,
+        key: &str,
+        body: Bytes,
+    ) -> Result<(), crate::s3::store::StoreError> {
+        context
+            .s3
+            .put_object(
+                &self.destination.bucket,
+                key,
+                body,
+                Some(OBJECT_CONTENT_TYPE.to_owned()),
+                context.clock.now(),
+            )
+            .map(drop)
+    }
+
     /// A fresh S3 key for an object of `batch`.
     pub(crate) fn object_key(&self, context: &TaskContext, batch: &Batch) -> String {
         let destination = &self.destination;

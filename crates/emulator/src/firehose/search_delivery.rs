@@ -25,9 +25,7 @@ use tokio::time::Instant;
 
 use crate::clock::unix_millis;
 use crate::firehose::buffer::Batch;
-use crate::firehose::delivery::{
-    DeliveryStream, OBJECT_CONTENT_TYPE, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext,
-};
+use crate::firehose::delivery::{DeliveryStream, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext};
 use crate::firehose::key;
 use crate::firehose::search::{BackupMode, Cluster, DocumentIds, FailedDocument, SearchDestination};
 use crate::json::Base64;
@@ -359,14 +357,7 @@ impl SearchDelivery {
     fn write_objects(&mut self, stream: &DeliveryStream, context: &TaskContext) {
         self.s3_retry_at = None;
         while let Some(object) = self.objects.pop_front() {
-            let written = context.s3.put_object(
-                &stream.destination.bucket,
-                &object.key,
-                object.body.clone(),
-                Some(OBJECT_CONTENT_TYPE.to_owned()),
-                context.clock.now(),
-            );
-            match written {
+            match stream.write_object(context, &object.key, object.body.clone()) {
                 Ok(_) => {
                     tracing::debug!(delivery_stream = %stream.name, key = %object.key, what = object.what, "wrote to the S3 backup");
                 }
