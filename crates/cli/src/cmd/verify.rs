@@ -57,6 +57,59 @@ pub(crate) struct VerifyArgs {
     /// Also print the records read, the time spent and the peak memory as one JSON line.
     #[arg(long)]
     stats_json: bool,
+    /// With a scenario whose destination is OpenSearch or Elasticsearch: the index the run wrote to,
+    /// as `streamproof run --keep` or `streamproof env up` printed it (a name ending in `*` is read
+    /// as a pattern). `--bucket` and `--prefix` are then the S3 backup.
+    #[arg(long, requires = "scenario", conflicts_with = "objects")]
+    index: Option<String>,
+    /// With `--index`: the cluster's REST URL (plain http), such as the embedded emulator's
+    /// in-process domain `http://127.0.0.1:<port>/_opensearch/streamproof`; by default the
+    /// scenario's `endpoint`.
+    #[arg(long, requires = "index")]
+    search_endpoint: Option<String>,
+}
+
+/// Where a search destination's records are, from the scenario and the options.
+fn search_check(
+    args: &VerifyArgs,
+    path: &std::path::Path,
+    pipeline: &scenario::Pipeline,
+) -> anyhow::Result<Option<verifier::SearchCheck>> {
+    let Some(search) = &pipeline.search else {
+        if args.index.is_some() {
+            return Err(anyhow!("--index is for a search destination, and {} has none", path.display()));
+        }
+        return Ok(None);
+    };
+    let Some(index) = args.index.clone() else {
+        return Err(anyhow!(
+            "{} has a search destination: give --index NAME (the index the run wrote to, as `streamproof \
+             run --keep` or `streamproof env up` printed it) and --bucket B for its S3 backup",
+            path.display()
+        ));
+    };
+    let Some(endpoint) = args.search_endpoint.clone().or_else(|| search.endpoint.clone()) else {
+        return Err(anyhow!(
+            "give --search-endpoint URL: {} names no cluster `endpoint` (for the embedded emulator's \
+             in-process domain: http://127.0.0.1:<port>/_opensearch/{})",
+            path.display(),
+            search.domain
+        ));
+    };
+    let backup_prefix = if args.prefix.is_empty() {
+        pipeline.prefix.clone().unwrap_or_default()
+    } else {
+        args.prefix.clone()
+    };
+    Ok(Some(verifier::SearchCheck {
+        service: search.service,
+        endpoint,
+        rotation: search.rotation != scenario::IndexRotation::NoRotation && !index.ends_with('*'),
+        index,
+        backup_mode: search.backup_mode,
+        failed_prefix: format!("{backup_prefix}{}", search.service.failed_prefix_segment()),
+        backup_prefix,
+    }))
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
@@ -73,19 +126,14 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
             return fail(exit::BAD_INPUT, &anyhow!("cannot combine the expectation files: {error}"));
         }
     };
+    let mut search = None;
     let (mut expect, buffering) = match &args.scenario {
         Some(path) => match scenario::load(path) {
-            Ok(scenario) if scenario.pipeline.search.is_some() => {
-                return fail(
-                    exit::BAD_INPUT,
-                    &anyhow!(
-                        "{} has a search destination; `streamproof verify` reads S3 objects only, and an \
-                         index is verified by `streamproof run`",
-                        path.display()
-                    ),
-                );
-            }
             Ok(scenario) => {
+                search = match search_check(&args, path, &scenario.pipeline) {
+                    Ok(search) => search,
+                    Err(error) => return fail(exit::BAD_INPUT, &error),
+                };
                 let check =
                     BufferingCheck::new(scenario.pipeline.buffering, &args.backend, !args.no_buffering);
                 (scenario.expect, Some(check))
@@ -125,9 +173,11 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
                 time_scale: None,
             };
             let s3 = endpoint.clients().await.s3;
-            verifier::verify(&s3, &expectation, &options)
-                .await
-                .map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
+            let verified = match search {
+                Some(check) => verifier::verify_search(&s3, &expectation, &options, check).await,
+                None => verifier::verify(&s3, &expectation, &options).await,
+            };
+            verified.map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
         }
         (None, None) => {
             Err((exit::BAD_INPUT, anyhow!("give --objects PATH, or --bucket B (with --endpoint URL)")))

@@ -136,10 +136,10 @@ async fn verify_reads_a_run_from_its_expectation_file_and_bucket() {
     emulator.shutdown().await;
 }
 
-/// `streamproof verify` reads S3 only, so a scenario whose destination is an index is refused as bad
-/// input instead of being verified as if the backup bucket were the destination.
+/// A scenario whose destination is an index needs the run's index, or the backup bucket would be
+/// verified as if it were the destination: refused as bad input, naming the option.
 #[test]
-fn verify_refuses_a_search_scenario_naming_why() {
+fn verify_of_a_search_scenario_without_its_index_is_bad_input_naming_the_option() {
     let dir = tempfile::tempdir().unwrap();
     let expectation = Expectation {
         run_id: "r-search".into(),
@@ -165,5 +165,5 @@ fn verify_refuses_a_search_scenario_naming_why() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("opensearch-failed-documents.toml has a search destination"), "{stderr}");
-    assert!(stderr.contains("verified by `streamproof run`"), "{stderr}");
+    assert!(stderr.contains("give --index NAME"), "{stderr}");
 }

@@ -77,6 +77,72 @@ fn env_up_of_a_search_scenario_prints_the_cluster_and_the_index() {
     assert_eq!(down.status.code(), Some(0), "stderr: {}", text(&down.stderr));
 }
 
+/// The reproduce-by-hand loop for a search destination: hold the pipeline, produce into it, then
+/// `streamproof verify` the index and the failed-documents backup; a wrong index fails the check.
+#[test]
+fn verify_checks_the_index_and_backup_of_a_held_search_pipeline() {
+    let state = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/opensearch-failed-documents.toml");
+    let scenario = scenario.to_str().unwrap();
+    let up = env(state.path(), &["up", scenario, "--name", "verify-search"]);
+    assert_eq!(up.status.code(), Some(0), "stderr: {}", text(&up.stderr));
+    let url = export(&text(&up.stdout), "AWS_ENDPOINT_URL").unwrap();
+    let held: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("verify-search.json")).unwrap()).unwrap();
+    let resources = &held["resources"];
+    let (index, cluster) =
+        (resources["search"]["index"].as_str().unwrap(), resources["search"]["endpoint"].as_str().unwrap());
+    let expectation = work.path().join("expectation.json");
+    let produce = crate::streamproof(&[
+        "produce",
+        scenario,
+        "--endpoint",
+        &url,
+        "--delivery-stream",
+        resources["delivery_stream"].as_str().unwrap(),
+        "--expectation",
+        expectation.to_str().unwrap(),
+    ]);
+    assert_eq!(produce.status.code(), Some(0), "stderr: {}", text(&produce.stderr));
+    let verify = |index: &str, timeout: &str| {
+        crate::streamproof(&[
+            "verify",
+            "--expectation",
+            expectation.to_str().unwrap(),
+            "--scenario",
+            scenario,
+            "--bucket",
+            resources["bucket"].as_str().unwrap(),
+            "--endpoint",
+            &url,
+            "--index",
+            index,
+            "--search-endpoint",
+            cluster,
+            "--timeout",
+            timeout,
+            "--report-dir",
+            work.path().to_str().unwrap(),
+        ])
+    };
+
+    let passed = verify(index, "60");
+    let stdout = text(&passed.stdout);
+    assert_eq!(passed.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&passed.stderr));
+    assert!(stdout.contains("PASS  indexed or failed"), "{stdout}");
+    assert!(stdout.contains("AmazonOpenSearchService-failed/"), "{stdout}");
+
+    // Another index holds none of the run's records: they are in neither place.
+    let wrong = verify("no-such-index", "0");
+    let stdout = text(&wrong.stdout);
+    assert_eq!(wrong.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", text(&wrong.stderr));
+    assert!(stdout.contains("FAIL  indexed or failed"), "{stdout}");
+
+    assert_eq!(env(state.path(), &["down", "--name", "verify-search"]).status.code(), Some(0));
+}
+
 #[test]
 fn env_down_of_an_environment_that_is_not_up_says_so() {
     let state = tempfile::tempdir().unwrap();
