@@ -34,11 +34,10 @@ impl Report {
             out,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <title>streamproof {verdict}: run {run}</title><style>{STYLE}</style></head><body>\n\
-             <h1><span class=\"{class}\">{verdict}</span> run {run} in s3://{bucket}/{prefix}</h1>\n",
+             <h1><span class=\"{class}\">{verdict}</span> run {run} in {location}</h1>\n",
             run = escape(&self.run_id),
             class = if self.passed() { "pass" } else { "fail" },
-            bucket = escape(&self.bucket),
-            prefix = escape(&self.prefix),
+            location = escape(&self.location()),
         );
         if let Some(reason) = &self.incomplete {
             let _ = writeln!(

@@ -540,17 +540,21 @@ impl Report {
         }
     }
 
-    /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let location = if let Some(search) = &self.search {
+    /// Where the run's records were read: the bucket and prefix, or a search destination's index.
+    pub(crate) fn location(&self) -> String {
+        if let Some(search) = &self.search {
             format!("{} index {} at {}", search.service, search.index, search.endpoint)
         } else if self.prefix.is_empty() {
             format!("s3://{}", self.bucket)
         } else {
             format!("s3://{}/{}", self.bucket, self.prefix)
-        };
-        let _ = writeln!(out, "{}: run {} in {location}", self.verdict(), self.run_id);
+        }
+    }
+
+    /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}: run {} in {}", self.verdict(), self.run_id, self.location());
         if let Some(reason) = &self.incomplete {
             let _ = writeln!(
                 out,
