@@ -36,6 +36,8 @@ pub struct FailedRecord {
     pub attempts: Option<u64>,
     /// The envelope of the original record in `rawData`.
     pub content: Content,
+    /// The original record: `rawData`, decoded.
+    pub raw: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -66,13 +68,14 @@ pub fn decode_error_output(bytes: &[u8], envelope_field: &str) -> Vec<ErrorItem>
             Decoded::Record(record) => {
                 let document = &bytes[record.offset..record.offset + record.len];
                 match failed_record(document, envelope_field) {
-                    Ok((error, content)) => ErrorItem::Failed(FailedRecord {
+                    Ok((error, content, raw)) => ErrorItem::Failed(FailedRecord {
                         offset: record.offset,
                         len: record.len,
                         error_code: error.error_code,
                         error_message: error.error_message,
                         attempts: error.attempts_made,
                         content,
+                        raw,
                     }),
                     Err(why) => {
                         line += memchr::memchr_iter(b'\n', &bytes[counted_to..record.offset]).count();
@@ -89,8 +92,9 @@ pub fn decode_error_output(bytes: &[u8], envelope_field: &str) -> Vec<ErrorItem>
         .collect()
 }
 
-/// The error document and the envelope of the record in its `rawData`, or why it is not one.
-fn failed_record(document: &[u8], envelope_field: &str) -> Result<(ErrorDocument, Content), String> {
+/// The error document, the envelope of the record in its `rawData` and the record, or why it is
+/// not one.
+fn failed_record(document: &[u8], envelope_field: &str) -> Result<(ErrorDocument, Content, Vec<u8>), String> {
     let error: ErrorDocument = serde_json::from_slice(document)
         .map_err(|error| format!("not a Firehose error document: {error}"))?;
     let raw = BASE64.decode(&error.raw_data).map_err(|error| format!("rawData is not base64: {error}"))?;
@@ -99,7 +103,7 @@ fn failed_record(document: &[u8], envelope_field: &str) -> Result<(ErrorDocument
         (Some(Decoded::Record(record)), None) => record.content,
         _ => Content::NoEnvelope,
     };
-    Ok((error, content))
+    Ok((error, content, raw))
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //!
 //! A record is written as it was delivered, byte for byte, unless it spans several lines; then the
 //! whitespace outside its strings is dropped so it fits on one. With `with_source`, each line is
-//! `{"object": <key>, "offset": <byte offset>, "record": <record>}` instead.
+//! `{"object": <key>, "offset": <byte offset>, "record": <record>}` instead. With `raw_data`, the
+//! objects are Firehose error output or failed documents (`processing-failed/`,
+//! `AmazonOpenSearchService-failed/`, …), and each line is the original record from a document's
+//! base64 `rawData`, ready to send again or re-index.
 
 use std::fs;
 use std::io::{self, Write};
@@ -12,6 +15,7 @@ use std::time::UNIX_EPOCH;
 use futures::StreamExt;
 
 use crate::decode::{CorruptSpan, Decoded, Decoder};
+use crate::error_output::{ErrorItem, decode_error_output};
 use crate::report::{CorruptExample, MAX_EXAMPLES};
 use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, VerifyError, fetch_objects, list_objects};
 use crate::unpack::unpack;
@@ -27,6 +31,16 @@ pub struct Exported {
     pub damage: Option<(u64, String)>,
 }
 
+/// How records are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Wrap each record as `{"object": …, "offset": …, "record": …}`.
+    pub with_source: bool,
+    /// Read the objects as Firehose error output or failed documents and write the original record
+    /// of each document (its base64 `rawData`); anything else in them is a corrupt span.
+    pub raw_data: bool,
+}
+
 /// Decompresses and decodes `bytes` (the object `key`) and writes its records to `out` as NDJSON.
 ///
 /// The envelope field does not matter for exporting; every JSON value is a record.
@@ -34,35 +48,73 @@ pub fn export_ndjson(
     out: &mut impl Write,
     key: &str,
     bytes: &[u8],
-    with_source: bool,
+    options: ExportOptions,
 ) -> io::Result<Exported> {
     let unpacked = unpack(key, bytes);
     let data: &[u8] = &unpacked.bytes;
     let mut exported = Exported::default();
-    let quoted_key = with_source.then(|| serde_json::to_string(key).expect("a string serialises"));
-    let mut line = Vec::new();
-    // The envelope is not needed here: the empty field name makes the decoder skip every value.
-    for item in Decoder::new(data, "") {
-        match item {
-            Decoded::Record(record) => {
-                let raw = &data[record.offset..record.offset + record.len];
-                line.clear();
-                if let Some(quoted_key) = &quoted_key {
-                    write!(line, r#"{{"object":{quoted_key},"offset":{},"record":"#, record.offset)?;
+    let mut writer = LineWriter {
+        quoted_key: options.with_source.then(|| serde_json::to_string(key).expect("a string serialises")),
+        line: Vec::new(),
+    };
+    if options.raw_data {
+        for item in decode_error_output(data, "") {
+            match item {
+                ErrorItem::Failed(failed) => {
+                    // The original record, decoded like a delivered one; its place is its document's.
+                    for inner in Decoder::new(&failed.raw, "") {
+                        match inner {
+                            Decoded::Record(record) => {
+                                let raw = &failed.raw[record.offset..record.offset + record.len];
+                                writer.write(out, failed.offset, raw)?;
+                                exported.records += 1;
+                            }
+                            Decoded::Corrupt(span) => exported.corrupt.push(CorruptSpan {
+                                offset: failed.offset,
+                                len: failed.len,
+                                excerpt: format!("rawData holds no JSON record: {}", span.excerpt),
+                            }),
+                        }
+                    }
                 }
-                one_line(raw, &mut line);
-                if quoted_key.is_some() {
-                    line.push(b'}');
-                }
-                line.push(b'\n');
-                out.write_all(&line)?;
-                exported.records += 1;
+                ErrorItem::Corrupt(span) => exported.corrupt.push(span),
             }
-            Decoded::Corrupt(span) => exported.corrupt.push(span),
+        }
+    } else {
+        // The envelope is not needed here: the empty field name makes the decoder skip every value.
+        for item in Decoder::new(data, "") {
+            match item {
+                Decoded::Record(record) => {
+                    writer.write(out, record.offset, &data[record.offset..record.offset + record.len])?;
+                    exported.records += 1;
+                }
+                Decoded::Corrupt(span) => exported.corrupt.push(span),
+            }
         }
     }
     exported.damage = unpacked.damage.map(|why| (data.len() as u64, why));
     Ok(exported)
+}
+
+/// Writes records as NDJSON lines, wrapped with their object and offset when `quoted_key` is set.
+struct LineWriter {
+    quoted_key: Option<String>,
+    line: Vec<u8>,
+}
+
+impl LineWriter {
+    fn write(&mut self, out: &mut impl Write, offset: usize, raw: &[u8]) -> io::Result<()> {
+        self.line.clear();
+        if let Some(quoted_key) = &self.quoted_key {
+            write!(self.line, r#"{{"object":{quoted_key},"offset":{offset},"record":"#)?;
+        }
+        one_line(raw, &mut self.line);
+        if self.quoted_key.is_some() {
+            self.line.push(b'}');
+        }
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
 }
 
 /// What exporting a set of objects found, over all of them.
@@ -127,7 +179,7 @@ pub fn export_path(
     out: &mut impl Write,
     path: &Path,
     window: Option<TimeWindow>,
-    with_source: bool,
+    options: ExportOptions,
 ) -> Result<ExportSummary, ExportError> {
     let read_error = |path: &Path| {
         let path = path.to_owned();
@@ -149,7 +201,7 @@ pub fn export_path(
         // Name objects relative to the directory given, as their S3 keys would be.
         let name = file.strip_prefix(path).ok().filter(|rest| !rest.as_os_str().is_empty()).unwrap_or(&file);
         let name = name.to_string_lossy();
-        let exported = export_ndjson(out, &name, &bytes, with_source).map_err(ExportError::Write)?;
+        let exported = export_ndjson(out, &name, &bytes, options).map_err(ExportError::Write)?;
         summary.add(&name, exported);
     }
     Ok(summary)
@@ -182,7 +234,7 @@ pub async fn export_s3(
     prefix: &str,
     window: Option<TimeWindow>,
     hourly: bool,
-    with_source: bool,
+    options: ExportOptions,
 ) -> Result<ExportSummary, ExportError> {
     let objects = list_objects(s3, bucket, prefix, window, hourly).await?;
     tracing::debug!(bucket, prefix, objects = objects.len(), "listed objects to decode");
@@ -190,7 +242,7 @@ pub async fn export_s3(
     let mut fetched = std::pin::pin!(fetch_objects(s3, bucket, objects, FETCH_IN_FLIGHT));
     while let Some(result) = fetched.next().await {
         let (object, bytes) = result?;
-        let exported = export_ndjson(out, &object.key, &bytes, with_source).map_err(ExportError::Write)?;
+        let exported = export_ndjson(out, &object.key, &bytes, options).map_err(ExportError::Write)?;
         summary.add(&object.key, exported);
     }
     Ok(summary)
@@ -226,9 +278,52 @@ mod tests {
     use super::*;
 
     fn export(bytes: &[u8], with_source: bool) -> (String, Exported) {
+        export_with(bytes, ExportOptions { with_source, raw_data: false })
+    }
+
+    fn export_with(bytes: &[u8], options: ExportOptions) -> (String, Exported) {
         let mut out = Vec::new();
-        let exported = export_ndjson(&mut out, "2026/11/23/20/s-1-x", bytes, with_source).unwrap();
+        let exported = export_ndjson(&mut out, "2026/11/23/20/s-1-x", bytes, options).unwrap();
         (String::from_utf8(out).unwrap(), exported)
+    }
+
+    /// A failed document as Firehose writes it for an OpenSearch destination.
+    fn failed_document(raw: &[u8]) -> String {
+        use base64::Engine as _;
+        format!(
+            "{{\"attemptsMade\":3,\"arrivalTimestamp\":1795000000000,\"errorCode\":\"400\",\
+             \"errorMessage\":\"{{}}\",\"attemptEndingTimestamp\":1795000000500,\"esDocumentId\":\"d1\",\
+             \"esIndexName\":\"clicks\",\"esTypeName\":\"\",\"rawData\":\"{}\"}}\n",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    #[test]
+    fn raw_data_writes_the_original_records_of_failed_documents_and_flags_the_rest() {
+        let object = format!(
+            "{}{}{}{{\"not\":\"a failed document\"}}\n",
+            failed_document(b"{\"a\": 1,\n \"b\": 2}"),
+            failed_document(b"plain text"),
+            failed_document(br#"{"c":3}"#),
+        );
+        let options = ExportOptions { with_source: false, raw_data: true };
+        let (out, exported) = export_with(object.as_bytes(), options);
+        assert_eq!(out, "{\"a\":1,\"b\":2}\n{\"c\":3}\n");
+        assert_eq!(exported.records, 2);
+        let excerpts: Vec<&str> = exported.corrupt.iter().map(|span| span.excerpt.as_str()).collect();
+        assert_eq!(exported.corrupt.len(), 2, "{excerpts:?}");
+        assert!(excerpts[0].starts_with("rawData holds no JSON record"), "{excerpts:?}");
+        assert!(excerpts[1].starts_with("line 4: not a Firehose error document"), "{excerpts:?}");
+        // The second document starts where the first one's line ends.
+        let second = object.find("\n").unwrap() + 1;
+        assert_eq!(exported.corrupt[0].offset, second);
+
+        // With the source, a record names its document's offset.
+        let (out, _) = export_with(object.as_bytes(), ExportOptions { with_source: true, raw_data: true });
+        let last: serde_json::Value = serde_json::from_str(out.lines().nth(1).unwrap()).unwrap();
+        let third = object.match_indices('\n').nth(1).unwrap().0 + 1;
+        assert_eq!(last["offset"], third);
+        assert_eq!(last["record"], serde_json::json!({"c": 3}));
     }
 
     #[test]
@@ -270,7 +365,8 @@ mod tests {
         fs::write(hour.join("s-1-2026-11-23-20-00-01-a"), b"{\"n\":1}").unwrap();
         fs::write(hour.join(".s-1-partial.tmp"), b"{\"n\":0}").unwrap();
         let mut out = Vec::new();
-        let summary = export_path(&mut out, dir.path(), None, true).unwrap();
+        let with_source = ExportOptions { with_source: true, raw_data: false };
+        let summary = export_path(&mut out, dir.path(), None, with_source).unwrap();
         let lines: Vec<serde_json::Value> =
             String::from_utf8(out).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         assert_eq!(lines.len(), 2);
@@ -282,11 +378,16 @@ mod tests {
 
         // A window that ends before the files were written selects none of them.
         let mut out = Vec::new();
-        let summary =
-            export_path(&mut out, dir.path(), Some(TimeWindow { since_ns: 0, until_ns: 1 }), false).unwrap();
+        let summary = export_path(
+            &mut out,
+            dir.path(),
+            Some(TimeWindow { since_ns: 0, until_ns: 1 }),
+            ExportOptions::default(),
+        )
+        .unwrap();
         assert_eq!((summary.objects, out.len()), (0, 0));
         assert!(matches!(
-            export_path(&mut out, &dir.path().join("missing"), None, false),
+            export_path(&mut out, &dir.path().join("missing"), None, ExportOptions::default()),
             Err(ExportError::Read { .. })
         ));
     }

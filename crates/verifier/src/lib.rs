@@ -24,7 +24,8 @@
 //!   documents, `rawData` base64) are failed, not lost; with `AllDocuments` the S3 backup alone must
 //!   hold every record. [`SearchSummary`] reports the index, the failures per `errorCode` and the
 //!   backup; ordering and latency are not applicable to an index, which has neither.
-//! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`.
+//! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`; with
+//!   [`ExportOptions::raw_data`], the original records inside error output and failed documents.
 //! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
 //!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
 //!   kept as local files.
@@ -51,7 +52,9 @@ pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
 pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};
 pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
-pub use export::{ExportError, ExportSummary, Exported, export_ndjson, export_path, export_s3};
+pub use export::{
+    ExportError, ExportOptions, ExportSummary, Exported, export_ndjson, export_path, export_s3,
+};
 pub use format::{ConcatenatedObject, FormatSummary};
 pub use ground_truth::InjectedFault;
 pub use local::{FILE_PRECISION, LocalReadError, verify_files};

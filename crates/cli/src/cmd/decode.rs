@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use streamproof::exit;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use verifier::{ExportError, ExportSummary, TimeWindow};
+use verifier::{ExportError, ExportOptions, ExportSummary, TimeWindow};
 
 use crate::fail;
 
@@ -38,6 +38,11 @@ pub(crate) struct DecodeArgs {
     /// Write `{"object": …, "offset": …, "record": …}` per line instead of the bare record.
     #[arg(long)]
     with_source: bool,
+    /// The objects are Firehose error output or failed documents (`processing-failed/`,
+    /// `AmazonOpenSearchService-failed/`, `elasticsearch-failed/`): write the original record of
+    /// each document (its base64 `rawData`), to send again or re-index.
+    #[arg(long)]
+    raw_data: bool,
 }
 
 /// Exit code: 0 when every byte decoded, 1 when some did not (they are listed on stderr), 2 for bad
@@ -47,6 +52,7 @@ pub(crate) async fn run(args: DecodeArgs) -> ExitCode {
         Ok(window) => window,
         Err(error) => return fail(exit::BAD_INPUT, &error),
     };
+    let options = ExportOptions { with_source: args.with_source, raw_data: args.raw_data };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match args.source.strip_prefix("s3://") {
@@ -60,9 +66,9 @@ pub(crate) async fn run(args: DecodeArgs) -> ExitCode {
                 Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
             };
             let s3 = endpoint.clients().await.s3;
-            verifier::export_s3(&mut out, &s3, bucket, prefix, window, !args.flat, args.with_source).await
+            verifier::export_s3(&mut out, &s3, bucket, prefix, window, !args.flat, options).await
         }
-        None => verifier::export_path(&mut out, &PathBuf::from(&args.source), window, args.with_source),
+        None => verifier::export_path(&mut out, &PathBuf::from(&args.source), window, options),
     };
     let flushed = out.flush();
     let summary = match result {

@@ -134,6 +134,26 @@ fn verify_checks_the_index_and_backup_of_a_held_search_pipeline() {
     assert!(stdout.contains("PASS  indexed or failed"), "{stdout}");
     assert!(stdout.contains("AmazonOpenSearchService-failed/"), "{stdout}");
 
+    // The failed documents read back as the original records, ready to re-index.
+    let report = stdout.lines().find_map(|line| line.strip_prefix("report: ")).expect("a report line");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let failed = report["search"]["failed_documents"].as_u64().unwrap();
+    assert!(failed > 0, "the scenario injects index failures");
+    let bucket = resources["bucket"].as_str().unwrap();
+    let decoded = crate::streamproof(&[
+        "decode",
+        &format!("s3://{bucket}/backup/AmazonOpenSearchService-failed/"),
+        "--endpoint",
+        &url,
+        "--raw-data",
+    ]);
+    assert_eq!(decoded.status.code(), Some(0), "stderr: {}", text(&decoded.stderr));
+    let run_id = report["run_id"].as_str().unwrap();
+    let records: Vec<serde_json::Value> =
+        text(&decoded.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(records.len() as u64, failed);
+    assert!(records.iter().all(|record| record["_streamproof"]["run"] == run_id), "{records:?}");
+
     // Another index holds none of the run's records: they are in neither place.
     let wrong = verify("no-such-index", "0");
     let stdout = text(&wrong.stdout);

@@ -7,7 +7,7 @@ use emulator::{Emulator, EmulatorConfig};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use time::OffsetDateTime;
-use verifier::{TimeWindow, export_s3, list_objects};
+use verifier::{ExportOptions, TimeWindow, export_s3, list_objects};
 
 const BUCKET: &str = "streamproof-s3-test";
 
@@ -50,7 +50,17 @@ async fn hourly_listing_follows_continuation_and_export_reads_every_object_in_or
     assert!(list_objects(&s3, BUCKET, "logs/", Some(none), false).await.unwrap().is_empty());
 
     let mut out = Vec::new();
-    let summary = export_s3(&mut out, &s3, BUCKET, "logs/", Some(window), true, true).await.unwrap();
+    let summary = export_s3(
+        &mut out,
+        &s3,
+        BUCKET,
+        "logs/",
+        Some(window),
+        true,
+        ExportOptions { with_source: true, raw_data: false },
+    )
+    .await
+    .unwrap();
     assert_eq!((summary.objects, summary.records, summary.corrupt), (1_006, 1_007, 0));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
