@@ -192,7 +192,7 @@ async fn a_constant_partition_key_puts_every_record_on_one_shard() {
     let records: Vec<u64> = distribution.per_shard.iter().map(|s| s.records).collect();
     assert_eq!(records.iter().sum::<u64>(), report.counts.acknowledged);
     assert_eq!(records.iter().filter(|n| **n > 0).count(), 1);
-    let detail = &report.assertions.iter().find(|a| a.name == "shard balance").unwrap().detail;
+    let detail = &report.assertion("shard balance").unwrap().detail;
     assert!(detail.starts_with(&format!("{busy} received 100.0% of 500 records (bound 50.0%)")), "{detail}");
     assert!(
         detail.contains("3 of 4 shards idle") && detail.contains("constant or low-cardinality"),
@@ -229,7 +229,7 @@ async fn a_hot_key_beyond_its_shards_limits_is_throttled_and_named() {
     let shard = format!("shardId-{:012}", producer::capacity::shard_for_key("key-000000", 2));
     assert_eq!(hot.shard.as_deref(), Some(shard.as_str()));
     assert_eq!(distribution.hottest_shard.as_deref(), Some(shard.as_str()));
-    let detail = &report.assertions.iter().find(|a| a.name == "throttling").unwrap().detail;
+    let detail = &report.assertion("throttling").unwrap().detail;
     assert!(
         detail.contains(&format!("hottest keys: \"key-000000\" {} on {shard}", hot.throttled)),
         "{detail}"

@@ -540,6 +540,11 @@ impl Report {
         }
     }
 
+    /// The assertion named `name` (such as `delivery` or `index count`), if the report has one.
+    pub fn assertion(&self, name: &str) -> Option<&Assertion> {
+        self.assertions.iter().find(|assertion| assertion.name == name)
+    }
+
     /// Where the run's records were read: the bucket and prefix, or a search destination's index.
     pub(crate) fn location(&self) -> String {
         if let Some(search) = &self.search {

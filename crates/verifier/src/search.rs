@@ -345,7 +345,7 @@ fn search_report(
     // The object format (`[expect] format`) is about S3 objects: the backup's with AllDocuments.
     if let Some(at) = report.assertions.iter().position(|a| a.name == crate::format::OBJECT_FORMAT) {
         let backup_format = backup.and_then(|backup| {
-            let assertion = backup.assertions.iter().find(|a| a.name == crate::format::OBJECT_FORMAT)?;
+            let assertion = backup.assertion(crate::format::OBJECT_FORMAT)?;
             Some((backup.format.clone(), assertion.clone()))
         });
         (report.format, report.assertions[at]) = backup_format.unwrap_or_else(|| {
@@ -775,12 +775,7 @@ mod tests {
     }
 
     fn status(report: &Report, name: &str) -> AssertionStatus {
-        report
-            .assertions
-            .iter()
-            .find(|assertion| assertion.name == name)
-            .unwrap_or_else(|| panic!("{name}"))
-            .status
+        report.assertion(name).unwrap_or_else(|| panic!("{name}")).status
     }
 
     fn report(read: &IndexRead, mode: SearchBackupMode, backup: Option<&Report>) -> Report {
@@ -801,7 +796,7 @@ mod tests {
             (4, 4, 0, 0)
         );
         for name in ["ordering", "latency"] {
-            let assertion = report.assertions.iter().find(|a| a.name == name).unwrap();
+            let assertion = report.assertion(name).unwrap();
             assert_eq!(assertion.status, AssertionStatus::NotApplicable);
             assert!(
                 assertion.detail.contains("an index has no order and no arrival time"),
@@ -838,7 +833,7 @@ mod tests {
         assert_eq!((search.indexed, search.failed_documents, search.failed_acknowledged), (3, 2, 2));
         assert_eq!(search.error_codes, BTreeMap::from([("400".into(), 1), ("409".into(), 1)]));
         assert_eq!((search.failed_objects, report.counts.lost), (1, 0));
-        let detail = &report.assertions.iter().find(|a| a.name == INDEX_COUNT).unwrap().detail;
+        let detail = &report.assertion(INDEX_COUNT).unwrap().detail;
         assert_eq!(detail, "_count 3, expected 3 (5 acknowledged − 2 failed)");
         assert!(report.summary().contains("(errorCode 400 1, 409 1)"), "{}", report.summary());
     }
@@ -882,7 +877,7 @@ mod tests {
         let check = check(SearchBackupMode::FailedDocumentsOnly);
         let read = read(2, &check, &[0, 1], 5, &[]);
         let report = report(&read, SearchBackupMode::FailedDocumentsOnly, None);
-        let assertion = report.assertions.iter().find(|a| a.name == INDEX_COUNT).unwrap();
+        let assertion = report.assertion(INDEX_COUNT).unwrap();
         assert_eq!(assertion.status, AssertionStatus::Fail);
         assert_eq!(
             assertion.detail,
@@ -930,7 +925,7 @@ mod tests {
         let check = check(SearchBackupMode::FailedDocumentsOnly);
         let read = read(1, &check, &[0], 1, &[]);
         let report = search_report(&read, None, &check, &options(true), Duration::ZERO);
-        let assertion = report.assertions.iter().find(|a| a.name == "buffering").unwrap();
+        let assertion = report.assertion("buffering").unwrap();
         assert_eq!(assertion.status, AssertionStatus::NotApplicable);
         assert!(report.passed());
     }
@@ -950,8 +945,7 @@ mod tests {
                 snapshot: Snapshot { count: 2, failed_objects: vec![] },
             }
         };
-        let format =
-            |report: &Report| report.assertions.iter().find(|a| a.name == "object format").cloned().unwrap();
+        let format = |report: &Report| report.assertion("object format").cloned().unwrap();
 
         let mode = SearchBackupMode::FailedDocumentsOnly;
         let report = search_report(&index_read(mode), None, &check(mode), &options, Duration::ZERO);

@@ -120,12 +120,7 @@ fn check(endpoint: &str, index: &str, rotation: bool, backup_mode: SearchBackupM
 }
 
 fn status(report: &Report, name: &str) -> AssertionStatus {
-    report
-        .assertions
-        .iter()
-        .find(|assertion| assertion.name == name)
-        .unwrap_or_else(|| panic!("{name}"))
-        .status
+    report.assertion(name).unwrap_or_else(|| panic!("{name}")).status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
