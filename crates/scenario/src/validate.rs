@@ -1130,6 +1130,32 @@ fn faults(
     for ordinal in raw.drop_kinesis.unwrap_or_default() {
         drop_kinesis.push(in_range(locator, &ordinal, "faults.drop_kinesis", 0, i64::MAX)? as u64);
     }
+    // Object faults act on the objects of an S3 destination; a search destination writes documents.
+    if let Some(search) = &pipeline.search {
+        let object_faults = [
+            ("drop", &raw.drop),
+            ("duplicate", &raw.duplicate),
+            ("reorder", &raw.reorder),
+            ("corrupt", &raw.corrupt),
+            ("truncate", &raw.truncate),
+            ("delay", &raw.delay),
+            ("s3_put_failure", &raw.s3_put_failure),
+        ];
+        if let Some((field, Some(value))) =
+            object_faults.into_iter().find(|(_, value)| value.as_ref().is_some_and(|v| *v.get_ref() > 0.0))
+        {
+            return Err(locator.at(
+                value.span().start,
+                &format!("faults.{field}"),
+                format!(
+                    "{field} acts on the objects of an S3 destination, and [{}] indexes documents \
+                     instead; use index_failure, or faults of the Kinesis source (drop_kinesis, \
+                     throttle_burst, internal_failure, stall_shard)",
+                    search.service.table()
+                ),
+            ));
+        }
+    }
     let delay = probability(raw.delay, "delay")?;
     let delay_by = match raw.delay_seconds {
         Some(v) => {
