@@ -614,12 +614,13 @@ impl Report {
             "; timed out waiting for records"
         };
         let latency = &self.latency;
-        if self.search.is_some() {
-            // Each document of the index is read as one object; an index has no arrival times.
+        if let Some(search) = &self.search {
+            // The index's documents and the failed-documents objects went through the matcher; an
+            // index has no arrival times.
             let _ = writeln!(
                 out,
-                "index    {} documents read ({} bytes of _source){timed_out}",
-                counts.objects, counts.bytes
+                "index    {} documents and {} failed-documents objects read ({} bytes){timed_out}",
+                search.documents_read, search.failed_objects, counts.bytes
             );
             let _ = writeln!(out, "latency  {}", latency.precision);
         } else {

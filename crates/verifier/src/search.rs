@@ -812,7 +812,10 @@ mod tests {
         assert!(report.transform.is_none());
         let summary = report.summary();
         assert!(summary.starts_with("PASS: run r1 in OpenSearch index clicks-r1 at http://"), "{summary}");
-        assert!(summary.contains("\nindex    4 documents read ("), "{summary}");
+        assert!(
+            summary.contains("\nindex    4 documents and 0 failed-documents objects read ("),
+            "{summary}"
+        );
         assert!(summary.contains("\nlatency  not applicable to an OpenSearch index"), "{summary}");
         assert!(!summary.contains("objects  "), "{summary}");
         assert!(

@@ -4,7 +4,8 @@
 //! A batch is sent as soon as it is flushed. Documents the cluster refuses (item status not 2xx),
 //! or every document of a request that fails as a whole (no answer, a non-2xx status, a response
 //! that does not parse), are sent again every 5 seconds of emulator time for the destination's
-//! `RetryOptions.DurationInSeconds`, counted from the first failed attempt; the ones still failing
+//! `RetryOptions.DurationInSeconds`, counted from the first attempt (so a slow cluster gets fewer
+//! attempts, not a longer window); the ones still failing
 //! then are written to the S3 backup bucket under `<Prefix><service>-failed/YYYY/MM/dd/HH/`, one
 //! JSON line per document in AWS's envelope. With `AllDocuments`, every batch is also written to
 //! the backup as an S3 destination would write it, whether or not it is indexed.
@@ -65,6 +66,8 @@ struct InFlight {
     arrival_ms: i64,
     oldest: Instant,
     attempts: u32,
+    /// When the first attempt started: the retry window counts from it.
+    first_attempt: Option<Instant>,
     next_attempt: Instant,
 }
 
@@ -146,8 +149,12 @@ impl SearchDelivery {
             if batch.docs.is_empty() {
                 continue;
             }
-            let max_attempts = 1 + search.retry_duration().as_secs() / RETRY_INTERVAL.as_secs();
-            if u64::from(batch.attempts) >= max_attempts {
+            // RetryOptions is time, counted from the first attempt (emulator time): a cluster that
+            // answers slowly gets fewer attempts, never a longer window.
+            let first = batch.first_attempt.unwrap_or(now);
+            if Instant::now().saturating_duration_since(first)
+                >= context.clock.to_wall(search.retry_duration())
+            {
                 self.give_up(stream, search, context, batch);
             } else {
                 batch.next_attempt = Instant::now() + context.clock.to_wall(RETRY_INTERVAL);
@@ -212,6 +219,7 @@ impl SearchDelivery {
             arrival_ms: unix_millis(arrival),
             oldest: batch.oldest,
             attempts: 0,
+            first_attempt: None,
             next_attempt: Instant::now(),
         });
     }
@@ -225,6 +233,7 @@ impl SearchDelivery {
         batch: &mut InFlight,
     ) {
         batch.attempts += 1;
+        batch.first_attempt.get_or_insert_with(Instant::now);
         let body = bulk_body(search, batch);
         let outcome = match (&search.cluster, &self.client) {
             (Cluster::InProcess(name), _) => {
@@ -385,7 +394,9 @@ impl SearchDelivery {
 }
 
 /// The NDJSON body of a `_bulk` request for the batch's pending documents. A record's trailing
-/// line end is left out of its source line, so NDJSON records stay one line each.
+/// line end is left out of its source line, and a line break inside it becomes a space: in JSON a
+/// raw line break can only be whitespace between tokens, so the document means the same, and a
+/// record that is not JSON fails alone (as an item) instead of breaking the whole request.
 fn bulk_body(search: &SearchDestination, batch: &InFlight) -> Vec<u8> {
     let size: usize = batch.docs.iter().map(|doc| doc.len + batch.index.len() + 64).sum();
     let mut body = Vec::with_capacity(size);
@@ -398,7 +409,13 @@ fn bulk_body(search: &SearchDestination, batch: &InFlight) -> Vec<u8> {
         body.push(b'\n');
         let record = &batch.data[doc.start..doc.start + doc.len];
         let end = record.iter().rposition(|b| !matches!(b, b'\n' | b'\r')).map_or(0, |last| last + 1);
+        let from = body.len();
         body.extend_from_slice(&record[..end]);
+        for byte in &mut body[from..] {
+            if matches!(*byte, b'\n' | b'\r') {
+                *byte = b' ';
+            }
+        }
         body.push(b'\n');
     }
     body

@@ -222,6 +222,39 @@ async fn an_opensearch_destination_indexes_every_record_and_describes_itself() {
     );
 }
 
+/// A pretty-printed record (the AWS CLI's and boto3's habit) is one document, and a record that is
+/// not JSON fails alone: neither breaks the `_bulk` request for the rest of its batch.
+#[tokio::test]
+async fn multi_line_and_non_json_records_fail_or_index_alone() {
+    let harness = harness(Faults::default()).await;
+    let config = opensearch("lines", 0).domain_arn(DOMAIN_ARN).build().unwrap();
+    harness
+        .firehose
+        .create_delivery_stream()
+        .delivery_stream_name("lines")
+        .amazonopensearchservice_destination_configuration(config)
+        .send()
+        .await
+        .unwrap();
+    let pretty = b"{\n  \"n\": 1,\r\n  \"tags\": [\n    \"a b\"\n  ]\n}\n".to_vec();
+    let broken = b"not\njson".to_vec();
+    let plain = br#"{"n":2}"#.to_vec();
+    put_all(&harness, "lines", &[pretty.clone(), broken.clone(), plain.clone()]).await;
+
+    let failed = eventually("the broken record in the backup", WAIT, || async {
+        let documents = failed_documents(&harness, "backup/AmazonOpenSearchService-failed/").await;
+        (!documents.is_empty()).then_some(documents)
+    })
+    .await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(raw_data(&failed[0]), broken, "rawData keeps the record as it was put");
+    assert_eq!(failed[0]["errorCode"], "400");
+    let base = harness.emulator.search_endpoint("streamproof");
+    assert_eq!(count(&base, "lines").await, Some(2));
+    let docs = scroll_all(&base, "lines").await;
+    assert_eq!(sources(&docs), as_json_set([pretty.as_slice(), plain.as_slice()]));
+}
+
 #[tokio::test]
 async fn rejected_documents_are_retried_then_written_to_the_failed_documents_prefix() {
     let harness = harness(Faults { seed: 11, index_failure: 0.02, ..Faults::default() }).await;
