@@ -135,21 +135,23 @@ impl Environment {
                     None => return Err(EnvError::LocalStackNotInstalled { home: PathBuf::from("~/.cache") }),
                 };
                 let host = crate::localstack_host::LocalStackHost::start(&home).await?;
-                Ok(Environment {
+                let environment = Environment {
                     name: backend.name(),
                     endpoint: Endpoint::local(host.url()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::LocalStackHost(host),
-                })
+                };
+                environment.warm_up().await
             }
             Backend::LocalStack(options) => {
                 let container = LocalStackContainer::start(options).await?;
-                Ok(Environment {
+                let environment = Environment {
                     name: backend.name(),
                     endpoint: Endpoint::local(container.url().to_owned()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::Container(Box::new(container)),
-                })
+                };
+                environment.warm_up().await
             }
             Backend::Endpoint { url, allow_remote } => {
                 let endpoint = Endpoint::resolve(Some(url), *allow_remote)?;
@@ -160,6 +162,20 @@ impl Environment {
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::External,
                 })
+            }
+        }
+    }
+
+    /// LocalStack is ready before its Kinesis engine is: it starts it on the first Kinesis request.
+    /// Until that has answered, the environment is not ready, so concurrent first requests of runs
+    /// sharing it cannot fail while the engine starts. An environment that fails here is stopped.
+    async fn warm_up(self) -> Result<Environment, EnvError> {
+        let clients = self.endpoint.clients().await;
+        match crate::provision::warm_up(&clients, crate::provision::WARM_UP_DEADLINE).await {
+            Ok(()) => Ok(self),
+            Err(error) => {
+                self.shutdown().await;
+                Err(error)
             }
         }
     }

@@ -446,6 +446,26 @@ async fn wait_for_delivery_stream(clients: &Clients, name: &str, deadline: Durat
 }
 
 /// Polling with a growing interval until a deadline: the harness waiting on a condition.
+/// How long LocalStack's Kinesis engine may take to answer its first request.
+pub(crate) const WARM_UP_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Waits until the backend's Kinesis answers `ListStreams`. LocalStack starts its Kinesis engine
+/// (kinesis-mock, a process of its own) on the first Kinesis request, and requests that arrive while
+/// it starts fail with `InternalError` ("Connection refused"): without this, two runs sharing a
+/// fresh LocalStack race there.
+pub(crate) async fn warm_up(clients: &Clients, deadline: Duration) -> Result<(), EnvError> {
+    let mut poll = Poll::new(deadline);
+    loop {
+        match clients.kinesis.list_streams().send().await {
+            Ok(_) => return Ok(()),
+            Err(error) => {
+                let last = aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string();
+                poll.wait("the backend's Kinesis".into(), "answering ListStreams", &last).await?;
+            }
+        }
+    }
+}
+
 struct Poll {
     started: Instant,
     deadline: Duration,
