@@ -325,8 +325,12 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             retry_at = Some(again);
         }
         let now = Instant::now();
-        // A search destination schedules its own retries, per batch.
-        let attempt = search.is_some() || retry_at.is_none_or(|at| at <= now);
+        // A search destination schedules its own retries, per batch; while its S3 backup cannot be
+        // written, Firehose pauses delivery: no new batch goes to the cluster.
+        let attempt = match &search {
+            Some(search) => !search.backup_failing(),
+            None => retry_at.is_none_or(|at| at <= now),
+        };
         let batches = {
             let mut pending = lock(&stream.pending);
             if pending.buffer.is_due(now)
@@ -356,7 +360,8 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         }
         let deadline = {
             let pending = lock(&stream.pending);
-            let ready_now = (!pending.ready.is_empty() && retry_at.is_none()).then_some(now);
+            let paused = search.as_ref().is_some_and(SearchDelivery::backup_failing);
+            let ready_now = (!pending.ready.is_empty() && retry_at.is_none() && !paused).then_some(now);
             let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
             let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
             let search_due = search.as_ref().and_then(SearchDelivery::deadline);
@@ -800,6 +805,77 @@ mod tests {
             },
         ));
         (stream, s3, task)
+    }
+
+    /// A direct-put stream to the in-process OpenSearch domain `dom` (index `i`, no retries), backed
+    /// up to `bucket`, which does not exist yet; every document is rejected.
+    fn start_search(clock: Clock) -> (Arc<DeliveryStream>, Arc<S3Store>, Arc<FaultInjector>) {
+        let config: crate::firehose::api::SearchDestinationConfiguration =
+            serde_json::from_value(serde_json::json!({
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "DomainARN": "arn:aws:es:us-east-1:000000000000:domain/dom",
+                "IndexName": "i",
+                "IndexRotationPeriod": "NoRotation",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "RetryOptions": {"DurationInSeconds": 0},
+                "S3Configuration": {
+                    "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                    "BucketARN": "arn:aws:s3:::bucket"
+                }
+            }))
+            .unwrap();
+        let backup = destination(1, 0);
+        let search = crate::firehose::search::search_destination(
+            crate::firehose::search::SearchService::OpenSearch,
+            config,
+            &backup,
+        )
+        .unwrap();
+        let s3 = Arc::new(S3Store::default());
+        let stream = Arc::new(DeliveryStream::new(
+            "ds".to_owned(),
+            "arn:aws:firehose:us-east-1:000000000000:deliverystream/ds".to_owned(),
+            clock.now(),
+            Source::DirectPut,
+            backup,
+            Some(search),
+            &clock,
+        ));
+        let faults = Arc::new(FaultInjector::new(Faults { index_failure: 1.0, ..Faults::default() }));
+        tokio::spawn(run(
+            Arc::clone(&stream),
+            TaskContext {
+                s3: Arc::clone(&s3),
+                clock,
+                search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
+                faults: Arc::clone(&faults),
+            },
+        ));
+        (stream, s3, faults)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_backup_that_cannot_be_written_pauses_delivery_to_the_cluster() {
+        let clock = Clock::new(1.0);
+        let (stream, s3, faults) = start_search(clock);
+        let rejected =
+            || faults.events().iter().filter(|event| event.kind == FaultKind::IndexFailure).count();
+        stream.put(&[br#"{"n":1}"#.to_vec()]);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        settle().await;
+        // Rejected at once (no retries), and its failed document cannot be written: no bucket.
+        assert_eq!(rejected(), 1);
+        stream.put(&[br#"{"n":2}"#.to_vec()]);
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        settle().await;
+        assert_eq!(rejected(), 1, "paused: the second batch is not sent while the backup fails");
+        s3.create_bucket("bucket", clock.now()).unwrap();
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        settle().await;
+        assert_eq!(rejected(), 2, "the backup written, delivery goes on");
+        let failed: Vec<usize> =
+            objects(&s3).iter().map(|(_, data)| data.split(|b| *b == b'\n').count() - 1).collect();
+        assert_eq!(failed.iter().sum::<usize>(), 2, "both failed documents are in the backup: {failed:?}");
     }
 
     fn objects(s3: &S3Store) -> Vec<(String, Bytes)> {

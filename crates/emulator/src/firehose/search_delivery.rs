@@ -10,6 +10,9 @@
 //! JSON line per document in AWS's envelope. With `AllDocuments`, every batch is also written to
 //! the backup as an S3 destination would write it, whether or not it is indexed.
 //!
+//! While the backup cannot be written (a missing bucket, say), no new batch is sent to the
+//! cluster: Firehose pauses delivery when it can neither deliver nor back up.
+//!
 //! Records carry no arrival time of their own in the buffer, so the arrival time of a batch's oldest
 //! record stands for all of its records: in index rotation names and `arrivalTimestamp`.
 
@@ -164,6 +167,12 @@ impl SearchDelivery {
         if self.s3_retry_at.is_none_or(|at| at <= Instant::now()) {
             self.write_objects(stream, context);
         }
+    }
+
+    /// Whether writing to the S3 backup is failing (objects wait for a retry): AWS then pauses
+    /// delivery until the backup can be written again.
+    pub(crate) fn backup_failing(&self) -> bool {
+        self.s3_retry_at.is_some() && !self.objects.is_empty()
     }
 
     /// When the task should call [`SearchDelivery::step`] again, if anything is pending.
