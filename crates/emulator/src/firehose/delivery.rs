@@ -781,30 +781,41 @@ mod tests {
         destination: Destination,
         create_bucket: bool,
     ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>) {
-        let s3 = Arc::new(S3Store::default());
+        let (stream, s3, task, _) = spawn(clock, destination, None, Faults::default());
         if create_bucket {
             s3.create_bucket("bucket", clock.now()).unwrap();
         }
+        (stream, s3, task)
+    }
+
+    /// A direct-put stream named `ds` and its task, with an empty S3 store.
+    fn spawn(
+        clock: Clock,
+        destination: Destination,
+        search: Option<crate::firehose::search::SearchDestination>,
+        faults: Faults,
+    ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>, Arc<FaultInjector>) {
+        let s3 = Arc::new(S3Store::default());
         let stream = Arc::new(DeliveryStream::new(
             "ds".to_owned(),
             "arn:aws:firehose:us-east-1:000000000000:deliverystream/ds".to_owned(),
             clock.now(),
             Source::DirectPut,
             destination,
-            None,
+            search,
             &clock,
         ));
-        let faults = Arc::new(FaultInjector::new(Faults::default()));
+        let faults = Arc::new(FaultInjector::new(faults));
         let task = tokio::spawn(run(
             Arc::clone(&stream),
             TaskContext {
                 s3: Arc::clone(&s3),
                 clock,
                 search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
-                faults,
+                faults: Arc::clone(&faults),
             },
         ));
-        (stream, s3, task)
+        (stream, s3, task, faults)
     }
 
     /// A direct-put stream to the in-process OpenSearch domain `dom` (index `i`, no retries), backed
@@ -831,26 +842,8 @@ mod tests {
             &backup,
         )
         .unwrap();
-        let s3 = Arc::new(S3Store::default());
-        let stream = Arc::new(DeliveryStream::new(
-            "ds".to_owned(),
-            "arn:aws:firehose:us-east-1:000000000000:deliverystream/ds".to_owned(),
-            clock.now(),
-            Source::DirectPut,
-            backup,
-            Some(search),
-            &clock,
-        ));
-        let faults = Arc::new(FaultInjector::new(Faults { index_failure: 1.0, ..Faults::default() }));
-        tokio::spawn(run(
-            Arc::clone(&stream),
-            TaskContext {
-                s3: Arc::clone(&s3),
-                clock,
-                search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
-                faults: Arc::clone(&faults),
-            },
-        ));
+        let (stream, s3, _task, faults) =
+            spawn(clock, backup, Some(search), Faults { index_failure: 1.0, ..Faults::default() });
         (stream, s3, faults)
     }
 
