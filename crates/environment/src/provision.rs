@@ -111,11 +111,7 @@ pub(crate) async fn provision_with(
                 endpoint,
                 index: search.run_index(run_id),
                 rotation: search.rotation != IndexRotation::NoRotation,
-                failed_prefix: format!(
-                    "{}{}",
-                    pipeline.prefix.as_deref().unwrap_or_default(),
-                    search.service.failed_prefix_segment()
-                ),
+                failed_prefix: search.service.failed_prefix(pipeline.prefix.as_deref().unwrap_or_default()),
             })
         }
         None => None,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_s3::error::DisplayErrorContext;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
@@ -36,9 +37,15 @@ pub(crate) async fn request(
         .map_err(|error| failed(format!("not a valid request: {error}")))?;
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let exchange = async {
-        let response = client.request(request).await.map_err(|error| failed(chain(&error)))?;
+        let response =
+            client.request(request).await.map_err(|error| failed(DisplayErrorContext(&error).to_string()))?;
         let status = response.status();
-        let body = response.into_body().collect().await.map_err(|error| failed(chain(&error)))?.to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| failed(DisplayErrorContext(&error).to_string()))?
+            .to_bytes();
         Ok((status, body))
     };
     tokio::time::timeout(REQUEST_TIMEOUT, exchange)
@@ -76,18 +83,6 @@ fn excerpt(body: &[u8]) -> String {
         excerpt.push('…');
     }
     excerpt
-}
-
-/// An error and its sources, one after another.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]

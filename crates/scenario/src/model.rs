@@ -163,6 +163,12 @@ impl SearchService {
         }
     }
 
+    /// Where Firehose puts failed documents for a backup under `backup_prefix`:
+    /// `<backup_prefix>AmazonOpenSearchService-failed/` or `<backup_prefix>elasticsearch-failed/`.
+    pub fn failed_prefix(self, backup_prefix: &str) -> String {
+        format!("{backup_prefix}{}", self.failed_prefix_segment())
+    }
+
     /// The scenario table that declares it (`pipeline.opensearch`, `pipeline.elasticsearch`).
     pub fn table(self) -> &'static str {
         match self {

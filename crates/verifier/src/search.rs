@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_s3::error::DisplayErrorContext;
 use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
@@ -608,12 +609,12 @@ impl SearchClient {
         let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request))
             .await
             .map_err(|_| error(format!("no response within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(chain(&e)))?;
+            .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;
         let status = response.status();
         let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
             .await
             .map_err(|_| error(format!("the body did not arrive within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(format!("reading the body: {}", chain(&e))))?
+            .map_err(|e| error(format!("reading the body: {}", DisplayErrorContext(&e))))?
             .to_bytes();
         if status == StatusCode::NOT_FOUND
             && serde_json::from_slice::<ErrorResponse>(&bytes)
@@ -641,18 +642,6 @@ fn method_name(method: &Method) -> &'static str {
         Method::PUT => "PUT",
         _ => "HTTP",
     }
-}
-
-/// An error and its sources, joined by `: `.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(next) = source {
-        out.push_str(": ");
-        out.push_str(&next.to_string());
-        source = next.source();
-    }
-    out
 }
 
 /// The start of a response body, as lossy UTF-8.

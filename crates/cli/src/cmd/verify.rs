@@ -107,7 +107,7 @@ fn search_check(
         rotation: search.rotation != scenario::IndexRotation::NoRotation && !index.ends_with('*'),
         index,
         backup_mode: search.backup_mode,
-        failed_prefix: format!("{backup_prefix}{}", search.service.failed_prefix_segment()),
+        failed_prefix: search.service.failed_prefix(&backup_prefix),
         backup_prefix,
     }))
 }
