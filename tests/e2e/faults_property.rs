@@ -185,6 +185,7 @@ fn verify(sent: &[Sent], written: &[Written]) -> verifier::Report {
         timeout: Duration::from_secs(1),
         max_shard_share: None,
         max_throttled_fraction: None,
+        max_failed_fraction: 0.0,
         format: None,
     };
     let mut matcher = Matcher::new(&expectation, &expect, "test clock");

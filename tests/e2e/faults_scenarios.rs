@@ -254,6 +254,44 @@ async fn client_visible_failures_are_retried_and_the_run_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_every_put_is_refused_fails_sending_and_names_every_seq() {
+    let outcome = run_bug("every-put-refused.toml").await;
+    let report = &outcome.report;
+    // Nothing was acknowledged, so every other assertion holds vacuously: sending alone fails.
+    for assertion in &report.assertions {
+        assert_eq!(assertion.failed(), assertion.name == "sending", "{assertion:?}");
+    }
+    assert_eq!(
+        report.assertion("sending").unwrap().detail,
+        "nothing acknowledged: all 5 records failed to send"
+    );
+    assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (0, 5));
+    let failed: BTreeSet<u64> = report.failed_to_send.iter().map(|failed| failed.seq).collect();
+    assert_eq!(failed, (0..5).collect());
+    // The ground truth: every attempt of every record was refused, and those are all the faults.
+    let refused: BTreeSet<u64> = outcome
+        .faults
+        .iter()
+        .inspect(|fault| assert_eq!(fault.kind, FaultKind::InternalFailure, "{fault:?}"))
+        .map(|fault| seq(fault, &outcome.envelope_field))
+        .collect();
+    assert_eq!(refused, failed);
+    assert_eq!(outcome.faults.len() as u64, outcome.metrics.sent + outcome.metrics.retried);
+    // Each record was given up on its last error once its 10 s budget (or its attempts) ran out.
+    for failed in &report.failed_to_send {
+        let words: Vec<&str> = failed.reason.split_whitespace().collect();
+        assert_eq!((words[0], words[1], words[4]), ("InternalFailure", "after", "over"), "{failed:?}");
+        let (attempts, seconds): (u32, f64) = (words[2].parse().unwrap(), words[5].parse().unwrap());
+        let per_record =
+            outcome.faults.iter().filter(|f| seq(f, &outcome.envelope_field) == failed.seq).count();
+        assert_eq!(attempts as usize, per_record, "{failed:?}");
+        assert!(attempts == 20 || seconds >= 10.0, "given up early: {failed:?}");
+    }
+    let summary = report.summary();
+    assert!(summary.contains("failed to send 5 records: seq 0..=4"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concatenated_json_fails_the_ndjson_format_and_names_every_object() {
     let outcome = run_bug("concatenated-json.toml").await;
     let report = &outcome.report;

@@ -347,7 +347,10 @@ async fn run_steps(
             delivery_stream_name: provisioned.delivery_stream_name.clone(),
         },
     };
-    let options = ProduceOptions { run_id: run_id.to_owned(), retry: producer::RetryPolicy::default() };
+    let options = ProduceOptions {
+        run_id: run_id.to_owned(),
+        retry: producer::RetryPolicy::for_workload(&scenario.workload),
+    };
     let produced = producer::produce_until(
         &target,
         &scenario.workload,

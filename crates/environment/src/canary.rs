@@ -127,7 +127,7 @@ async fn new_objects(
                 .map_err(|e| EnvError::aws(format!("GetObject {bucket}/{key}"), e))?;
             let body = object.body.collect().await.map_err(|e| EnvError::Aws {
                 operation: format!("GetObject {bucket}/{key}"),
-                message: e.to_string(),
+                message: aws_error::chain(&e),
             })?;
             bodies.push(body.into_bytes().to_vec());
         }

@@ -49,11 +49,15 @@ pub enum EnvError {
 }
 
 impl EnvError {
-    /// Wraps an SDK error with the operation that failed, keeping the whole cause chain in the message.
-    pub(crate) fn aws(operation: impl Into<String>, error: impl std::error::Error) -> EnvError {
-        EnvError::Aws {
-            operation: operation.into(),
-            message: aws_sdk_s3::error::DisplayErrorContext(error).to_string(),
-        }
+    /// Wraps an SDK error with the operation (and resource) that failed: its code, message, HTTP
+    /// status and request id, or its cause chain when no response came, on one line.
+    pub(crate) fn aws<E>(
+        operation: impl Into<String>,
+        error: aws_error::SdkError<E, aws_error::HttpResponse>,
+    ) -> EnvError
+    where
+        E: aws_error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        EnvError::Aws { operation: operation.into(), message: aws_error::describe(&error) }
     }
 }

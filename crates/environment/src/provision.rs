@@ -455,7 +455,7 @@ pub(crate) async fn warm_up(clients: &Clients, deadline: Duration) -> Result<(),
         match clients.kinesis.list_streams().send().await {
             Ok(_) => return Ok(()),
             Err(error) => {
-                let last = aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string();
+                let last = aws_error::line("ListStreams", &error);
                 poll.wait("the backend's Kinesis".into(), "answering ListStreams", &last).await?;
             }
         }

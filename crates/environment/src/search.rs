@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
@@ -37,14 +36,13 @@ pub(crate) async fn request(
         .map_err(|error| failed(format!("not a valid request: {error}")))?;
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let exchange = async {
-        let response =
-            client.request(request).await.map_err(|error| failed(DisplayErrorContext(&error).to_string()))?;
+        let response = client.request(request).await.map_err(|error| failed(aws_error::chain(&error)))?;
         let status = response.status();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|error| failed(DisplayErrorContext(&error).to_string()))?
+            .map_err(|error| failed(aws_error::chain(&error)))?
             .to_bytes();
         Ok((status, body))
     };

@@ -416,6 +416,7 @@ mod tests {
             rate: Rate::Unlimited,
             api: PutApi::PutRecords,
             concurrency: 4,
+            retry_budget: std::time::Duration::from_secs(30),
         }
     }
 

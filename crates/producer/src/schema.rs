@@ -489,6 +489,7 @@ mod tests {
             rate: Rate::Unlimited,
             api: PutApi::PutRecords,
             concurrency: 1,
+            retry_budget: std::time::Duration::from_secs(30),
         }
     }
 

@@ -121,10 +121,7 @@ impl Target {
                         }),
                         Err(error) => Err(match error.code() {
                             Some(code) => Refused::new(code, error.message()),
-                            None => Refused::new(
-                                &aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
-                                None,
-                            ),
+                            None => Refused::new(&aws_error::describe(&error), None),
                         }),
                     })
                     .collect())
@@ -146,7 +143,7 @@ impl Target {
                     .set_records(Some(entries))
                     .send()
                     .await
-                    .map_err(|e| aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())?;
+                    .map_err(|e| aws_error::describe(&e))?;
                 Ok(output
                     .records()
                     .iter()
@@ -175,7 +172,7 @@ impl Target {
                     .set_records(Some(records))
                     .send()
                     .await
-                    .map_err(|e| aws_sdk_firehose::error::DisplayErrorContext(e).to_string())?;
+                    .map_err(|e| aws_error::describe(&e))?;
                 Ok(output
                     .request_responses()
                     .iter()
@@ -194,11 +191,14 @@ fn is_throttle(code: &str) -> bool {
     code.contains("Throughput") || code.contains("ServiceUnavailable") || code.contains("Throttl")
 }
 
-/// How failed entries are retried: exponential backoff with full jitter.
+/// How failed entries are retried: exponential backoff with jitter, bounded in attempts and in time.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts per record, the first included.
     pub max_attempts: u32,
+    /// How long a record may be retried after its first put; once this has passed, its next
+    /// failure gives it up. Put calls that fail as a whole are bounded by it in the same way.
+    pub max_elapsed: Duration,
     pub base_delay: Duration,
     pub max_delay: Duration,
 }
@@ -207,6 +207,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 20,
+            max_elapsed: Duration::from_secs(30),
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
         }
@@ -214,6 +215,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The default policy within the workload's retry budget (`[workload] retry_seconds`).
+    pub fn for_workload(workload: &Workload) -> RetryPolicy {
+        RetryPolicy { max_elapsed: workload.retry_budget, ..RetryPolicy::default() }
+    }
+
+    /// When a record first put at `first` and refused for the `attempt`th time is put again, or
+    /// `None` when it is out of attempts or out of time. A retry never goes later than the end of
+    /// the budget, so the last attempt is made at the deadline rather than skipped.
+    fn next_attempt(&self, attempt: u32, first: Instant, now: Instant) -> Option<Instant> {
+        let deadline = first + self.max_elapsed;
+        (attempt < self.max_attempts && now < deadline).then(|| (now + self.delay(attempt)).min(deadline))
+    }
+
     /// Backoff before retry `attempt` of a record, and a lane's pause after `attempt` throttled calls
     /// in a row: exponential with equal jitter. At least half the ceiling, so retries spread out and
     /// attempts are not spent against a shard whose per-second capacity cannot have come back yet:
@@ -324,8 +338,8 @@ pub struct Produced {
 /// Why production could not go on: the backend itself failed (not a record-level failure).
 #[derive(Debug, thiserror::Error)]
 pub enum ProduceError {
-    #[error("put call failed {attempts} times in a row; last error: {last_error}")]
-    Put { attempts: u32, last_error: String },
+    #[error("put call failed {attempts} times in a row over {seconds:.1} s; last error: {last_error}")]
+    Put { attempts: u32, seconds: f64, last_error: String },
 }
 
 /// Counters shared by the lanes and the progress reporter.
@@ -366,6 +380,8 @@ struct Pending {
     key: String,
     data: Vec<u8>,
     attempts: u32,
+    /// When it was first handed to a put call; its retry budget runs from here.
+    first_put: Option<Instant>,
 }
 
 /// Records (and bytes) a lane holds before it stops taking more, which slows the generator down.
@@ -477,7 +493,7 @@ pub async fn produce_until(
         let mut data = Vec::with_capacity(event.len() + 160);
         generator.append_record(seq, &event, &workload.envelope_field, &envelope, &mut data);
         let lane = lane_of(&key, lanes);
-        let pending = Pending { seq, key, data, attempts: 0 };
+        let pending = Pending { seq, key, data, attempts: 0, first_put: None };
         let sent = tokio::select! {
             sent = senders[lane].send(pending) => sent.is_ok(),
             () = stopped(&mut stop_wait) => false,
@@ -636,7 +652,9 @@ impl Lane {
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), ProduceError> {
         let mut open = true;
+        // Put calls that failed as a whole in a row, and when the first of them was made.
         let mut call_failures = 0;
+        let mut failing_since = None;
         loop {
             if is_stopped(&stop) {
                 self.abandon(rx);
@@ -703,20 +721,27 @@ impl Lane {
             match outcome {
                 Ok(results) if results.len() == batch.len() => {
                     call_failures = 0;
+                    failing_since = None;
                     let throttled = self.settle(batch, results);
                     self.pace_after(throttled);
                 }
                 Ok(results) => {
                     return Err(ProduceError::Put {
                         attempts: 1,
+                        seconds: 0.0,
                         last_error: format!("{} results for {} entries", results.len(), batch.len()),
                     });
                 }
                 Err(error) => {
                     call_failures += 1;
-                    if call_failures >= self.retry.max_attempts {
-                        return Err(ProduceError::Put { attempts: call_failures, last_error: error });
-                    }
+                    let first = *failing_since.get_or_insert(started);
+                    let Some(release) = self.retry.next_attempt(call_failures, first, Instant::now()) else {
+                        return Err(ProduceError::Put {
+                            attempts: call_failures,
+                            seconds: first.elapsed().as_secs_f64(),
+                            last_error: error,
+                        });
+                    };
                     tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
                     if is_throttle(&error) {
                         self.shared.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
@@ -727,7 +752,6 @@ impl Lane {
                     }
                     self.shared.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
                     self.pace_after(is_throttle(&error));
-                    let release = Instant::now() + self.retry.delay(call_failures);
                     for pending in batch {
                         self.put_back(pending, release);
                     }
@@ -763,7 +787,8 @@ impl Lane {
             }
             let key = self.ready.pop_front().expect("checked");
             let mut pending = self.queues.get_mut(&key).expect("ready").pop_front().expect("checked");
-            if pending.attempts == 0 {
+            if pending.first_put.is_none() {
+                pending.first_put = Some(Instant::now());
                 // The envelope's send time is when the record is first handed to a put call, not when
                 // it was generated: time queued behind a throttled shard is the producer's, not the
                 // pipeline's. Retries keep the first time, so their wait counts as latency.
@@ -837,13 +862,26 @@ impl Lane {
                         throttled += 1;
                         throttled_keys.push((pending.key.clone(), shard));
                     }
-                    if pending.attempts >= self.retry.max_attempts {
-                        tracing::debug!(seq = pending.seq, key = %pending.key, %code, "record failed after every attempt");
-                        gave_up.push((pending.seq, format!("{code} after {} attempts", pending.attempts)));
-                        self.advance(&pending);
-                    } else {
-                        retried += 1;
-                        retry_at.push((Instant::now() + self.retry.delay(pending.attempts), pending));
+                    let now = Instant::now();
+                    let first = pending.first_put.unwrap_or(now);
+                    match self.retry.next_attempt(pending.attempts, first, now) {
+                        Some(release) => {
+                            retried += 1;
+                            retry_at.push((release, pending));
+                        }
+                        None => {
+                            tracing::debug!(seq = pending.seq, key = %pending.key, %code, "record failed after every attempt");
+                            gave_up.push((
+                                pending.seq,
+                                format!(
+                                    "{code} after {} {} over {:.1} s",
+                                    pending.attempts,
+                                    if pending.attempts == 1 { "attempt" } else { "attempts" },
+                                    now.duration_since(first).as_secs_f64()
+                                ),
+                            ));
+                            self.advance(&pending);
+                        }
                     }
                 }
             }
@@ -904,6 +942,22 @@ fn unix_nanos() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_stop_at_the_attempt_limit_or_the_time_budget_whichever_comes_first() {
+        let policy =
+            RetryPolicy { max_attempts: 5, max_elapsed: Duration::from_secs(30), ..RetryPolicy::default() };
+        let first = Instant::now();
+        let at = |seconds: u64| first + Duration::from_secs(seconds);
+        // Early on, a retry waits out its backoff: at least half the ceiling, at most all of it.
+        let next = policy.next_attempt(2, first, at(1)).expect("time and attempts left");
+        assert!(next >= at(1) + Duration::from_millis(200) && next <= at(1) + Duration::from_millis(400));
+        // Near the end of the budget, the last retry is made at the deadline, not after it.
+        assert_eq!(policy.next_attempt(4, first, at(29)), Some(at(30)));
+        // Out of time, or out of attempts: given up.
+        assert_eq!(policy.next_attempt(1, first, at(30)), None);
+        assert_eq!(policy.next_attempt(5, first, at(1)), None);
+    }
 
     #[test]
     fn a_throttled_entry_names_its_shard_as_kinesis_words_it() {

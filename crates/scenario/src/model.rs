@@ -350,6 +350,9 @@ pub struct Workload {
     pub api: PutApi,
     /// Senders working in parallel; each owns a disjoint set of partition keys.
     pub concurrency: u32,
+    /// How long a record is retried after its first put before it is given up as failed to send
+    /// (`retry_seconds`, default 30 s); attempts are bounded in number too.
+    pub retry_budget: Duration,
 }
 
 /// Name of the padding field added to events when a payload size is set.
@@ -578,6 +581,10 @@ pub struct Expect {
     /// The largest fraction [0–1] of put attempts that may be throttled; `None` reports it without
     /// asserting it. A hot partition key beyond one shard's write limits breaks it.
     pub max_throttled_fraction: Option<f64>,
+    /// The largest fraction [0–1] of sent records that may exhaust their retries without being
+    /// acknowledged (default 0: any such record fails the run). A run that acknowledged nothing
+    /// fails whatever this says.
+    pub max_failed_fraction: f64,
     /// The layout every delivered object must have; `None` asserts nothing about it.
     pub format: Option<ObjectFormat>,
 }

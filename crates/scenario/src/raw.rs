@@ -91,6 +91,7 @@ pub(crate) struct RawWorkload {
     pub(crate) envelope_field: Option<Spanned<String>>,
     pub(crate) api: Option<Spanned<String>>,
     pub(crate) concurrency: Option<Spanned<i64>>,
+    pub(crate) retry_seconds: Option<Spanned<i64>>,
     pub(crate) key: Option<Spanned<RawKey>>,
     pub(crate) payload: Option<Spanned<RawPayload>>,
     pub(crate) rate: Option<Spanned<RawRate>>,
@@ -145,6 +146,7 @@ pub(crate) struct RawExpect {
     pub(crate) format: Option<Spanned<String>>,
     pub(crate) max_shard_share: Option<Spanned<f64>>,
     pub(crate) max_throttled_fraction: Option<Spanned<f64>>,
+    pub(crate) max_failed_fraction: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

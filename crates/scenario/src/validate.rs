@@ -680,6 +680,10 @@ fn workload(
         Some(v) => in_range(locator, &v, "workload.concurrency", 1, 1024)? as u32,
         None => 4,
     };
+    let retry_budget = match raw.retry_seconds {
+        Some(v) => in_range(locator, &v, "workload.retry_seconds", 1, MAX_RETRY_SECONDS)? as u64,
+        None => DEFAULT_RETRY_SECONDS,
+    };
     let max_record = match source {
         Source::KinesisStream => MAX_KINESIS_RECORD_BYTES,
         Source::DirectPut => MAX_FIREHOSE_RECORD_BYTES,
@@ -726,8 +730,15 @@ fn workload(
         rate,
         api,
         concurrency,
+        retry_budget: Duration::from_secs(retry_budget),
     })
 }
+
+/// How long a record may be retried by default, from its first put: long enough to ride out a
+/// throttled second many times over, short enough that a pipeline refusing everything fails fast.
+const DEFAULT_RETRY_SECONDS: u64 = 30;
+/// The longest retry budget a scenario may set.
+const MAX_RETRY_SECONDS: i64 = 3_600;
 
 /// Most keys a key strategy may spread over.
 const MAX_KEYS: i64 = 100_000_000;
@@ -1061,18 +1072,13 @@ fn expect(
         None => None,
     };
     let max_throttled_fraction = match raw.max_throttled_fraction {
-        Some(v) => {
-            let fraction = *v.get_ref();
-            if !(0.0..=1.0).contains(&fraction) {
-                return Err(locator.at(
-                    v.span().start,
-                    "expect.max_throttled_fraction",
-                    format!("{fraction} is not a fraction; must be between 0 and 1"),
-                ));
-            }
-            Some(fraction)
-        }
+        Some(v) => Some(fraction(locator, &v, "expect.max_throttled_fraction")?),
         None => None,
+    };
+    // Records that exhausted their retries fail the run unless the scenario allows a share of them.
+    let max_failed_fraction = match raw.max_failed_fraction {
+        Some(v) => fraction(locator, &v, "expect.max_failed_fraction")?,
+        None => 0.0,
     };
     let format = match raw.format {
         None => None,
@@ -1096,7 +1102,21 @@ fn expect(
         timeout: Duration::from_secs(timeout_seconds),
         max_shard_share,
         max_throttled_fraction,
+        max_failed_fraction,
     })
+}
+
+/// A value between 0 and 1, both included.
+fn fraction(locator: &Locator<'_>, v: &Spanned<f64>, field: &str) -> Result<f64, ScenarioError> {
+    let fraction = *v.get_ref();
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(locator.at(
+            v.span().start,
+            field,
+            format!("{fraction} is not a fraction; must be between 0 and 1"),
+        ));
+    }
+    Ok(fraction)
 }
 
 /// Longest an object may be held back: the longest buffering interval.

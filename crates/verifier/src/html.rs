@@ -507,6 +507,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(60),
             max_shard_share: None,
             max_throttled_fraction: None,
+            max_failed_fraction: 0.0,
             format: None,
         };
         let matcher = crate::Matcher::new(&expectation, &expect, "test clock");

@@ -60,10 +60,11 @@ pub use ground_truth::InjectedFault;
 pub use local::{FILE_PRECISION, LocalReadError, verify_files};
 pub use matcher::{Matcher, ReadSummary, TimeScale};
 pub use report::{
-    Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, HistogramBucket,
-    LATENCY_BUCKETS_MS, LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary,
-    ReorderedExample, Report, ReportPaths, SCHEMA_VERSION, SeqRange, SizeDistribution, UnexpectedExample,
-    UnexpectedReason, UnexpectedSummary, WaitSummary, WriteReportError, compress, render_ranges,
+    Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, FailedSend,
+    HistogramBucket, LATENCY_BUCKETS_MS, LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS,
+    ObjectSummary, ReorderedExample, Report, ReportPaths, SCHEMA_VERSION, SeqRange, SizeDistribution,
+    UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary, WriteReportError, compress,
+    render_ranges,
 };
 pub use s3::{DroppedRecords, verify_transformed};
 pub use s3::{

@@ -400,6 +400,12 @@ impl Matcher {
             lost_ranges_truncated,
             duplicated_seqs: state.duplicated.ones().take(MAX_EXAMPLES).collect(),
             delivered_unacknowledged_seqs: delivered_unacknowledged.into_iter().take(MAX_EXAMPLES).collect(),
+            failed_to_send: expectation
+                .failed
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|(seq, reason)| report::FailedSend { seq: *seq, reason: reason.clone() })
+                .collect(),
             reordered: reordered_examples,
             corrupt: state.corrupt_examples.clone(),
             unexpected: state.unexpected.clone(),
@@ -577,6 +583,7 @@ mod tests {
             timeout: Duration::from_secs(60),
             max_shard_share: None,
             max_throttled_fraction: None,
+            max_failed_fraction: 0.0,
             format: None,
         }
     }
@@ -648,7 +655,7 @@ mod tests {
         assert_eq!(report.lost_ranges, vec![report::SeqRange { start: 3, end: 3 }]);
         assert!(!report.passed());
         assert!(!report.wait.complete);
-        let delivery = &report.assertions[0];
+        let delivery = report.assertion("delivery").unwrap();
         assert_eq!((delivery.name.as_str(), delivery.passed), ("delivery", false));
         let summary = report.summary();
         assert!(summary.contains("lost 1 record: seq 3\n"), "{summary}");
@@ -667,7 +674,7 @@ mod tests {
         assert_eq!(report.counts.lost, 0);
         assert_eq!(report.counts.reordered, 0, "copies are not reorderings");
         assert_eq!(report.duplicated_seqs, vec![2, 3]);
-        assert!(!report.assertions[0].passed);
+        assert!(!report.assertion("delivery").unwrap().passed);
         assert!(
             report.summary().contains("duplicated 3 extra copies of 2 records: seq 2..=3"),
             "{}",
@@ -693,7 +700,7 @@ mod tests {
             vec![ReorderedExample { key: "k0".into(), kseq: 1, after_kseq: 2, object: "o2".into() }]
         );
         assert_eq!(report.counts.delivered, 6);
-        assert!(!report.assertions[1].passed);
+        assert!(!report.assertion("ordering").unwrap().passed);
 
         let unordered = Expect { ordering: Ordering::None, ..expect() };
         let mut relaxed = Matcher::new(&expectation(6), &unordered, "test clock");
@@ -701,7 +708,10 @@ mod tests {
         let report = relaxed.report(&ReadSummary::default());
         assert_eq!(report.counts.reordered, 1);
         assert_eq!(
-            (report.assertions[1].passed, report.assertions[1].detail.as_str()),
+            (
+                report.assertion("ordering").unwrap().passed,
+                report.assertion("ordering").unwrap().detail.as_str()
+            ),
             (true, "not asserted")
         );
     }
@@ -723,10 +733,13 @@ mod tests {
         assert_eq!(report.unexpected.examples[0].detail, "seq 2 but only 2 generated");
         let first_out_of_range = object("r1", &[0, 1]).len() + object("r0", &[0]).len();
         assert_eq!(report.unexpected.examples[0].offset, first_out_of_range as u64);
-        let verdict = &report.assertions[3];
+        let verdict = report.assertion("no unexpected records").unwrap();
         assert_eq!((verdict.name.as_str(), verdict.passed), ("no unexpected records", false));
         assert_eq!(verdict.detail, "2 unexpected: 1 seq out of range, 1 no envelope");
-        assert!(report.assertions[0].passed, "other runs' and unexpected records do not affect delivery");
+        assert!(
+            report.assertion("delivery").unwrap().passed,
+            "other runs' and unexpected records do not affect delivery"
+        );
     }
 
     #[test]
@@ -744,7 +757,61 @@ mod tests {
         assert_eq!(report.counts.delivered_unacknowledged, 1);
         assert_eq!(report.delivered_unacknowledged_seqs, vec![3]);
         assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (2, 2));
-        assert!(report.passed());
+        // Delivery holds for what was acknowledged, but two records never reached the pipeline.
+        assert!(report.assertion("delivery").unwrap().passed);
+        let sending = report.assertion("sending").unwrap();
+        assert!(sending.failed(), "{sending:?}");
+        assert_eq!(sending.detail, "2 of 4 failed to send (none allowed)");
+        assert!(!report.passed());
+        let summary = report.summary();
+        assert!(summary.contains("FAIL  sending"), "{summary}");
+        assert!(summary.contains("failed to send 2 records: seq 1, 3"), "{summary}");
+        assert!(summary.contains("seq 1, 3: throttled"), "{summary}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["failed_to_send"][1], serde_json::json!({"seq": 3, "reason": "throttled"}));
+    }
+
+    #[test]
+    fn a_scenario_may_allow_a_share_of_records_to_fail_to_send() {
+        let mut expectation = expectation(100);
+        for seq in [10, 11, 12] {
+            expectation.failed.insert(seq, "InternalFailure after 20 attempts over 38.1 s".into());
+        }
+        let mut lenient = expect();
+        lenient.max_failed_fraction = 0.03;
+        let verdict = |expect: &Expect| {
+            let matcher = Matcher::new(&expectation, expect, "test clock");
+            matcher.report(&ReadSummary::default()).assertion("sending").unwrap().clone()
+        };
+        // 3 of 100 is within 3 %, not within 2 %.
+        let allowed = verdict(&lenient);
+        assert!(allowed.passed, "{allowed:?}");
+        assert_eq!(allowed.detail, "3 of 100 failed to send (3.0 %, at most 3.0 % allowed)");
+        lenient.max_failed_fraction = 0.02;
+        assert!(verdict(&lenient).failed());
+    }
+
+    #[test]
+    fn a_run_that_acknowledged_nothing_fails_whatever_the_scenario_allows() {
+        let mut expectation = expectation(5);
+        for seq in 0..5 {
+            expectation.failed.insert(seq, "InternalFailure after 7 attempts over 30.0 s".into());
+        }
+        let mut anything = expect();
+        anything.max_failed_fraction = 1.0;
+        let matcher = Matcher::new(&expectation, &anything, "test clock");
+        assert!(matcher.complete(), "nothing acknowledged means nothing to wait for");
+        let report = matcher.report(&ReadSummary::default());
+        // Every other assertion holds vacuously; sending alone tells the truth.
+        assert!(report.assertions.iter().filter(|a| a.name != "sending").all(|a| a.passed));
+        let sending = report.assertion("sending").unwrap();
+        assert_eq!(
+            (sending.failed(), sending.detail.as_str()),
+            (true, "nothing acknowledged: all 5 records failed to send")
+        );
+        assert!(!report.passed());
+        let summary = report.summary();
+        assert!(summary.contains("seq 0..=4: InternalFailure after 7 attempts over 30.0 s"), "{summary}");
     }
 
     #[test]
@@ -775,7 +842,7 @@ mod tests {
         assert_eq!(report.late[0].seq, 1);
         assert_eq!(report.late[0].latency_ms, 11_000 - 1);
         assert_eq!(report.latency.p50_ms.map(|ms| ms / 100), Some(109));
-        assert!(!report.assertions[2].passed);
+        assert!(!report.assertion("latency").unwrap().passed);
         assert!(
             report.summary().contains("seq 1 (key \"k1\") took 10999 ms (in o2)"),
             "{}",
@@ -794,7 +861,7 @@ mod tests {
         assert_eq!((report.counts.corrupt, report.counts.corrupt_bytes), (1, 11));
         assert_eq!(report.corrupt[0].object, "2024/01/01/o1");
         assert_eq!(report.corrupt[0].offset, offset as u64);
-        assert!(!report.assertions[0].passed);
+        assert!(!report.assertion("delivery").unwrap().passed);
         let summary = report.summary();
         assert!(
             summary.contains(&format!("corrupt 11 bytes in 2024/01/01/o1 at offset {offset}")),
@@ -820,7 +887,8 @@ mod tests {
         assert_eq!(json["counts"]["lost"], 1);
         assert_eq!(json["lost_ranges"], serde_json::json!([{"start": 1, "end": 1}]));
         assert_eq!(json["expect"]["delivery"], "exactly_once");
-        assert_eq!(json["assertions"][0]["name"], "delivery");
+        assert_eq!(json["assertions"][0]["name"], "sending");
+        assert_eq!(json["assertions"][1]["name"], "delivery");
         assert_eq!(json["latency"]["samples"], 2);
         let leftovers: Vec<_> =
             std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
@@ -839,7 +907,7 @@ mod tests {
         let xml = std::fs::read_to_string(&paths.junit).unwrap();
         assert_eq!(xml.matches("<testcase ").count(), report.assertions.len(), "{xml}");
         assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
-        assert!(xml.contains(r#"tests="4""#) && xml.contains(r#"failures="1""#), "{xml}");
+        assert!(xml.contains(r#"tests="5""#) && xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains(r#"<testcase name="delivery" classname="streamproof.b""#), "{xml}");
         assert!(xml.contains("exactly once: 1 lost, 1 duplicated, 0 corrupt"), "{xml}");
         assert!(xml.contains("lost 1 record: seq 2"), "{xml}");
@@ -864,7 +932,7 @@ mod tests {
         matcher.observe_object("d", T0 + SECOND, &object("r1", &[2, 1]));
         let report = report(&matcher);
         assert_eq!(report.counts.reordered, 1);
-        assert!(!report.assertions[1].passed);
+        assert!(!report.assertion("ordering").unwrap().passed);
     }
 
     #[test]
@@ -885,7 +953,7 @@ mod tests {
         assert_eq!(keys, vec!["o1", "o2"]);
         assert_eq!((report.objects[1].records, report.objects[1].held_ms), (3, Some(2_998)));
         assert_eq!(report.objects[0].visible_ms, (T0 + SECOND) / NANOS_PER_MILLI);
-        assert!(report.buffering.is_none() && report.assertions.len() == 4);
+        assert!(report.buffering.is_none() && report.assertions.len() == 5);
     }
 
     #[test]

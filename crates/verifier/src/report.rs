@@ -43,7 +43,8 @@ const SUMMARY_RANGES: usize = 10;
 ///                                    // producing"; such a report never passes
 ///   "expect": {"delivery": "exactly_once" | "at_least_once", "ordering": "per_key" | "none",
 ///              "max_latency_ms": 5000, "timeout_ms": 60000,
-///              "max_shard_share": 0.5, "max_throttled_fraction": null},   // null: reported, not asserted
+///              "max_shard_share": 0.5, "max_throttled_fraction": null,    // null: reported, not asserted
+///              "max_failed_fraction": 0.0},     // share of sent records allowed to fail to send
 ///   "wait": {"complete": true,       // every acknowledged record was seen before the timeout
 ///            "elapsed_ms": 1234},    // time spent reading
 ///   "counts": {
@@ -69,6 +70,8 @@ const SUMMARY_RANGES: usize = 10;
 ///   "lost_ranges_truncated": false,              // true when more than 100 ranges exist
 ///   "duplicated_seqs": [5],                      // ascending, at most 100
 ///   "delivered_unacknowledged_seqs": [7],        // ascending, at most 100
+///   "failed_to_send": [{"seq": 7, "reason": "InternalFailure after 20 attempts over 38.2 s"}],
+///                                                // ascending, at most 100
 ///   "reordered": [{"key": "u1", "kseq": 3, "after_kseq": 4, "object": "a.json"}],
 ///   "corrupt": [{"object": "a.json", "offset": 120, "length": 17, "excerpt": "{\"a\":"}],
 ///   "unexpected": {"seq_out_of_range": 0, "no_envelope": 0, "malformed_envelope": 0,
@@ -128,7 +131,7 @@ const SUMMARY_RANGES: usize = 10;
 ///   "assertions": [{"name": "delivery", "passed": false, "status": "fail",
 ///                   "detail": "exactly once: 1 lost, ..."}]
 ///   // status: "pass" | "fail" | "not_applicable"; passed is true only for "pass".
-///   // Names: delivery, ordering, latency, no unexpected records, buffering when analysed, and
+///   // Names: sending, delivery, ordering, latency, no unexpected records, buffering when analysed, and
 ///   // "shard balance" (max_shard_share) and "throttling" (max_throttled_fraction) when set; with a
 ///   // search destination also "indexed or failed", "index count" and "all-documents backup".
 /// }
@@ -137,7 +140,8 @@ const SUMMARY_RANGES: usize = 10;
 /// Version 2 added `status` to assertions (a not-applicable assertion has `passed: false` and does
 /// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`, and
 /// later `incomplete` (absent in older files means complete). Version 3 added `format`, `distribution`,
-/// `ground_truth`, and `expect.max_shard_share` and `expect.max_throttled_fraction`.
+/// `ground_truth`, and `expect.max_shard_share` and `expect.max_throttled_fraction`, and later the
+/// `sending` assertion, `failed_to_send` and `expect.max_failed_fraction`.
 ///
 /// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
 /// acknowledged records not read yet count as lost, and the report does not pass.
@@ -161,6 +165,8 @@ pub struct Report {
     pub lost_ranges_truncated: bool,
     pub duplicated_seqs: Vec<u64>,
     pub delivered_unacknowledged_seqs: Vec<u64>,
+    /// Records that exhausted their retries, ascending by seq, with the producer's last error.
+    pub failed_to_send: Vec<FailedSend>,
     pub reordered: Vec<ReorderedExample>,
     pub corrupt: Vec<CorruptExample>,
     pub unexpected: UnexpectedSummary,
@@ -289,6 +295,8 @@ pub struct ExpectSummary {
     pub max_shard_share: Option<f64>,
     /// The largest fraction of put attempts that may be throttled; `None`: not asserted.
     pub max_throttled_fraction: Option<f64>,
+    /// The largest fraction of sent records that may fail to send (exhaust their retries).
+    pub max_failed_fraction: f64,
 }
 
 impl ExpectSummary {
@@ -306,6 +314,7 @@ impl ExpectSummary {
             timeout_ms: millis(expect.timeout),
             max_shard_share: expect.max_shard_share,
             max_throttled_fraction: expect.max_throttled_fraction,
+            max_failed_fraction: expect.max_failed_fraction,
         }
     }
 }
@@ -339,6 +348,14 @@ pub struct Counts {
     pub objects: u64,
     pub bytes: u64,
     pub objects_skipped: u64,
+}
+
+/// A record the backend never acknowledged, and why: its last error code and how many attempts it
+/// had (`InternalFailure after 7 attempts over 30.0 s`), or that production stopped before it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedSend {
+    pub seq: u64,
+    pub reason: String,
 }
 
 /// An inclusive range of seqs, `start..=end`.
@@ -675,6 +692,32 @@ impl Report {
         let mut lines = Vec::new();
         let counts = &self.counts;
         match assertion {
+            SENDING => {
+                if counts.failed_to_send > 0 {
+                    let seqs: Vec<u64> = self.failed_to_send.iter().map(|failed| failed.seq).collect();
+                    lines.push(format!(
+                        "failed to send {} {}: seq {}",
+                        counts.failed_to_send,
+                        plural(counts.failed_to_send, "record", "records"),
+                        render_seqs(&seqs, counts.failed_to_send),
+                    ));
+                    // The last error of each, grouped: one line per distinct reason.
+                    let mut reasons: Vec<(&str, Vec<u64>)> = Vec::new();
+                    for failed in &self.failed_to_send {
+                        match reasons.iter_mut().find(|(reason, _)| *reason == failed.reason) {
+                            Some((_, seqs)) => seqs.push(failed.seq),
+                            None => reasons.push((&failed.reason, vec![failed.seq])),
+                        }
+                    }
+                    for (reason, seqs) in reasons.iter().take(SUMMARY_EXAMPLES) {
+                        lines.push(format!(
+                            "seq {}: {reason}",
+                            render_ranges(&compress(seqs.iter().copied()))
+                        ));
+                    }
+                    more(&mut lines, reasons.len() as u64, SUMMARY_EXAMPLES, "distinct errors");
+                }
+            }
             "delivery" => {
                 if counts.lost > 0 {
                     let shown = self.lost_ranges.len().min(SUMMARY_RANGES);
@@ -896,6 +939,42 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Wri
     Ok(path)
 }
 
+/// The name of the assertion on records that failed to send.
+pub(crate) const SENDING: &str = "sending";
+
+/// The `sending` assertion: no record exhausted its retries, or no more than
+/// `expect.max_failed_fraction` of those sent; a run that had nothing acknowledged fails whatever
+/// the scenario allows, since nothing about the pipeline can then be concluded.
+fn sending(expect: &Expect, counts: &Counts) -> Assertion {
+    let (failed, sent) = (counts.failed_to_send, counts.acknowledged + counts.failed_to_send);
+    if counts.acknowledged == 0 {
+        let detail = if sent == 0 {
+            "no record was sent".to_owned()
+        } else {
+            format!("nothing acknowledged: all {sent} {} failed to send", plural(sent, "record", "records"))
+        };
+        return Assertion::verdict(SENDING, false, detail);
+    }
+    let share = failed as f64 / sent as f64;
+    let allowed = expect.max_failed_fraction;
+    let detail = match (failed, allowed > 0.0) {
+        (0, _) => format!("0 of {sent} failed to send"),
+        (_, false) => format!("{failed} of {sent} failed to send (none allowed)"),
+        (_, true) => format!(
+            "{failed} of {sent} failed to send ({}, at most {} allowed)",
+            percent(share),
+            percent(allowed)
+        ),
+    };
+    Assertion::verdict(SENDING, share <= allowed, detail)
+}
+
+/// A share as a percentage with enough digits to tell a small share from zero.
+fn percent(share: f64) -> String {
+    let value = share * 100.0;
+    if value == 0.0 || value >= 1.0 { format!("{value:.1} %") } else { format!("{value:.3} %") }
+}
+
 /// The assertions the expectations ask for, in a fixed order.
 pub(crate) fn assertions(
     expect: &Expect,
@@ -943,7 +1022,7 @@ pub(crate) fn assertions(
             format!("{} unexpected: {}", counts.unexpected, unexpected.by_reason())
         },
     );
-    let mut assertions = vec![delivery, ordering, latency, unexpected];
+    let mut assertions = vec![sending(expect, counts), delivery, ordering, latency, unexpected];
     if let Some(buffering) = buffering {
         assertions.push(match &buffering.not_applicable {
             Some(why) => Assertion::not_applicable("buffering", why.clone()),
@@ -1059,6 +1138,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(60),
             max_shard_share: None,
             max_throttled_fraction: None,
+            max_failed_fraction: 0.0,
             format: None,
         };
         let mut matcher = crate::Matcher::new(&expectation, &expect, "test clock");

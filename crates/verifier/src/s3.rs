@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
 use aws_sdk_s3::primitives::{ByteStreamError, DateTime};
@@ -195,14 +195,15 @@ pub struct VerifyOptions {
 
 /// The harness could not read S3; findings about the pipeline are never errors.
 ///
-/// Messages include the SDK error's whole source chain.
+/// Each message is one line: what was read, then the error code, message, HTTP status and request id
+/// of AWS's answer, or the transport failure's cause chain.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("listing s3://{bucket}/{prefix} failed: {}", DisplayErrorContext(.error))]
+    #[error("listing s3://{bucket}/{prefix} failed: {}", aws_error::describe(.error))]
     List { bucket: String, prefix: String, error: Box<SdkError<ListObjectsV2Error>> },
-    #[error("reading s3://{bucket}/{key} failed: {}", DisplayErrorContext(.error))]
+    #[error("reading s3://{bucket}/{key} failed: {}", aws_error::describe(.error))]
     Get { bucket: String, key: String, error: Box<SdkError<GetObjectError>> },
-    #[error("reading the body of s3://{bucket}/{key} failed: {}", DisplayErrorContext(.error))]
+    #[error("reading the body of s3://{bucket}/{key} failed: {}", aws_error::chain(.error))]
     Body { bucket: String, key: String, error: ByteStreamError },
     /// The search cluster of an OpenSearch/Elasticsearch destination could not be read: `reason` is
     /// the HTTP status and the start of the body, or the transport error with its sources.

@@ -14,7 +14,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
@@ -609,12 +608,12 @@ impl SearchClient {
         let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request))
             .await
             .map_err(|_| error(format!("no response within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| error(aws_error::chain(&e)))?;
         let status = response.status();
         let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
             .await
             .map_err(|_| error(format!("the body did not arrive within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(format!("reading the body: {}", DisplayErrorContext(&e))))?
+            .map_err(|e| error(format!("reading the body: {}", aws_error::chain(&e))))?
             .to_bytes();
         if status == StatusCode::NOT_FOUND
             && serde_json::from_slice::<ErrorResponse>(&bytes)
@@ -685,6 +684,7 @@ mod tests {
                 timeout: Duration::from_secs(60),
                 max_shard_share: None,
                 max_throttled_fraction: None,
+                max_failed_fraction: 0.0,
                 format: None,
             },
             poll_interval: Duration::from_millis(10),

@@ -95,7 +95,8 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
         scenario.workload.schema.name(),
         args.endpoint,
     );
-    let retry = RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::default() };
+    let retry =
+        RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::for_workload(&scenario.workload) };
     let options = ProduceOptions { run_id, retry };
     let control = ProduceControl { part, progress: ProgressMode::Auto };
     let produced = match producer::produce_with(&target, &scenario.workload, &options, &control).await {

@@ -148,6 +148,7 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
                 timeout: Duration::ZERO,
                 max_shard_share: None,
                 max_throttled_fraction: None,
+                max_failed_fraction: 0.0,
                 format: None,
             },
             None,

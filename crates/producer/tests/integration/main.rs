@@ -49,12 +49,14 @@ fn workload(events: u64, key: PartitionKey, rate: Rate) -> Workload {
         rate,
         api: PutApi::PutRecords,
         concurrency: 2,
+        retry_budget: Duration::from_secs(30),
     }
 }
 
 fn patient() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 100,
+        max_elapsed: Duration::from_secs(600),
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(500),
     }

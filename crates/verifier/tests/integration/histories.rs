@@ -206,6 +206,7 @@ proptest! {
             timeout: Duration::from_secs(60),
             max_shard_share: None,
             max_throttled_fraction: None,
+            max_failed_fraction: 0.0,
             format: None,
         };
         let mut matcher = Matcher::new(&expectation, &expect, "test clock");
@@ -240,6 +241,6 @@ proptest! {
         prop_assert_eq!(actual, truth(generated, &objects, max_latency.as_nanos() as u64));
         prop_assert_eq!(counts.objects, objects.len() as u64);
         let clean = counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0;
-        prop_assert_eq!(report.assertions[0].passed, clean);
+        prop_assert_eq!(report.assertion("delivery").unwrap().passed, clean);
     }
 }

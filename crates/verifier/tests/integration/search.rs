@@ -40,6 +40,7 @@ fn options(timeout: Duration) -> VerifyOptions {
             timeout,
             max_shard_share: None,
             max_throttled_fraction: None,
+            max_failed_fraction: 0.0,
             format: None,
         },
         poll_interval: Duration::from_millis(50),
