@@ -15,19 +15,26 @@ use crate::fail;
 pub(crate) struct ProduceArgs {
     /// The scenario file (TOML); its [workload] says what to send.
     scenario: PathBuf,
-    /// Base URL of the Kinesis and Firehose endpoint, e.g. http://127.0.0.1:4566.
+    /// Base URL of the Kinesis and Firehose endpoint, e.g. http://127.0.0.1:4566. Without it the
+    /// workload goes to AWS itself, which needs `--allow-remote`.
     #[arg(long)]
-    endpoint: String,
+    endpoint: Option<String>,
+    /// Allow sending to real AWS (no `--endpoint`, or a non-loopback one), signed with the default
+    /// AWS credential chain.
+    #[arg(long)]
+    allow_remote: bool,
     /// Kinesis stream to put to (required when the scenario's source is "kinesis").
     #[arg(long)]
     stream: Option<String>,
     /// Firehose delivery stream to put to (required when the scenario's source is "direct-put").
     #[arg(long)]
     delivery_stream: Option<String>,
-    /// Region the clients sign for.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
-    /// Sign with the default AWS credential chain instead of the test keys (`test` / `test`).
+    /// Region the clients sign for (default: us-east-1 on a loopback endpoint, the default chain's
+    /// region on AWS).
+    #[arg(long)]
+    region: Option<String>,
+    /// Sign with the default AWS credential chain instead of the test keys (`test` / `test`) on a
+    /// loopback endpoint; a remote one always uses the chain.
     #[arg(long)]
     default_credentials: bool,
     /// Send only part i of N of the key space (0-based, e.g. 0/4); every part needs the same --run-id.
@@ -65,11 +72,16 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
     if args.max_attempts == 0 {
         return fail(exit::BAD_INPUT, &anyhow::anyhow!("--max-attempts must be at least 1"));
     }
-    let endpoint = Endpoint {
-        region: args.region,
-        use_default_credentials: args.default_credentials,
-        ..Endpoint::local(args.endpoint.clone())
+    // The same remote-use rule as `run`, `verify` and `decode`: anything but loopback may be a real
+    // account, and is refused unless asked for.
+    let mut endpoint = match Endpoint::resolve(args.endpoint.as_deref(), args.allow_remote) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
     };
+    endpoint.use_default_credentials |= args.default_credentials;
+    if let Some(region) = args.region {
+        endpoint.region = region;
+    }
     let clients = endpoint.clients().await;
     let target = match (scenario.pipeline.source, args.stream, args.delivery_stream) {
         (Source::KinesisStream, Some(stream_name), _) => {
@@ -93,7 +105,7 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
         scenario.name,
         scenario.workload.events,
         scenario.workload.schema.name(),
-        args.endpoint,
+        if endpoint.is_aws() { "AWS" } else { endpoint.url.as_str() },
     );
     let retry =
         RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::for_workload(&scenario.workload) };

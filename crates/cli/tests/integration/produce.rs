@@ -1,5 +1,6 @@
 //! `streamproof produce` against a served emulator: parts write disjoint expectation files that
-//! together cover the workload, and bad input or an unreachable endpoint get their exit codes.
+//! together cover the workload, and bad input, a remote endpoint without `--allow-remote` or an
+//! unreachable endpoint get their exit codes.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -64,7 +65,7 @@ fn produce_exits_2_on_bad_input_and_3_when_the_endpoint_is_down() {
     let scenario = test_data("small.toml");
     let scenario = scenario.to_str().unwrap();
     let down = "http://127.0.0.1:9";
-    let cases: [(&[&str], u8, &str); 4] = [
+    let cases: [(&[&str], u8, &str); 6] = [
         (&[scenario, "--endpoint", down], 2, "needs --stream"),
         (&[scenario, "--endpoint", down, "--stream", "s", "--part", "1/2"], 2, "needs --run-id"),
         (
@@ -73,6 +74,9 @@ fn produce_exits_2_on_bad_input_and_3_when_the_endpoint_is_down() {
             "invalid part",
         ),
         (&["missing.toml", "--endpoint", down, "--stream", "s"], 2, "missing.toml"),
+        // A non-loopback endpoint may be a real account, and no endpoint means AWS itself.
+        (&[scenario, "--endpoint", "http://203.0.113.7:4566", "--stream", "s"], 2, "--allow-remote"),
+        (&[scenario, "--stream", "s"], 2, "--allow-remote"),
     ];
     for (args, code, message) in cases {
         let output = produce(args);
