@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::Part;
 
+/// How far apart the parts of one run may start: their per-second acknowledgements are laid out on
+/// one time line, which is allocated from the first part's start.
+const MAX_PART_START_SPREAD_SECONDS: u64 = 7 * 24 * 3_600;
+
 /// The `format` tag and version of expectation files.
 const FORMAT: &str = "streamproof-expectation";
 const VERSION: u32 = 1;
@@ -132,7 +136,8 @@ impl Expectation {
                 first.run_id
             ));
         };
-        let mut seen = vec![false; count as usize];
+        // The parts given, not a slot per part: the count comes from a file and may be anything.
+        let mut seen = std::collections::BTreeSet::new();
         let mut sent = PartSeqs::new(Part { index: 0, count: 1 });
         let first_sent_ns = all.iter().map(|e| e.first_sent_ns).min().unwrap_or(0);
         let mut union = Expectation {
@@ -154,7 +159,7 @@ impl Expectation {
             if of != count || index >= count {
                 return Err(format!("part {index}/{of} does not belong with parts of {count}"));
             }
-            if std::mem::replace(&mut seen[index as usize], true) {
+            if !seen.insert(index) {
                 return Err(format!("part {index}/{count} is given twice"));
             }
             for (word, bits) in part.bits.iter().enumerate() {
@@ -169,7 +174,13 @@ impl Expectation {
                 }
             }
             union.failed.extend(expectation.failed.iter().map(|(seq, why)| (*seq, why.clone())));
-            let offset = ((expectation.first_sent_ns - first_sent_ns) / 1_000_000_000) as usize;
+            let offset = (expectation.first_sent_ns - first_sent_ns) / 1_000_000_000;
+            if offset > MAX_PART_START_SPREAD_SECONDS {
+                return Err(format!(
+                    "part {index}/{count} started {offset} s after the first part; parts of one run start within {MAX_PART_START_SPREAD_SECONDS} s"
+                ));
+            }
+            let offset = offset as usize;
             for (second, acked) in expectation.acked_per_second.iter().enumerate() {
                 if union.acked_per_second.len() <= offset + second {
                     union.acked_per_second.resize(offset + second + 1, 0);
@@ -177,12 +188,9 @@ impl Expectation {
                 union.acked_per_second[offset + second] += acked;
             }
         }
-        let missing: Vec<String> = seen
-            .iter()
-            .enumerate()
-            .filter(|(_, seen)| !**seen)
-            .map(|(i, _)| format!("{i}/{count}"))
-            .collect();
+        // A few missing parts are named; there are at most as many checks as parts given, plus those.
+        let missing: Vec<String> =
+            (0..count).filter(|i| !seen.contains(i)).take(10).map(|i| format!("{i}/{count}")).collect();
         if !missing.is_empty() {
             return Err(format!(
                 "part {} missing: give the expectation file of every part",
@@ -231,6 +239,20 @@ impl Expectation {
                 file.format, file.version
             )));
         }
+        // The verifier allocates bits per generated seq: a size is checked before anything is.
+        if file.generated > scenario::MAX_EVENTS {
+            return Err(invalid(format!(
+                "generated is {}, more than the {} records one run may have",
+                file.generated,
+                scenario::MAX_EVENTS
+            )));
+        }
+        if let Some((seq, _)) = file.failed.last_key_value().filter(|(seq, _)| **seq >= file.generated) {
+            return Err(invalid(format!(
+                "failed lists seq {seq}, but only {} were generated",
+                file.generated
+            )));
+        }
         let part = match file.part {
             None => None,
             Some(p) => {
@@ -246,7 +268,28 @@ impl Expectation {
                 if count != p.sent {
                     return Err(invalid(format!("part bitset holds {count} seqs, file says {}", p.sent)));
                 }
-                Some(PartSeqs { part: p.part, bits, count })
+                if p.part.count == 0 || p.part.index >= p.part.count {
+                    return Err(invalid(format!(
+                        "part {}/{} is not a part (0 <= i < N)",
+                        p.part.index, p.part.count
+                    )));
+                }
+                let part = PartSeqs { part: p.part, bits, count };
+                let highest = part
+                    .bits
+                    .iter()
+                    .rposition(|w| *w != 0)
+                    .map(|word| word as u64 * 64 + 63 - u64::from(part.bits[word].leading_zeros()));
+                if let Some(seq) = highest.filter(|seq| *seq >= file.generated) {
+                    return Err(invalid(format!(
+                        "part bitset holds seq {seq}, but only {} were generated",
+                        file.generated
+                    )));
+                }
+                if let Some(seq) = file.failed.keys().find(|seq| !part.contains(**seq)) {
+                    return Err(invalid(format!("failed lists seq {seq}, which this part did not send")));
+                }
+                Some(part)
             }
         };
         Ok(Expectation {
@@ -353,6 +396,53 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let error = Expectation::read(&path).unwrap_err().to_string();
         assert!(error.contains("version 99"), "{error}");
+    }
+
+    #[test]
+    fn crafted_sizes_are_refused_before_anything_is_allocated_for_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("expectation.json");
+        sample().write(&path).unwrap();
+        let good = std::fs::read_to_string(&path).unwrap();
+        let cases = [
+            // More records than a run may have: the verifier would allocate bits for each.
+            (
+                good.replace("\"generated\":131", "\"generated\":18446744073709551615"),
+                "more than the 4294967296 records",
+            ),
+            // Seqs the file names must be below generated, and a part's failures among its own seqs.
+            (
+                good.replace("\"generated\":131", "\"generated\":100"),
+                "holds seq 130, but only 100 were generated",
+            ),
+            (good.replace("{\"5\":", "{\"6\":"), "failed lists seq 6, which this part did not send"),
+            (good.replace("{\"5\":", "{\"131\":"), "failed lists seq 131, but only 131 were generated"),
+            (good.replace("\"count\":3", "\"count\":0"), "part 1/0 is not a part"),
+        ];
+        for (text, says) in cases {
+            assert_ne!(text, good, "the case changes the file");
+            std::fs::write(&path, &text).unwrap();
+            let error = Expectation::read(&path).unwrap_err().to_string();
+            assert!(
+                error.contains(says) && error.contains("expectation.json"),
+                "{error} should say {says:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_union_of_parts_of_a_huge_count_names_the_missing_ones_without_a_slot_per_part() {
+        let huge = |index: u32| {
+            let mut e = third(index, 1);
+            e.part.as_mut().unwrap().part.count = u32::MAX;
+            e
+        };
+        let error = Expectation::union(vec![huge(0), huge(1)]).unwrap_err();
+        assert!(error.starts_with("part 2/4294967295, 3/4294967295,"), "{error}");
+        // Parts of one run start together: one starting a year later cannot stretch the time line.
+        let year = 365 * 24 * 3_600 * 1_000_000_000;
+        let error = Expectation::union(vec![third(0, 1), third(1, 1 + year), third(2, 1)]).unwrap_err();
+        assert!(error.contains("part 1/3 started 31536000 s after the first part"), "{error}");
     }
 
     /// Part `index` of 3 over 0..9, owning the seqs `s` with `s % 3 == index`.

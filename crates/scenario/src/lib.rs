@@ -15,7 +15,7 @@ pub use model::{
     FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
-pub use model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+pub use model::{Compression, Delimiter, EmulatorSettings, MAX_EVENTS, MAX_TIME_SCALE, ObjectFormat};
 pub use model::{
     DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
     SearchDestination, SearchService,

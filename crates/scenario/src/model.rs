@@ -355,6 +355,10 @@ pub struct Workload {
     pub retry_budget: Duration,
 }
 
+/// The most events one run (or one expectation file) may hold: the verifier keeps a few bits per
+/// event, 512 MiB each at this size, and refuses more before allocating anything.
+pub const MAX_EVENTS: u64 = 1 << 32;
+
 /// Name of the padding field added to events when a payload size is set.
 pub const PAD_FIELD: &str = "_pad";
 

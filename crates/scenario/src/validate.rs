@@ -12,7 +12,7 @@ use crate::model::{
     FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
     Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
 };
-use crate::model::{Compression, Delimiter, EmulatorSettings, MAX_TIME_SCALE, ObjectFormat};
+use crate::model::{Compression, Delimiter, EmulatorSettings, MAX_EVENTS, MAX_TIME_SCALE, ObjectFormat};
 use crate::model::{
     DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
     SearchDestination, SearchService,
@@ -536,7 +536,7 @@ fn workload(
 ) -> Result<Workload, ScenarioError> {
     let workload_offset = raw.span().start;
     let raw = raw.into_inner();
-    let events = in_range(locator, &raw.events, "workload.events", 1, i64::MAX)? as u64;
+    let events = in_range(locator, &raw.events, "workload.events", 1, MAX_EVENTS as i64)? as u64;
     let duration = match raw.duration_seconds {
         Some(v) => {
             Some(Duration::from_secs_f64(positive(locator, &v, "workload.duration_seconds", 86_400.0)?))
