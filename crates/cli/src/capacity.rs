@@ -275,6 +275,9 @@ pub enum SweepError {
         #[source]
         source: RunError,
     },
+    /// A step's stream could not be torn down: the next steps would run beside its leftovers.
+    #[error("shard count {shards}: tearing down the step's resources failed: {message}")]
+    Teardown { shards: u32, message: String },
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -296,10 +299,11 @@ impl SweepError {
 }
 
 impl Sweep {
-    /// 0 when every step delivered every acknowledged record exactly once, 1 otherwise. Throttling is
-    /// a measurement, not a failure.
+    /// 0 when every step had records acknowledged and delivered every acknowledged record exactly
+    /// once, 1 otherwise. Throttling is a measurement, not a failure; a step that had nothing
+    /// acknowledged measured nothing.
     pub fn exit_code(&self) -> u8 {
-        if self.steps.iter().all(|s| s.lost == 0 && s.duplicated == 0) {
+        if self.steps.iter().all(|s| s.acknowledged > 0 && s.lost == 0 && s.duplicated == 0) {
             exit::PASS
         } else {
             exit::ASSERTION_FAILED
@@ -568,6 +572,9 @@ async fn sweep_on(
         tracing::info!(shards, rate = options.rate, events = step.workload.events, "capacity sweep step");
         let outcome =
             run_on(environment, &step, dir).await.map_err(|source| SweepError::Step { shards, source })?;
+        if let Some(message) = outcome.teardown_error {
+            return Err(SweepError::Teardown { shards, message });
+        }
         let metrics = &outcome.metrics;
         let counts = &outcome.report.counts;
         let attempts = metrics.sent + metrics.retried;
@@ -588,10 +595,11 @@ async fn sweep_on(
             delivered: counts.delivered,
             lost: counts.lost,
             duplicated: counts.duplicated,
+            // Nothing acknowledged is nothing delivered, not a complete delivery.
             completeness: if metrics.acknowledged > 0 {
                 counts.delivered as f64 / metrics.acknowledged as f64
             } else {
-                1.0
+                0.0
             },
             passed: outcome.report.passed(),
             report: outcome.report_path.clone(),
@@ -695,6 +703,9 @@ mod tests {
         assert_eq!(html.matches("<rect class=\"bar\"").count(), 2);
         assert_eq!(sweep.exit_code(), exit::PASS);
         sweep.steps[1].lost = 1;
+        assert_eq!(sweep.exit_code(), exit::ASSERTION_FAILED);
+        // A step that had nothing acknowledged lost nothing, and measured nothing either.
+        sweep.steps[1] = SweepStep { acknowledged: 0, delivered: 0, ..step(4, &sweep.plan) };
         assert_eq!(sweep.exit_code(), exit::ASSERTION_FAILED);
     }
 }

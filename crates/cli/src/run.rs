@@ -50,18 +50,34 @@ pub struct RunOutcome {
     pub transforms: Vec<TransformEvent>,
     /// What the producer sent and the backend acknowledged, as the verifier held the pipeline to it.
     pub expectation: producer::Expectation,
+    /// Why tearing down what the run provisioned failed, after the report was written: resources
+    /// may be left behind on the backend.
+    pub teardown_error: Option<String>,
 }
 
 impl RunOutcome {
-    /// 0 when every assertion passed, 130 when the run was interrupted, 1 otherwise.
+    /// 0 when every assertion passed, 1 when one failed, 130 when the run was interrupted, and 3
+    /// when the verdict stands but tearing down the run's resources failed.
     pub fn exit_code(&self) -> u8 {
-        if self.report.incomplete.is_some() {
-            exit::INTERRUPTED
-        } else if self.report.passed() {
-            exit::PASS
-        } else {
-            exit::ASSERTION_FAILED
-        }
+        outcome_exit_code(
+            self.report.incomplete.is_some(),
+            self.report.passed(),
+            self.teardown_error.is_some(),
+        )
+    }
+}
+
+/// The exit code of a run that produced a report: an interruption first, then a failed teardown
+/// (the environment failed, even though the verdict was printed), then the verdict.
+fn outcome_exit_code(incomplete: bool, passed: bool, teardown_failed: bool) -> u8 {
+    if incomplete {
+        exit::INTERRUPTED
+    } else if teardown_failed {
+        exit::ENVIRONMENT_FAILED
+    } else if passed {
+        exit::PASS
+    } else {
+        exit::ASSERTION_FAILED
     }
 }
 
@@ -432,11 +448,12 @@ async fn run_steps(
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
     let report_path = report.write_all(&dir)?.json;
 
-    if keep {
+    let teardown_error = if keep {
         tracing::info!(bucket = %provisioned.bucket, "keeping the provisioned resources (--keep)");
-    } else if let Err(error) = environment::teardown(&clients, &provisioned).await {
-        tracing::warn!(%error, "teardown failed");
-    }
+        None
+    } else {
+        environment::teardown(&clients, &provisioned).await.err().map(|error| error.to_string())
+    };
     Ok(RunOutcome {
         run_id: run_id.to_owned(),
         backend: environment.name(),
@@ -449,6 +466,7 @@ async fn run_steps(
         envelope_field: scenario.workload.envelope_field.clone(),
         transforms: environment.transform_log(),
         expectation: produced.expectation,
+        teardown_error,
     })
 }
 
@@ -722,5 +740,30 @@ pub fn describe_fault(fault: &FaultEvent, envelope_field: &str) -> String {
              Firehose backs it up to S3 as a failed document",
             fault.stream
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_teardown_exits_3_whatever_the_verdict_but_an_interruption_stays_130() {
+        // (incomplete, passed, teardown failed) → exit code.
+        let cases = [
+            ((false, true, false), exit::PASS),
+            ((false, false, false), exit::ASSERTION_FAILED),
+            ((false, true, true), exit::ENVIRONMENT_FAILED),
+            ((false, false, true), exit::ENVIRONMENT_FAILED),
+            ((true, false, true), exit::INTERRUPTED),
+            ((true, false, false), exit::INTERRUPTED),
+        ];
+        for ((incomplete, passed, teardown_failed), code) in cases {
+            assert_eq!(
+                outcome_exit_code(incomplete, passed, teardown_failed),
+                code,
+                "{incomplete} {passed} {teardown_failed}"
+            );
+        }
     }
 }

@@ -25,8 +25,9 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
 /// The environment variable that carries a LocalStack auth token into the container.
 const AUTH_TOKEN_VAR: &str = "LOCALSTACK_AUTH_TOKEN";
 
-/// How to run the LocalStack container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to run the LocalStack container. Its `Debug` output hides the auth token, as `Endpoint`'s
+/// hides the secret key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ContainerOptions {
     /// The image name. Defaults to `localstack/localstack`.
     pub image: String,
@@ -38,6 +39,17 @@ pub struct ContainerOptions {
     /// Passed to the container as `LOCALSTACK_AUTH_TOKEN`. Defaults to that variable of this
     /// process, when set and not empty.
     pub auth_token: Option<String>,
+}
+
+impl std::fmt::Debug for ContainerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContainerOptions")
+            .field("image", &self.image)
+            .field("tag", &self.tag)
+            .field("services", &self.services)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl ContainerOptions {
@@ -142,6 +154,19 @@ mod tests {
     use testcontainers_modules::testcontainers::Image;
 
     use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_auth_token() {
+        let options =
+            ContainerOptions { auth_token: Some("ls-s3cr3t-token".into()), ..ContainerOptions::default() };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("ls-s3cr3t-token") && shown.contains("<redacted>"), "{shown}");
+        let without = ContainerOptions { auth_token: None, ..ContainerOptions::default() };
+        assert!(format!("{without:?}").contains("auth_token: None"));
+        // The backend that carries the options shows them the same way.
+        let backend = format!("{:?}", crate::Backend::LocalStack(options));
+        assert!(!backend.contains("ls-s3cr3t-token"), "{backend}");
+    }
 
     fn env_of(request: &ContainerRequest<LocalStack>) -> Vec<(String, String)> {
         request.env_vars().map(|(name, value)| (name.into_owned(), value.into_owned())).collect()

@@ -103,6 +103,10 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
                     println!("kept: index {} at {}", search.index_pattern(), search.endpoint);
                 }
             }
+            if let Some(error) = &outcome.teardown_error {
+                // The verdict above stands; the backend may keep what the run provisioned.
+                eprintln!("error: tearing down the run's resources failed: {error}");
+            }
             ExitCode::from(outcome.exit_code())
         }
         Err(error) => {

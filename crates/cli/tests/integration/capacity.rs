@@ -49,9 +49,8 @@ fn sweep_throttles_one_and_two_shards_but_not_four_as_the_plan_predicts() {
     assert!(two.throttled > 0, "{two:?}");
     assert_eq!((four.throttled, four.retries), (0, 0), "{four:?}");
     assert!(one.throttled_fraction > two.throttled_fraction, "{one:?}\n{two:?}");
-    // One shard takes at most 1,000 records/s, so 7,500 records take at least 7.5 s there.
-    assert!(one.accepted_rate < 1100.0, "{one:?}");
-    assert!(four.accepted_rate > 2000.0, "{four:?}");
+    // Rates are not asserted: they divide by wall time, which a busy machine stretches. The counts
+    // above (throttled exactly where one shard's 1,000 records/s cannot take 2,500) say the same.
 
     let paths = sweep.write().unwrap();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&paths.json).unwrap()).unwrap();

@@ -227,6 +227,42 @@ fn sigint_while_producing_writes_an_incomplete_report_and_leaves_nothing_behind(
 }
 
 #[test]
+fn a_second_signal_skips_the_report_and_goes_straight_to_teardown() {
+    let reports = tempfile::tempdir().unwrap();
+    let mut run = Running::start(&test_data("endless.toml"), &[], reports.path());
+    let group = run.child.id();
+    let port = run.wait_for(Duration::from_secs(60), "backend ready line", backend_port);
+    run.wait_for(Duration::from_secs(60), "acknowledged records", acknowledged);
+    // Two different signals, so the kernel cannot merge them into one; sent within microseconds,
+    // long before a stopped producer, a last read of the bucket and three report files could be done.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(group).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT sent");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    let (status, stdout, stderr) = run.wait_exit(Duration::from_secs(60));
+
+    assert_eq!(status.code(), Some(130), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("stop requested again: skipping to teardown"), "{stderr}");
+    assert!(stderr.contains("no report was written"), "{stderr}");
+    assert!(!stdout.contains("report:"), "{stdout}");
+    let reports_written: Vec<PathBuf> = walk(reports.path());
+    assert!(reports_written.iter().all(|path| !path.ends_with("report.json")), "{reports_written:?}");
+    assert!(!port_accepts(port), "the emulator's port {port} is closed");
+    assert_eq!(processes_in_group(group), Vec::<String>::new(), "no process of the run is left");
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { walk(&path) } else { vec![path] }
+        })
+        .collect()
+}
+
+#[test]
 fn records_queued_at_the_interruption_are_listed_as_not_acknowledged() {
     // One shard throttles a producer that runs as fast as it can, so its lanes hold thousands of
     // records when SIGINT arrives: those are given up, listed as failed to send, never as lost.
