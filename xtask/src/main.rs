@@ -3,6 +3,7 @@
 mod bench;
 mod browser;
 mod ci;
+mod clients;
 mod e2e;
 mod localstack;
 mod repro;
@@ -17,7 +18,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci     format check, clippy -D warnings, every test, every scenario on the embedded backend
+  ci [--stage localstack|clients|browser]
+         format check, clippy -D warnings, every test, every scenario on the embedded backend, then
+         the LocalStack, clients and browser stages (or only the one named); under CI=true a stage
+         that cannot run fails the run unless STREAMPROOF_SKIP_STAGES names it
   e2e    every scenario in scenarios/ on the embedded backend
   repro <scenario>
          run a scenario with its [faults] (e.g. scenarios/bugs/*.toml); findings beside ground truth
@@ -27,6 +31,8 @@ commands:
          install LocalStack host mode (pinned, no Docker) into its cache directory
   browser setup
          install Chromium from Debian's packages, for the HTML report's screenshot test
+  clients setup | path
+         install the pinned AWS client tooling (boto3) the client tests use, into its cache directory
   localstack up | down | status
          keep LocalStack host mode running in the background (streamproof env up --name localstack)
   localstack path
@@ -48,7 +54,8 @@ fn run() -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(workspace_root());
     match args.first().map(String::as_str) {
-        Some("ci") => ci::run(&sh),
+        Some("ci") => ci::run(&sh, &args[1..]),
+        Some("clients") => clients::run(&sh, &args[1..]),
         Some("e2e") => e2e::run(&sh),
         Some("repro") => repro::run(&sh, &args[1..]),
         Some("bench") => bench::run(&sh, &args[1..]),
