@@ -5,6 +5,7 @@ mod credentials;
 mod decode_verify;
 mod emulator_serve;
 mod env;
+mod errors;
 mod generate;
 mod interrupt;
 mod produce;
