@@ -9,7 +9,9 @@
 //!   duplicated, reordered, corrupt, unexpected, late) in O(N) bits plus per-key state, and with a
 //!   [`BufferingCheck`] holds objects to the scenario's Firehose buffering hints.
 //! - [`Report`] holds the findings and the assertions derived from [`scenario::Expect`], and renders
-//!   them for a terminal, as `report.json`, as `junit.xml` and as `report.html` with charts.
+//!   them for a terminal, as `report.json`, as `junit.xml` and as `report.html` with charts. Its
+//!   first assertion, `sending`, fails on records that exhausted their retries ([`FailedSend`])
+//!   beyond `max_failed_fraction`, and always when nothing was acknowledged.
 //! - [`Distribution`] is the run's records per shard and most throttled keys, as the producer saw
 //!   them, with the `max_shard_share` and `max_throttled_fraction` assertions; [`InjectedFault`] is
 //!   the ground truth of a fault plan, carried in the report.
