@@ -26,14 +26,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
 /// The install directory; the client tests compute the same default.
 pub(crate) fn home() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("STREAMPROOF_CLIENTS_HOME") {
-        return Ok(PathBuf::from(dir));
-    }
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
-    };
-    Ok(cache.join("streamproof/clients"))
+    crate::cache_home("STREAMPROOF_CLIENTS_HOME", "clients")
 }
 
 fn marker() -> String {

@@ -57,14 +57,7 @@ fn hold(sh: &Shell, action: &str) -> Result<()> {
 
 /// The install directory; the environment crate computes the same default.
 fn home() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("STREAMPROOF_LOCALSTACK_HOME") {
-        return Ok(PathBuf::from(dir));
-    }
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
-    };
-    Ok(cache.join("streamproof/localstack-host"))
+    crate::cache_home("STREAMPROOF_LOCALSTACK_HOME", "localstack-host")
 }
 
 fn marker() -> String {

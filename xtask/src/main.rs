@@ -11,7 +11,7 @@ mod repro;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 const USAGE: &str = "\
@@ -74,6 +74,19 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
+}
+
+/// An install directory: `$variable` when set, else `folder` under `~/.cache/streamproof/` (or
+/// `$XDG_CACHE_HOME/streamproof/`), where every install of the project's own setup is cached.
+fn cache_home(variable: &str, folder: &str) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(variable) {
+        return Ok(PathBuf::from(dir));
+    }
+    let cache = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
+    };
+    Ok(cache.join("streamproof").join(folder))
 }
 
 /// Runs one named step, printing its duration, and stops at the first failure.
