@@ -952,8 +952,10 @@ mod tests {
         // Early on, a retry waits out its backoff: at least half the ceiling, at most all of it.
         let next = policy.next_attempt(2, first, at(1)).expect("time and attempts left");
         assert!(next >= at(1) + Duration::from_millis(200) && next <= at(1) + Duration::from_millis(400));
-        // Near the end of the budget, the last retry is made at the deadline, not after it.
-        assert_eq!(policy.next_attempt(4, first, at(29)), Some(at(30)));
+        // Near the end of the budget, the last retry is made at the deadline, not after it: the
+        // fourth backoff is at least 800 ms, so from 29.5 s it would land past 30 s.
+        let late = at(29) + Duration::from_millis(500);
+        assert_eq!(policy.next_attempt(4, first, late), Some(at(30)));
         // Out of time, or out of attempts: given up.
         assert_eq!(policy.next_attempt(1, first, at(30)), None);
         assert_eq!(policy.next_attempt(5, first, at(1)), None);
