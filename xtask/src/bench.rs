@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::step;
+use crate::step::step;
 
 const SCHEMAS: &[&str] = &["clickstream", "app-event", "segment-track", "person-item"];
 const MIB: f64 = 1024.0 * 1024.0;

@@ -26,7 +26,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
 
 /// The install directory; the client tests compute the same default.
 pub(crate) fn home() -> Result<PathBuf> {
-    crate::cache_home("STREAMPROOF_CLIENTS_HOME", "clients")
+    crate::cache::cache_home("STREAMPROOF_CLIENTS_HOME", "clients")
 }
 
 fn marker() -> String {

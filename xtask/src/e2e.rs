@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::step;
+use crate::step::step;
 
 pub(crate) fn run(sh: &Shell) -> Result<()> {
     let mut scenarios: Vec<_> = sh

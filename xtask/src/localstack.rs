@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::step;
+use crate::step::step;
 
 /// LocalStack release and the date its transitive Python dependencies are pinned to.
 const LOCALSTACK_VERSION: &str = "4.9.2";
@@ -57,7 +57,7 @@ fn hold(sh: &Shell, action: &str) -> Result<()> {
 
 /// The install directory; the environment crate computes the same default.
 fn home() -> Result<PathBuf> {
-    crate::cache_home("STREAMPROOF_LOCALSTACK_HOME", "localstack-host")
+    crate::cache::cache_home("STREAMPROOF_LOCALSTACK_HOME", "localstack-host")
 }
 
 fn marker() -> String {

@@ -2,16 +2,17 @@
 
 mod bench;
 mod browser;
+mod cache;
 mod ci;
 mod clients;
 mod e2e;
 mod localstack;
 mod repro;
+mod step;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use xshell::Shell;
 
 const USAGE: &str = "\
@@ -74,30 +75,4 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
-}
-
-/// An install directory: `$variable` when set, else `folder` under `~/.cache/streamproof/` (or
-/// `$XDG_CACHE_HOME/streamproof/`), where every install of the project's own setup is cached.
-fn cache_home(variable: &str, folder: &str) -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os(variable) {
-        return Ok(PathBuf::from(dir));
-    }
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
-    };
-    Ok(cache.join("streamproof").join(folder))
-}
-
-/// Runs one named step, printing its duration, and stops at the first failure.
-fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    eprintln!("==> {name}");
-    let started = Instant::now();
-    let result = f();
-    let secs = started.elapsed().as_secs_f64();
-    match &result {
-        Ok(()) => eprintln!("<== {name}: ok ({secs:.0} s)"),
-        Err(_) => eprintln!("<== {name}: FAILED ({secs:.0} s)"),
-    }
-    result
 }

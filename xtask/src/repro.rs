@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
-use crate::step;
+use crate::step::step;
 
 /// A cause of an anomaly: a ground-truth fault kind, a phrase of its `what` that narrows the kind
 /// down (empty: any), and the label the table prints.

@@ -51,7 +51,10 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error).context("cannot start tokio"));
+            return exit::fail(
+                exit::ENVIRONMENT_FAILED,
+                &anyhow::Error::new(error).context("cannot start tokio"),
+            );
         }
     };
     match cli.command {
@@ -64,10 +67,4 @@ fn main() -> ExitCode {
         Command::Emulator(args) => runtime.block_on(cmd::emulator::run(args)),
         Command::Env(args) => runtime.block_on(cmd::env::run(args)),
     }
-}
-
-/// Prints the error with its whole cause chain and returns `code`.
-pub(crate) fn fail(code: u8, error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
-    ExitCode::from(code)
 }

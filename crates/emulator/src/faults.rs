@@ -451,12 +451,12 @@ impl FaultInjector {
         for event in &events {
             log_event(event);
         }
-        crate::lock(&self.log).extend(events);
+        crate::sync::lock(&self.log).extend(events);
     }
 
     /// A copy of every fault injected so far, in the order they happened.
     pub(crate) fn events(&self) -> Vec<FaultEvent> {
-        crate::lock(&self.log).clone()
+        crate::sync::lock(&self.log).clone()
     }
 }
 

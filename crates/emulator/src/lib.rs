@@ -39,11 +39,12 @@ mod s3;
 mod search;
 mod server;
 mod state;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -245,9 +246,4 @@ impl Drop for Emulator {
         // Signal the delivery tasks too; they finish on their own.
         drop(self.state.firehose.close());
     }
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

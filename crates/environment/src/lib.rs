@@ -5,6 +5,7 @@
 //! SDK, the same way on every backend, and waits until each is really usable.
 
 mod backend;
+mod cache;
 mod canary;
 mod endpoint;
 mod error;
@@ -26,15 +27,6 @@ pub use provision::{
 pub use registry::{
     HeldEnvironment, HeldResources, HeldSearch, Registry, process_alive, stop_holder, valid_name,
 };
-
-/// `$XDG_CACHE_HOME/streamproof` or `~/.cache/streamproof`: where streamproof keeps installs and state.
-fn cache_dir() -> Option<std::path::PathBuf> {
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    Some(cache.join("streamproof"))
-}
 
 /// A fault the embedded emulator injected, as ground truth for the verifier's findings.
 pub use emulator::FaultEvent;

@@ -19,7 +19,7 @@ pub fn default_home() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("STREAMPROOF_LOCALSTACK_HOME") {
         return Some(PathBuf::from(dir));
     }
-    Some(crate::cache_dir()?.join("localstack-host"))
+    Some(crate::cache::cache_dir()?.join("localstack-host"))
 }
 
 /// A running LocalStack process group and the per-run directory it writes to.

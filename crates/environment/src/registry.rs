@@ -68,7 +68,7 @@ impl Registry {
         if let Some(dir) = std::env::var_os("STREAMPROOF_ENV_DIR") {
             return Some(PathBuf::from(dir));
         }
-        Some(crate::cache_dir()?.join("env"))
+        Some(crate::cache::cache_dir()?.join("env"))
     }
 
     pub fn new(dir: impl Into<PathBuf>) -> Registry {

@@ -4,6 +4,7 @@
 //! It sends through the AWS SDK clients it is given and never knows which backend stands behind them.
 
 pub mod capacity;
+mod counters;
 pub mod envelope;
 pub mod expectation;
 pub mod generate;

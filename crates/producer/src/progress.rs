@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::send::Shared;
+use crate::counters::Counters;
 
 /// How a production run shows progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +34,12 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn start(mode: ProgressMode, total: u64, shared: Arc<Shared>) -> Progress {
+    pub(crate) fn start(mode: ProgressMode, total: u64, counters: Arc<Counters>) -> Progress {
         let stop = Arc::new(Notify::new());
         let bar = mode == ProgressMode::Auto && std::io::stderr().is_terminal();
         let task = match mode {
             ProgressMode::Off => None,
-            _ => Some(tokio::spawn(report(bar, total, shared, Arc::clone(&stop)))),
+            _ => Some(tokio::spawn(report(bar, total, counters, Arc::clone(&stop)))),
         };
         Progress { stop, task }
     }
@@ -54,7 +54,7 @@ impl Progress {
     }
 }
 
-async fn report(bar: bool, total: u64, shared: Arc<Shared>, stop: Arc<Notify>) {
+async fn report(bar: bool, total: u64, counters: Arc<Counters>, stop: Arc<Notify>) {
     let progress = bar.then(|| {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -74,26 +74,26 @@ async fn report(bar: bool, total: u64, shared: Arc<Shared>, stop: Arc<Notify>) {
             () = stop.notified() => break,
         }
         let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let acknowledged = load(&shared.acknowledged);
-        let secs = shared.elapsed().as_secs_f64();
+        let acknowledged = load(&counters.acknowledged);
+        let secs = counters.started.elapsed().as_secs_f64();
         let rate = if secs > 0.0 { acknowledged as f64 / secs } else { 0.0 };
         match &progress {
             Some(bar) => {
                 bar.set_position(acknowledged);
                 bar.set_message(format!(
                     "{rate:.0}/s, {} throttled, {} retried, {} failed",
-                    load(&shared.throttled),
-                    load(&shared.retried),
-                    load(&shared.failed)
+                    load(&counters.throttled),
+                    load(&counters.retried),
+                    load(&counters.failed)
                 ));
             }
             None => tracing::info!(
-                sent = load(&shared.sent),
+                sent = load(&counters.sent),
                 acknowledged,
                 total,
-                throttled = load(&shared.throttled),
-                retried = load(&shared.retried),
-                failed = load(&shared.failed),
+                throttled = load(&counters.throttled),
+                retried = load(&counters.retried),
+                failed = load(&counters.failed),
                 rate = format_args!("{rate:.0}/s"),
                 "producing"
             ),

@@ -19,6 +19,7 @@ use rand::RngExt;
 use scenario::{PutApi, Workload};
 use tokio::sync::{mpsc, watch};
 
+use crate::counters::Counters;
 use crate::envelope::{self, Envelope};
 use crate::expectation::{Expectation, PartSeqs};
 use crate::hot_keys::{HotKeys, ThrottledKey};
@@ -345,15 +346,7 @@ pub enum ProduceError {
 /// Counters shared by the lanes and the progress reporter.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) sent: AtomicU64,
-    pub(crate) acknowledged: AtomicU64,
-    pub(crate) retried: AtomicU64,
-    pub(crate) throttled: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-    pub(crate) put_calls: AtomicU64,
-    put_attempts: AtomicU64,
-    started: Instant,
+    pub(crate) counters: Arc<Counters>,
     inner: Mutex<SharedInner>,
 }
 
@@ -365,12 +358,6 @@ struct SharedInner {
     last_ack_ns: u64,
     per_shard: BTreeMap<String, ShardLoad>,
     hot_keys: HotKeys,
-}
-
-impl Shared {
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
 }
 
 /// A record waiting to be acknowledged.
@@ -430,15 +417,7 @@ pub async fn produce_until(
     let lanes = workload.concurrency.max(1) as usize;
     let first_sent_ns = unix_nanos();
     let shared = Arc::new(Shared {
-        sent: AtomicU64::new(0),
-        acknowledged: AtomicU64::new(0),
-        retried: AtomicU64::new(0),
-        throttled: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-        put_calls: AtomicU64::new(0),
-        put_attempts: AtomicU64::new(0),
-        started: Instant::now(),
+        counters: Arc::new(Counters::new()),
         inner: Mutex::new(SharedInner {
             put_latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
             failed: BTreeMap::new(),
@@ -449,7 +428,7 @@ pub async fn produce_until(
         }),
     });
     let expected_total = workload.events / u64::from(control.part.count.max(1));
-    let progress = Progress::start(control.progress, expected_total, Arc::clone(&shared));
+    let progress = Progress::start(control.progress, expected_total, Arc::clone(&shared.counters));
 
     let mut senders = Vec::with_capacity(lanes);
     let mut handles = Vec::with_capacity(lanes);
@@ -470,7 +449,7 @@ pub async fn produce_until(
     let mut emitted = 0u64;
     let mut stop_wait = stop.clone();
     for seq in 0..workload.events {
-        if workload.duration.is_some_and(|d| shared.started.elapsed() >= d) || is_stopped(&stop) {
+        if workload.duration.is_some_and(|d| shared.counters.started.elapsed() >= d) || is_stopped(&stop) {
             break;
         }
         generated = seq + 1;
@@ -480,7 +459,7 @@ pub async fn produce_until(
         let key = generator.event(seq, &mut event);
         if let Some(due) = pacer.due(emitted) {
             tokio::select! {
-                () = tokio::time::sleep_until((shared.started + due).into()) => {}
+                () = tokio::time::sleep_until((shared.counters.started + due).into()) => {}
                 () = stopped(&mut stop_wait) => {
                     generated = seq;
                     break;
@@ -507,7 +486,7 @@ pub async fn produce_until(
             break;
         }
         emitted += 1;
-        shared.sent.fetch_add(1, AtomicOrdering::Relaxed);
+        shared.counters.sent.fetch_add(1, AtomicOrdering::Relaxed);
         if let Some(part_seqs) = &mut part_seqs {
             part_seqs.insert(seq);
         }
@@ -527,7 +506,7 @@ pub async fn produce_until(
     if let Some(error) = first_error {
         return Err(error);
     }
-    let elapsed = shared.started.elapsed();
+    let elapsed = shared.counters.started.elapsed();
     let inner = std::mem::replace(
         &mut *shared.inner.lock().expect("no lane panicked holding the lock"),
         SharedInner {
@@ -541,14 +520,14 @@ pub async fn produce_until(
     );
     let load = |counter: &AtomicU64| counter.load(AtomicOrdering::Relaxed);
     let metrics = Metrics {
-        sent: load(&shared.sent),
-        acknowledged: load(&shared.acknowledged),
-        retried: load(&shared.retried),
-        throttled: load(&shared.throttled),
+        sent: load(&shared.counters.sent),
+        acknowledged: load(&shared.counters.acknowledged),
+        retried: load(&shared.counters.retried),
+        throttled: load(&shared.counters.throttled),
         failed: inner.failed.len() as u64,
-        bytes: load(&shared.bytes),
-        put_calls: load(&shared.put_calls),
-        put_attempts: load(&shared.put_attempts),
+        bytes: load(&shared.counters.bytes),
+        put_calls: load(&shared.counters.put_calls),
+        put_attempts: load(&shared.counters.put_attempts),
         elapsed,
         put_latency_us: inner.put_latency_us,
         per_shard: inner.per_shard,
@@ -709,9 +688,10 @@ impl Lane {
             let outcome = self.target.put(&batch, self.single, &self.ordering).await;
             let latency = started.elapsed();
             self.shared
+                .counters
                 .put_calls
                 .fetch_add(if self.single { batch.len() as u64 } else { 1 }, AtomicOrdering::Relaxed);
-            self.shared.put_attempts.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+            self.shared.counters.put_attempts.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
             self.shared
                 .inner
                 .lock()
@@ -744,13 +724,13 @@ impl Lane {
                     };
                     tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
                     if is_throttle(&error) {
-                        self.shared.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+                        self.shared.counters.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
                         let mut inner = self.shared.inner.lock().expect("no lane panicked holding the lock");
                         for pending in &batch {
                             inner.hot_keys.throttled(&pending.key, None);
                         }
                     }
-                    self.shared.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
+                    self.shared.counters.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
                     self.pace_after(is_throttle(&error));
                     for pending in batch {
                         self.put_back(pending, release);
@@ -769,7 +749,7 @@ impl Lane {
             abandoned.push(pending.seq);
         }
         tracing::debug!(records = abandoned.len(), "lane stopped; queued records given up");
-        self.shared.failed.fetch_add(abandoned.len() as u64, AtomicOrdering::Relaxed);
+        self.shared.counters.failed.fetch_add(abandoned.len() as u64, AtomicOrdering::Relaxed);
         let mut inner = self.shared.inner.lock().expect("no lane panicked holding the lock");
         inner.failed.extend(abandoned.into_iter().map(|seq| (seq, STOPPED_BEFORE_ACK.to_owned())));
     }
@@ -840,7 +820,7 @@ impl Lane {
         // Acknowledgements per shard (with the key, to learn a throttled key's shard), and throttles per key.
         // Keys are kept only once something was throttled: until then no key has a shard to learn.
         let mut acked_on: Vec<(String, Option<String>, u64)> = Vec::new();
-        let keep_keys = self.shared.throttled.load(AtomicOrdering::Relaxed) > 0;
+        let keep_keys = self.shared.counters.throttled.load(AtomicOrdering::Relaxed) > 0;
         let mut throttled_keys: Vec<(String, Option<String>)> = Vec::new();
         for (mut pending, result) in batch.into_iter().zip(results) {
             pending.attempts += 1;
@@ -890,11 +870,11 @@ impl Lane {
             self.put_back(pending, release);
         }
         let shared = &self.shared;
-        shared.acknowledged.fetch_add(acked, AtomicOrdering::Relaxed);
-        shared.bytes.fetch_add(acked_bytes, AtomicOrdering::Relaxed);
-        shared.throttled.fetch_add(throttled, AtomicOrdering::Relaxed);
-        shared.retried.fetch_add(retried, AtomicOrdering::Relaxed);
-        shared.failed.fetch_add(gave_up.len() as u64, AtomicOrdering::Relaxed);
+        shared.counters.acknowledged.fetch_add(acked, AtomicOrdering::Relaxed);
+        shared.counters.bytes.fetch_add(acked_bytes, AtomicOrdering::Relaxed);
+        shared.counters.throttled.fetch_add(throttled, AtomicOrdering::Relaxed);
+        shared.counters.retried.fetch_add(retried, AtomicOrdering::Relaxed);
+        shared.counters.failed.fetch_add(gave_up.len() as u64, AtomicOrdering::Relaxed);
         let mut inner = shared.inner.lock().expect("no lane panicked holding the lock");
         inner.failed.extend(gave_up);
         for (key, shard) in &throttled_keys {

@@ -11,7 +11,7 @@ use streamproof::capacity::{self, SweepOptions};
 use streamproof::exit;
 
 use crate::cmd::backend::BackendArgs;
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CapacityArgs {

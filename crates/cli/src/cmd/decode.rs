@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use verifier::{ExportError, ExportOptions, ExportSummary, TimeWindow};
 
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DecodeArgs {

@@ -14,7 +14,7 @@ use scenario::DEFAULT_ENVELOPE_FIELD;
 use streamproof::exit;
 
 use crate::cmd::shell::{print_exports, shutdown_signal};
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct EmulatorArgs {

@@ -19,7 +19,7 @@ use streamproof::exit;
 
 use crate::cmd::backend::BackendArgs;
 use crate::cmd::shell::{print_exports, shutdown_signal};
-use crate::fail;
+use streamproof::exit::fail;
 
 /// How long each provisioned resource may take to become ACTIVE.
 const PROVISION_DEADLINE: Duration = Duration::from_secs(180);

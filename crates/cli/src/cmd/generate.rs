@@ -19,7 +19,7 @@ use serde_json::Value;
 use streamproof::exit;
 
 use crate::cmd::stats;
-use crate::fail;
+use streamproof::exit::fail;
 
 /// Records are made in chunks of about this many bytes between two writes.
 const CHUNK_BYTES: usize = 1 << 20;

@@ -9,7 +9,7 @@ use producer::{Part, ProduceControl, ProduceOptions, ProgressMode, RetryPolicy, 
 use scenario::Source;
 use streamproof::exit;
 
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ProduceArgs {

@@ -9,7 +9,7 @@ use streamproof::exit;
 use streamproof::run::{Interrupt, RunOptions, RunOutcome};
 
 use crate::cmd::backend::{BackendArgs, BackendKind};
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {

@@ -12,7 +12,7 @@ use streamproof::exit;
 use verifier::{BufferingCheck, VerifyOptions};
 
 use crate::cmd::stats;
-use crate::fail;
+use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {

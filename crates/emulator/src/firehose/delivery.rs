@@ -26,9 +26,9 @@ use crate::firehose::search::SearchDestination;
 use crate::firehose::search_delivery::SearchDelivery;
 use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
 use crate::kinesis::store::Stream;
-use crate::lock;
 use crate::s3::store::S3Store;
 use crate::search::SearchRegistry;
+use crate::sync::lock;
 
 /// How long to wait before retrying a failed S3 write (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);

@@ -195,11 +195,11 @@ pub(crate) struct TransformLog {
 
 impl TransformLog {
     pub(crate) fn record_all(&self, events: Vec<TransformEvent>) {
-        crate::lock(&self.events).extend(events);
+        crate::sync::lock(&self.events).extend(events);
     }
 
     pub(crate) fn events(&self) -> Vec<TransformEvent> {
-        crate::lock(&self.events).clone()
+        crate::sync::lock(&self.events).clone()
     }
 }
 

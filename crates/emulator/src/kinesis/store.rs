@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
 use crate::kinesis::hash::{self, HashKeyRange};
 use crate::kinesis::sequence::SequenceNumber;
-use crate::lock;
+use crate::sync::lock;
 
 /// Shards an on-demand stream starts with, as in AWS.
 pub(crate) const ON_DEMAND_SHARDS: usize = 4;

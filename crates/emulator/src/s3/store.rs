@@ -12,7 +12,7 @@ use md5::{Digest, Md5};
 use time::OffsetDateTime;
 
 use crate::clock::truncate_to_millis;
-use crate::lock;
+use crate::sync::lock;
 
 /// All buckets.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::search::SearchError;
+use crate::search::error::SearchError;
 
 /// What an action line asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::faults::{FaultEvent, FaultInjector, FaultKind, fnv1a};
-use crate::lock;
-use crate::search::SearchError;
 use crate::search::bulk::{self, Action, BulkItem, BulkResponse};
+use crate::search::error::SearchError;
+use crate::sync::lock;
 
 /// Largest `from + size` of a search, as OpenSearch's default `index.max_result_window`.
 pub(crate) const MAX_RESULT_WINDOW: usize = 10_000;

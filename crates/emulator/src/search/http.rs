@@ -23,7 +23,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::search::domain::{Domain, Hit, MAX_RESULT_WINDOW, Page, Query};
-use crate::search::{SearchError, SearchRegistry, VERSION};
+use crate::search::error::SearchError;
+use crate::search::{SearchRegistry, VERSION};
 
 /// Serves one request; `path` is what follows `/_opensearch/`, `query` the query string.
 pub(crate) fn handle(
