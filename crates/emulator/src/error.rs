@@ -31,6 +31,11 @@ impl ApiError {
         ApiError::bad_request("InvalidArgumentException", message)
     }
 
+    /// A feature AWS has and the emulator does not emulate yet, refused rather than ignored.
+    pub(crate) fn unsupported(what: impl std::fmt::Display) -> ApiError {
+        ApiError::invalid_argument(format!("{what} is not supported by the streamproof emulator yet."))
+    }
+
     /// A parameter breaks a constraint of the API model (length, range, pattern).
     pub(crate) fn validation(message: impl Into<String>) -> ApiError {
         ApiError::bad_request("ValidationException", message)

@@ -62,7 +62,7 @@ pub use firehose::transform::{
 };
 
 use faults::FaultInjector;
-use firehose::FirehoseRegistry;
+use firehose::registry::FirehoseRegistry;
 use kinesis::store::KinesisStore;
 use s3::store::S3Store;
 use search::SearchRegistry;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::faults::FaultInjector;
-use crate::firehose::FirehoseRegistry;
 use crate::firehose::processor::TransformLog;
+use crate::firehose::registry::FirehoseRegistry;
 use crate::firehose::transform::TransformConfig;
 use crate::kinesis::store::KinesisStore;
 use crate::s3::store::S3Store;

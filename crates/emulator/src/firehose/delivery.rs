@@ -6,114 +6,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use std::io::Write as _;
-
 use bytes::Bytes;
-use flate2::write::GzEncoder;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::clock::Clock;
-use crate::faults::{FaultEvent, FaultInjector, FaultKind, ObjectFaults, apply_object_faults};
-use crate::firehose::api::ProcessingConfiguration;
+use crate::faults::{FaultEvent, FaultKind, ObjectFaults, apply_object_faults};
 use crate::firehose::buffer::{Batch, Buffer, Faulted};
+use crate::firehose::config::{Destination, Source};
+use crate::firehose::key;
 use crate::firehose::key::ErrorOutputType;
-use crate::firehose::key::{self, PrefixTemplate};
-use crate::firehose::processor::{InputBuffer, LambdaProcessor, TransformEvent, TransformEventKind};
+use crate::firehose::output::{Output, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext};
+use crate::firehose::processor::{InputBuffer, TransformEvent, TransformEventKind};
 use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
 use crate::firehose::search::SearchDestination;
 use crate::firehose::search_delivery::SearchDelivery;
 use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
 use crate::kinesis::store::Stream;
-use crate::s3::store::S3Store;
-use crate::search::SearchRegistry;
 use crate::sync::lock;
 
 /// How long to wait before retrying a failed S3 write (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-/// How often Firehose retries a failed delivery to the S3 destination (emulator time): AWS documents
-/// a retry every 5 seconds.
-pub(crate) const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
-/// How long Firehose keeps retrying delivery to an S3 destination (emulator time, counted from the
-/// arrival of the batch's oldest record) before it discards the data: the 24-hour retention of a
-/// Direct PUT stream, and the default retention of a Kinesis source. An S3 destination has no
-/// error output for delivery failures: ErrorOutputPrefix receives records that fail processing.
-pub(crate) const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Records read from one shard per lock acquisition.
 const READ_CHUNK: usize = 10_000;
-/// The content type Firehose gives the objects it writes.
-const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// Where a delivery stream's records come from.
-#[derive(Debug)]
-pub(crate) enum Source {
-    /// Producers call PutRecord and PutRecordBatch.
-    DirectPut,
-    /// Firehose reads a Kinesis stream, from LATEST at creation, inside the process.
-    Kinesis { stream_arn: String, role_arn: String, stream: Arc<Stream>, start_positions: Vec<u64> },
-}
-
-/// The S3 destination as configured, kept for describing it back.
-#[derive(Debug)]
-pub(crate) struct Destination {
-    pub(crate) role_arn: String,
-    pub(crate) bucket_arn: String,
-    pub(crate) bucket: String,
-    pub(crate) prefix: Option<String>,
-    pub(crate) prefix_template: PrefixTemplate,
-    pub(crate) error_output_prefix: Option<String>,
-    /// Where error output goes: `ErrorOutputPrefix`, or its default under `Prefix`.
-    pub(crate) error_output_template: PrefixTemplate,
-    pub(crate) size_in_mbs: i64,
-    pub(crate) interval_in_seconds: i64,
-    pub(crate) compression: Compression,
-    /// Whether the `AppendDelimiterToRecord` processor adds a newline after every record.
-    pub(crate) append_delimiter: bool,
-    /// The `Lambda` processor, which transforms records before they reach the destination buffer.
-    pub(crate) lambda: Option<LambdaProcessor>,
-    /// The processing configuration as given, for describing it back.
-    pub(crate) processing: ProcessingConfiguration,
-    pub(crate) file_extension: Option<String>,
-}
-
-/// How objects are compressed before they are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
-    Uncompressed,
-    Gzip,
-}
-
-impl Compression {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Compression::Uncompressed => "UNCOMPRESSED",
-            Compression::Gzip => "GZIP",
-        }
-    }
-
-    /// The extension Firehose appends to object keys unless a `FileExtension` is configured.
-    pub(crate) fn default_extension(self) -> &'static str {
-        match self {
-            Compression::Uncompressed => "",
-            Compression::Gzip => ".gz",
-        }
-    }
-
-    /// The object body for a batch.
-    pub(crate) fn apply(self, data: &Bytes) -> Bytes {
-        match self {
-            Compression::Uncompressed => data.clone(),
-            Compression::Gzip => {
-                let mut encoder =
-                    GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::default());
-                // Writing to a Vec cannot fail.
-                let _ = encoder.write_all(data);
-                Bytes::from(encoder.finish().unwrap_or_default())
-            }
-        }
-    }
-}
 
 /// One delivery stream, shared by the API handlers and its delivery task.
 #[derive(Debug)]
@@ -265,17 +181,6 @@ impl DeliveryStream {
     }
 }
 
-/// Everything the delivery task needs besides the stream itself.
-#[derive(Debug, Clone)]
-pub(crate) struct TaskContext {
-    pub(crate) s3: Arc<S3Store>,
-    pub(crate) clock: Clock,
-    /// Faults to apply to flushed batches, and the log of those applied.
-    pub(crate) faults: Arc<FaultInjector>,
-    /// The in-process search domains a search destination may deliver to.
-    pub(crate) search: Arc<SearchRegistry>,
-}
-
 /// Runs a delivery stream until it is stopped: reads its source, flushes by size and interval,
 /// and writes batches to S3, retrying writes that fail.
 ///
@@ -293,14 +198,15 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             stalled: stall(&stream, &context, source, start_positions.len()),
         }),
     };
-    let mut retry_at: Option<Instant> = None;
+    // Error output is written apart from the sink, on its own retry schedule.
+    let mut error_retry_at: Option<Instant> = None;
     let mut transformer = stream
         .destination
         .lambda
         .as_ref()
         .map(|lambda| Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()));
     let mut error_objects: VecDeque<ErrorObject> = VecDeque::new();
-    let mut search = stream.search.as_ref().map(SearchDelivery::new);
+    let mut sink = Sink::new(&stream);
     while !*stop.borrow() {
         if let Some(active) = reader.as_mut()
             && let Err(SourceDeleted) = read_source(active, &stream)
@@ -319,18 +225,10 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
                 error_objects.extend(object);
             }
         }
-        if retry_at.is_none_or(|at| at <= Instant::now())
-            && let Err(again) = write_error_objects(&stream, &context, &mut error_objects)
-        {
-            retry_at = Some(again);
+        if error_retry_at.is_none_or(|at| at <= Instant::now()) {
+            error_retry_at = write_error_objects(&stream, &context, &mut error_objects).err();
         }
         let now = Instant::now();
-        // A search destination schedules its own retries, per batch; while its S3 backup cannot be
-        // written, Firehose pauses delivery: no new batch goes to the cluster.
-        let attempt = match &search {
-            Some(search) => !search.backup_failing(),
-            None => retry_at.is_none_or(|at| at <= now),
-        };
         let batches = {
             let mut pending = lock(&stream.pending);
             if pending.buffer.is_due(now)
@@ -338,34 +236,22 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             {
                 pending.ready.push_back(batch);
             }
-            if attempt { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
+            if sink.accepting(now) { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
         };
-        if let Some(search) = search.as_mut() {
-            // A request to an external cluster can take long; stopping does not wait for it.
-            tokio::select! {
-                biased;
-                _ = stop.changed() => {}
-                () = search.step(&stream, &context, batches) => {}
-            }
-        } else if attempt {
-            let (unwritten, again) = deliver(&stream, &context, batches);
-            retry_at = again;
-            if !unwritten.is_empty() {
-                let mut pending = lock(&stream.pending);
-                // Unwritten batches go back in front of anything that filled meanwhile, to keep order.
-                for batch in unwritten.into_iter().rev() {
-                    pending.ready.push_front(batch);
-                }
+        let unwritten = sink.send(&stream, &context, batches, &mut stop).await;
+        if !unwritten.is_empty() {
+            let mut pending = lock(&stream.pending);
+            // Unwritten batches go back in front of anything that filled meanwhile, to keep order.
+            for batch in unwritten.into_iter().rev() {
+                pending.ready.push_front(batch);
             }
         }
         let deadline = {
             let pending = lock(&stream.pending);
-            let paused = search.as_ref().is_some_and(SearchDelivery::backup_failing);
-            let ready_now = (!pending.ready.is_empty() && retry_at.is_none() && !paused).then_some(now);
             let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
             let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
-            let search_due = search.as_ref().and_then(SearchDelivery::deadline);
-            [pending.buffer.deadline(), retry_at, ready_now, stall_ends, input_due, search_due]
+            let sink_due = sink.deadline(!pending.ready.is_empty(), now);
+            [pending.buffer.deadline(), error_retry_at, stall_ends, input_due, sink_due]
                 .into_iter()
                 .flatten()
                 .min()
@@ -389,9 +275,89 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
     let undelivered = pending.ready.iter().map(|batch| batch.records).sum::<usize>()
         + pending.buffer.records()
         + pending.input.as_ref().map_or(0, InputBuffer::records)
-        + search.as_ref().map_or(0, SearchDelivery::pending_records);
+        + sink.pending_records();
     if undelivered > 0 {
         tracing::info!(delivery_stream = %stream.name, undelivered, "stopped; buffered records were discarded");
+    }
+}
+
+/// Where a stream's flushed batches go. Each sink owns its retry and pause rules; both write objects
+/// through the stream's [`Output`].
+#[derive(Debug)]
+enum Sink<'s> {
+    /// Objects in the destination bucket, written in order: after a failed write, no later batch is
+    /// written before `retry_at`.
+    S3 { retry_at: Option<Instant> },
+    /// An OpenSearch or Elasticsearch destination, which schedules its own retries per batch; while
+    /// its S3 backup cannot be written, Firehose pauses delivery: no new batch goes to the cluster.
+    Search { search: &'s SearchDestination, delivery: Box<SearchDelivery> },
+}
+
+impl<'s> Sink<'s> {
+    fn new(stream: &'s DeliveryStream) -> Sink<'s> {
+        match &stream.search {
+            Some(search) => Sink::Search { search, delivery: Box::new(SearchDelivery::new(search)) },
+            None => Sink::S3 { retry_at: None },
+        }
+    }
+
+    /// Whether the sink takes new batches now.
+    fn accepting(&self, now: Instant) -> bool {
+        match self {
+            Sink::S3 { retry_at } => retry_at.is_none_or(|at| at <= now),
+            Sink::Search { delivery, .. } => !delivery.backup_failing(),
+        }
+    }
+
+    /// Delivers what it can of `batches` (and of what it already holds); returns the batches it
+    /// did not take, in order.
+    async fn send(
+        &mut self,
+        stream: &DeliveryStream,
+        context: &TaskContext,
+        batches: VecDeque<Batch>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> VecDeque<Batch> {
+        match self {
+            Sink::S3 { retry_at } => {
+                if !retry_at.is_none_or(|at| at <= Instant::now()) {
+                    return batches;
+                }
+                let (unwritten, again) = deliver(stream, context, batches);
+                *retry_at = again;
+                unwritten
+            }
+            Sink::Search { search, delivery } => {
+                // A request to an external cluster can take long; stopping does not wait for it.
+                let output = stream.output(context);
+                tokio::select! {
+                    biased;
+                    _ = stop.changed() => {}
+                    () = delivery.step(&output, search, batches) => {}
+                }
+                VecDeque::new()
+            }
+        }
+    }
+
+    /// When the task must act for the sink: a retry that is due, or batches that are `ready` and
+    /// that it takes now.
+    fn deadline(&self, ready: bool, now: Instant) -> Option<Instant> {
+        match self {
+            Sink::S3 { retry_at } => retry_at.or(ready.then_some(now)),
+            Sink::Search { delivery, .. } => {
+                let ready_now = (ready && !delivery.backup_failing()).then_some(now);
+                [delivery.deadline(), ready_now].into_iter().flatten().min()
+            }
+        }
+    }
+
+    /// Records the sink holds that are not delivered yet.
+    fn pending_records(&self) -> usize {
+        match self {
+            Sink::S3 { .. } => 0,
+            Sink::Search { delivery, .. } => delivery.pending_records(),
+        }
     }
 }
 
@@ -487,7 +453,7 @@ fn write_error_objects(
     objects: &mut VecDeque<ErrorObject>,
 ) -> Result<(), Instant> {
     while let Some(object) = objects.pop_front() {
-        match stream.write_object(context, &object.key, object.body.clone()) {
+        match stream.output(context).write(&object.key, object.body.clone()) {
             Ok(_) => {
                 tracing::debug!(delivery_stream = %stream.name, key = %object.key, "wrote processing-failed records");
                 if let Some(lambda) = stream.destination.lambda.as_ref() {
@@ -569,10 +535,10 @@ fn deliver(
         }
         let key = match &batch.faulted {
             Some(faulted) => faulted.key.clone(),
-            None => stream.object_key(context, &batch),
+            None => stream.output(context).object_key(batch.oldest),
         };
         let body = destination.compression.apply(&batch.data);
-        match stream.write_object(context, &key, body) {
+        match stream.output(context).write(&key, body) {
             Ok(_) => {
                 tracing::debug!(
                     delivery_stream = %stream.name,
@@ -610,36 +576,9 @@ fn deliver(
 }
 
 impl DeliveryStream {
-    /// Writes one object to the destination (or backup) bucket as Firehose does, stamped with
-    /// emulator time.
-    pub(crate) fn write_object(
-        &self,
-        context: &TaskContext,
-        key: &str,
-        body: Bytes,
-    ) -> Result<(), crate::s3::store::StoreError> {
-        context
-            .s3
-            .put_object(
-                &self.destination.bucket,
-                key,
-                body,
-                Some(OBJECT_CONTENT_TYPE.to_owned()),
-                context.clock.now(),
-            )
-            .map(drop)
-    }
-
-    /// A fresh S3 key for an object of `batch`.
-    pub(crate) fn object_key(&self, context: &TaskContext, batch: &Batch) -> String {
-        let destination = &self.destination;
-        key::object_key(
-            &destination.prefix_template,
-            &self.name,
-            context.clock.at(batch.oldest),
-            uuid::Uuid::new_v4(),
-            destination.file_extension.as_deref().unwrap_or(destination.compression.default_extension()),
-        )
+    /// Where this stream's objects go, for the task's sink and backup.
+    pub(crate) fn output<'a>(&'a self, context: &'a TaskContext) -> Output<'a> {
+        Output { name: &self.name, destination: &self.destination, context }
     }
 
     /// Turns a flushed batch into the objects fault injection makes of it, each with its key and
@@ -655,7 +594,8 @@ impl DeliveryStream {
             at += len + delimiter.len();
         }
         let objects = apply_object_faults(plan, context.faults.seed(), ordinal, &records, delimiter);
-        let keys: Vec<String> = objects.iter().map(|_| self.object_key(context, &batch)).collect();
+        let keys: Vec<String> =
+            objects.iter().map(|_| self.output(context).object_key(batch.oldest)).collect();
         objects
             .into_iter()
             .enumerate()
@@ -742,7 +682,12 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::Faults;
+    use crate::faults::{FaultInjector, Faults};
+    use crate::firehose::api::ProcessingConfiguration;
+    use crate::firehose::config::Compression;
+    use crate::firehose::key::PrefixTemplate;
+    use crate::s3::store::S3Store;
+    use crate::search::SearchRegistry;
 
     const MIB: usize = 1024 * 1024;
 

@@ -2,28 +2,30 @@
 
 pub(crate) mod api;
 pub(crate) mod buffer;
+pub(crate) mod config;
 pub(crate) mod delivery;
 pub(crate) mod key;
+pub(crate) mod output;
 pub(crate) mod processor;
 pub(crate) mod quota;
+pub(crate) mod registry;
 pub(crate) mod search;
 pub(crate) mod search_delivery;
 pub(crate) mod transform;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::Response;
-use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultKind};
 use crate::json;
 use crate::state::State;
-use crate::sync::lock;
 use api::*;
-use delivery::{Compression, DeliveryStream, Destination, Source, TaskContext};
+use config::{Compression, Destination, Source};
+use delivery::DeliveryStream;
 use key::PrefixTemplate;
+use output::TaskContext;
 use search::SearchService;
 
 /// The `X-Amz-Target` prefix of Firehose operations.
@@ -37,48 +39,6 @@ const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 const MAX_RECORD_BYTES: usize = 1000 * 1024;
 /// The destination id AWS gives the only destination of a delivery stream.
 const DESTINATION_ID: &str = "destinationId-000000000001";
-
-/// All delivery streams and their tasks.
-#[derive(Debug, Default)]
-pub(crate) struct FirehoseRegistry {
-    inner: Mutex<Registry>,
-}
-
-#[derive(Debug, Default)]
-struct Registry {
-    streams: HashMap<String, Arc<DeliveryStream>>,
-    tasks: Vec<JoinHandle<()>>,
-    closed: bool,
-}
-
-impl FirehoseRegistry {
-    fn get(&self, name: &str, account_id: &str) -> Result<Arc<DeliveryStream>, ApiError> {
-        lock(&self.inner).streams.get(name).cloned().ok_or_else(|| {
-            ApiError::not_found(format!("Firehose {name} under account {account_id} not found."))
-        })
-    }
-
-    /// Signals every delivery task to stop and returns their handles; no stream can be created
-    /// afterwards.
-    pub(crate) fn close(&self) -> Vec<JoinHandle<()>> {
-        let mut registry = lock(&self.inner);
-        registry.closed = true;
-        for stream in registry.streams.values() {
-            stream.stop();
-        }
-        registry.streams.clear();
-        std::mem::take(&mut registry.tasks)
-    }
-
-    /// Stops every delivery task and waits for them.
-    pub(crate) async fn shutdown(&self) {
-        for task in self.close() {
-            if let Err(err) = task.await {
-                tracing::error!(%err, "a Firehose delivery task failed");
-            }
-        }
-    }
-}
 
 /// Runs the Firehose operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
@@ -101,10 +61,6 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
 }
 
 type OpResult = Result<Response<s3s::Body>, ApiError>;
-
-fn unsupported(what: impl std::fmt::Display) -> ApiError {
-    ApiError::invalid_argument(format!("{what} is not supported by the streamproof emulator yet."))
-}
 
 fn validate_name(name: &str) -> Result<(), ApiError> {
     let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
@@ -151,7 +107,7 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
         None | Some("UNCOMPRESSED") => Compression::Uncompressed,
         Some("GZIP") => Compression::Gzip,
         Some(format @ ("ZIP" | "Snappy" | "HADOOP_SNAPPY")) => {
-            return Err(unsupported(format_args!("CompressionFormat {format}")));
+            return Err(ApiError::unsupported(format_args!("CompressionFormat {format}")));
         }
         Some(other) => {
             return Err(ApiError::validation(format!(
@@ -172,7 +128,7 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
             match processor.kind.as_str() {
                 "AppendDelimiterToRecord" => append_delimiter = true,
                 "Lambda" if lambda.is_some() => {
-                    return Err(unsupported("More than one Lambda processor"));
+                    return Err(ApiError::unsupported("More than one Lambda processor"));
                 }
                 "Lambda" => {
                     lambda = Some(processor::lambda_processor(
@@ -186,7 +142,7 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
                 | "Decompression"
                 | "CloudWatchLogProcessing"
                 | "MetadataExtraction") => {
-                    return Err(unsupported(format_args!("Processor type {kind}")));
+                    return Err(ApiError::unsupported(format_args!("Processor type {kind}")));
                 }
                 other => {
                     return Err(ApiError::validation(format!(
@@ -200,16 +156,16 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
         }
     }
     if config.data_format_conversion_configuration.as_ref().is_some_and(|f| f.enabled.unwrap_or(true)) {
-        return Err(unsupported("DataFormatConversionConfiguration"));
+        return Err(ApiError::unsupported("DataFormatConversionConfiguration"));
     }
     if enabled(&config.dynamic_partitioning_configuration) {
-        return Err(unsupported("DynamicPartitioningConfiguration"));
+        return Err(ApiError::unsupported("DynamicPartitioningConfiguration"));
     }
     if config.s3_backup_mode.as_deref().is_some_and(|mode| mode != "Disabled") {
-        return Err(unsupported("S3BackupMode Enabled"));
+        return Err(ApiError::unsupported("S3BackupMode Enabled"));
     }
     if config.custom_time_zone.as_deref().is_some_and(|zone| !zone.is_empty() && zone != "UTC") {
-        return Err(unsupported("CustomTimeZone other than UTC"));
+        return Err(ApiError::unsupported("CustomTimeZone other than UTC"));
     }
     if let Some(extension) = config.file_extension.as_deref()
         && !extension.is_empty()
@@ -253,7 +209,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
     let name = input.delivery_stream_name;
     validate_name(&name)?;
     if let Some(other) = input.other.keys().find(|key| key.ends_with("DestinationConfiguration")) {
-        return Err(unsupported(other));
+        return Err(ApiError::unsupported(other));
     }
     let search_configs = [
         input.opensearch_destination_configuration.map(|config| (SearchService::OpenSearch, config)),
@@ -311,7 +267,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
                 "KinesisStreamSourceConfiguration is required for DeliveryStreamType KinesisStreamAsSource.",
             ));
         }
-        (Some(other), _) => return Err(unsupported(format_args!("DeliveryStreamType {other}"))),
+        (Some(other), _) => return Err(ApiError::unsupported(format_args!("DeliveryStreamType {other}"))),
     };
     let arn = format!("arn:aws:firehose:{}:{}:deliverystream/{name}", state.region, state.account_id);
     let stream = Arc::new(DeliveryStream::new(
@@ -323,31 +279,13 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         search,
         &state.clock,
     ));
-    {
-        let mut registry = lock(&state.firehose.inner);
-        if registry.closed {
-            return Err(ApiError {
-                status: http::StatusCode::SERVICE_UNAVAILABLE,
-                code: "ServiceUnavailableException",
-                message: "The emulator is shutting down.".to_owned(),
-            });
-        }
-        if registry.streams.contains_key(&name) {
-            return Err(ApiError::in_use(format!(
-                "Firehose {name} under accountId {} already exists",
-                state.account_id
-            )));
-        }
-        registry.streams.insert(name.clone(), Arc::clone(&stream));
-        registry.tasks.retain(|task| !task.is_finished());
-        let context = TaskContext {
-            s3: Arc::clone(&state.s3),
-            clock: state.clock,
-            faults: Arc::clone(&state.faults),
-            search: Arc::clone(&state.search),
-        };
-        registry.tasks.push(tokio::spawn(delivery::run(stream, context)));
-    }
+    let context = TaskContext {
+        s3: Arc::clone(&state.s3),
+        clock: state.clock,
+        faults: Arc::clone(&state.faults),
+        search: Arc::clone(&state.search),
+    };
+    state.firehose.start(stream, context, &state.account_id)?;
     tracing::debug!(delivery_stream = %name, "created delivery stream");
     Ok(json::ok(&CreateDeliveryStreamOutput { delivery_stream_arn: arn }))
 }
@@ -436,9 +374,10 @@ fn list_delivery_streams(state: &State, body: &[u8]) -> OpResult {
             )));
         }
     };
-    let mut names: Vec<String> = lock(&state.firehose.inner)
-        .streams
-        .values()
+    let mut names: Vec<String> = state
+        .firehose
+        .streams()
+        .into_iter()
         .filter(|stream| match input.delivery_stream_type.as_deref() {
             None => true,
             Some("DirectPut") => stream.is_direct_put(),
@@ -619,7 +558,7 @@ fn record_refusal(state: &State, stream: &DeliveryStream, request: u64, fault: E
 
 fn delete_delivery_stream(state: &State, body: &[u8]) -> OpResult {
     let input: DeliveryStreamSelector = json::parse(body)?;
-    let removed = lock(&state.firehose.inner).streams.remove(&input.delivery_stream_name);
+    let removed = state.firehose.remove(&input.delivery_stream_name);
     let stream = removed.ok_or_else(|| {
         ApiError::not_found(format!(
             "Firehose {} under account {} not found.",

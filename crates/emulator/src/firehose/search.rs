@@ -16,9 +16,8 @@ use crate::firehose::api::{
     BufferingHints, DocumentIdOptions, EnabledOut, ProcessingConfiguration, RetryOptions,
     S3DestinationDescription, SearchDestinationConfiguration, SearchDestinationDescription,
 };
-use crate::firehose::delivery::Destination;
+use crate::firehose::config::Destination;
 use crate::firehose::key::PrefixTemplate;
-use crate::firehose::unsupported;
 use crate::json::Base64;
 use crate::search::valid_domain_name;
 
@@ -247,7 +246,7 @@ pub(crate) fn search_destination(
     let member = service.member();
     let name = service.configuration_name();
     if config.vpc_configuration.is_some() {
-        return Err(unsupported(format_args!("VpcConfiguration of an {name}")));
+        return Err(ApiError::unsupported(format_args!("VpcConfiguration of an {name}")));
     }
     let cluster = match (&config.domain_arn, &config.cluster_endpoint) {
         (Some(arn), None) => Cluster::InProcess(domain_from_arn(arn, member)?),
@@ -318,15 +317,17 @@ pub(crate) fn search_destination(
         .unwrap_or(ProcessingConfiguration { enabled: None, processors: Vec::new() });
     let processing_enabled = processing.enabled.unwrap_or(!processing.processors.is_empty());
     if processing_enabled && let Some(processor) = processing.processors.first() {
-        return Err(unsupported(format_args!("Processor type {} on an {name}", processor.kind)));
+        return Err(ApiError::unsupported(format_args!("Processor type {} on an {name}", processor.kind)));
     }
     if backup.lambda.is_some() || backup.append_delimiter {
-        return Err(unsupported(format_args!(
+        return Err(ApiError::unsupported(format_args!(
             "A ProcessingConfiguration in the S3Configuration of an {name}"
         )));
     }
     if backup.prefix_template.has_expressions() {
-        return Err(unsupported(format_args!("Prefix expressions in the S3Configuration of an {name}")));
+        return Err(ApiError::unsupported(format_args!(
+            "Prefix expressions in the S3Configuration of an {name}"
+        )));
     }
     let failed_prefix =
         format!("{}{}", backup.prefix.as_deref().unwrap_or_default(), service.failed_prefix_segment());

@@ -29,8 +29,7 @@ use tokio::time::Instant;
 
 use crate::clock::unix_millis;
 use crate::firehose::buffer::Batch;
-use crate::firehose::delivery::{DeliveryStream, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext};
-use crate::firehose::key;
+use crate::firehose::output::{Output, S3_RETENTION, S3_RETRY_INTERVAL};
 use crate::firehose::search::{BackupMode, Cluster, DocumentIds, FailedDocument, SearchDestination};
 use crate::json::Base64;
 use crate::search::bulk::BulkResponse;
@@ -133,22 +132,16 @@ impl SearchDelivery {
     }
 
     /// Takes newly flushed batches, makes every attempt that is due and writes pending S3 objects.
-    pub(crate) async fn step(
-        &mut self,
-        stream: &DeliveryStream,
-        context: &TaskContext,
-        new: VecDeque<Batch>,
-    ) {
-        let Some(search) = stream.search.as_ref() else { return };
+    pub(crate) async fn step(&mut self, out: &Output<'_>, search: &SearchDestination, new: VecDeque<Batch>) {
         for batch in new {
-            self.accept(stream, search, context, batch);
+            self.accept(out, search, batch);
         }
         let now = Instant::now();
         let (due, waiting): (Vec<InFlight>, Vec<InFlight>) =
             std::mem::take(&mut self.batches).into_iter().partition(|batch| batch.next_attempt <= now);
         self.batches = waiting;
         for mut batch in due {
-            self.attempt(stream, search, context, &mut batch).await;
+            self.attempt(out, search, &mut batch).await;
             if batch.docs.is_empty() {
                 continue;
             }
@@ -156,16 +149,16 @@ impl SearchDelivery {
             // answers slowly gets fewer attempts, never a longer window.
             let first = batch.first_attempt.unwrap_or(now);
             if Instant::now().saturating_duration_since(first)
-                >= context.clock.to_wall(search.retry_duration())
+                >= out.context.clock.to_wall(search.retry_duration())
             {
-                self.give_up(stream, search, context, batch);
+                self.give_up(out, search, batch);
             } else {
-                batch.next_attempt = Instant::now() + context.clock.to_wall(RETRY_INTERVAL);
+                batch.next_attempt = Instant::now() + out.context.clock.to_wall(RETRY_INTERVAL);
                 self.batches.push(batch);
             }
         }
         if self.s3_retry_at.is_none_or(|at| at <= Instant::now()) {
-            self.write_objects(stream, context);
+            self.write_objects(out);
         }
     }
 
@@ -187,14 +180,8 @@ impl SearchDelivery {
             + self.objects.iter().map(|object| object.records).sum::<usize>()
     }
 
-    fn accept(
-        &mut self,
-        stream: &DeliveryStream,
-        search: &SearchDestination,
-        context: &TaskContext,
-        batch: Batch,
-    ) {
-        let arrival = context.clock.at(batch.oldest);
+    fn accept(&mut self, out: &Output<'_>, search: &SearchDestination, batch: Batch) {
+        let arrival = out.context.clock.at(batch.oldest);
         let index = search.rotation.index_name(&search.index_name, arrival);
         let mut docs = Vec::with_capacity(batch.lens.len());
         let mut start = 0;
@@ -212,9 +199,9 @@ impl SearchDelivery {
             start += len;
         }
         if search.backup_mode == BackupMode::AllDocuments {
-            let compression = stream.destination.compression;
+            let compression = out.destination.compression;
             self.objects.push_back(PendingObject {
-                key: stream.object_key(context, &batch),
+                key: out.object_key(batch.oldest),
                 body: compression.apply(&batch.data),
                 oldest: batch.oldest,
                 what: "backup",
@@ -234,19 +221,13 @@ impl SearchDelivery {
     }
 
     /// Sends the batch's pending documents as one `_bulk` request and keeps those that failed.
-    async fn attempt(
-        &mut self,
-        stream: &DeliveryStream,
-        search: &SearchDestination,
-        context: &TaskContext,
-        batch: &mut InFlight,
-    ) {
+    async fn attempt(&mut self, out: &Output<'_>, search: &SearchDestination, batch: &mut InFlight) {
         batch.attempts += 1;
         batch.first_attempt.get_or_insert_with(Instant::now);
         let body = bulk_body(search, batch);
         let outcome = match (&search.cluster, &self.client) {
             (Cluster::InProcess(name), _) => {
-                context.search.domain(name).and_then(|domain| domain.bulk(&body, None)).map_err(|err| {
+                out.context.search.domain(name).and_then(|domain| domain.bulk(&body, None)).map_err(|err| {
                     RequestFailure {
                         code: err.status.as_u16().to_string(),
                         message: String::from_utf8_lossy(&err.to_json()).into_owned(),
@@ -292,7 +273,7 @@ impl SearchDelivery {
                     }
                 });
                 tracing::debug!(
-                    delivery_stream = %stream.name,
+                    delivery_stream = %out.name,
                     index = %batch.index,
                     sent,
                     failed = batch.docs.len(),
@@ -302,7 +283,7 @@ impl SearchDelivery {
             }
             Err(failure) => {
                 tracing::warn!(
-                    delivery_stream = %stream.name,
+                    delivery_stream = %out.name,
                     index = %batch.index,
                     code = %failure.code,
                     message = %failure.message,
@@ -317,14 +298,8 @@ impl SearchDelivery {
     }
 
     /// The retry duration is over: the batch's failed documents go to the S3 backup.
-    fn give_up(
-        &mut self,
-        stream: &DeliveryStream,
-        search: &SearchDestination,
-        context: &TaskContext,
-        batch: InFlight,
-    ) {
-        let ending_ms = unix_millis(context.clock.now());
+    fn give_up(&mut self, out: &Output<'_>, search: &SearchDestination, batch: InFlight) {
+        let ending_ms = unix_millis(out.context.clock.now());
         let type_name = search.type_name().unwrap_or_default();
         let mut lines = Vec::new();
         for doc in &batch.docs {
@@ -345,16 +320,10 @@ impl SearchDelivery {
             let _ = serde_json::to_writer(&mut lines, &document);
             lines.push(b'\n');
         }
-        let compression = stream.destination.compression;
-        let key = key::object_key(
-            &search.failed_template,
-            &stream.name,
-            context.clock.at(batch.oldest),
-            uuid::Uuid::new_v4(),
-            stream.destination.file_extension.as_deref().unwrap_or(compression.default_extension()),
-        );
+        let compression = out.destination.compression;
+        let key = out.key_under(&search.failed_template, batch.oldest);
         tracing::warn!(
-            delivery_stream = %stream.name,
+            delivery_stream = %out.name,
             index = %batch.index,
             documents = batch.docs.len(),
             attempts = batch.attempts,
@@ -372,19 +341,20 @@ impl SearchDelivery {
 
     /// Writes pending objects in order; a failed write is retried every 5 s of emulator time for
     /// the 24-hour retention period, as for an S3 destination.
-    fn write_objects(&mut self, stream: &DeliveryStream, context: &TaskContext) {
+    fn write_objects(&mut self, out: &Output<'_>) {
         self.s3_retry_at = None;
         while let Some(object) = self.objects.pop_front() {
-            match stream.write_object(context, &object.key, object.body.clone()) {
+            match out.write(&object.key, object.body.clone()) {
                 Ok(_) => {
-                    tracing::debug!(delivery_stream = %stream.name, key = %object.key, what = object.what, "wrote to the S3 backup");
+                    tracing::debug!(delivery_stream = %out.name, key = %object.key, what = object.what, "wrote to the S3 backup");
                 }
                 Err(err) => {
                     let now = Instant::now();
-                    if now.saturating_duration_since(object.oldest) >= context.clock.to_wall(S3_RETENTION) {
+                    if now.saturating_duration_since(object.oldest) >= out.context.clock.to_wall(S3_RETENTION)
+                    {
                         tracing::error!(
-                            delivery_stream = %stream.name,
-                            bucket = %stream.destination.bucket,
+                            delivery_stream = %out.name,
+                            bucket = %out.destination.bucket,
                             %err,
                             what = object.what,
                             records = object.records,
@@ -392,9 +362,9 @@ impl SearchDelivery {
                         );
                         continue;
                     }
-                    tracing::warn!(delivery_stream = %stream.name, bucket = %stream.destination.bucket, %err, "the S3 backup write failed; will retry");
+                    tracing::warn!(delivery_stream = %out.name, bucket = %out.destination.bucket, %err, "the S3 backup write failed; will retry");
                     self.objects.push_front(object);
-                    self.s3_retry_at = Some(now + context.clock.to_wall(S3_RETRY_INTERVAL));
+                    self.s3_retry_at = Some(now + out.context.clock.to_wall(S3_RETRY_INTERVAL));
                     return;
                 }
             }
