@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use scenario::BufferingHints;
 
-use crate::report::{BufferingSummary, LateExample, MAX_EXAMPLES, ObjectSummary, SizeDistribution, millis};
+use crate::findings::{BufferingSummary, LateExample, MAX_EXAMPLES, ObjectSummary, SizeDistribution, millis};
 
 const MIB: u64 = 1024 * 1024;
 

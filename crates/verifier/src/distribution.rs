@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::report::{Assertion, Report};
+use crate::assertion::Assertion;
+use crate::assertion::names::{SHARD_BALANCE, THROTTLING};
 
 /// Records and bytes the backend acknowledged on one shard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,7 +190,7 @@ impl Distribution {
     }
 
     /// The `shard balance` assertion against `max_share`.
-    fn shard_assertion(&self, max_share: f64) -> Assertion {
+    pub(crate) fn shard_assertion(&self, max_share: f64) -> Assertion {
         let name = SHARD_BALANCE;
         let (Some(shard), Some(share)) = (&self.hottest_shard, self.hottest_share) else {
             return if self.shards == 0 {
@@ -228,7 +229,7 @@ impl Distribution {
     }
 
     /// The `throttling` assertion against `max_fraction`.
-    fn throttle_assertion(&self, max_fraction: f64) -> Assertion {
+    pub(crate) fn throttle_assertion(&self, max_fraction: f64) -> Assertion {
         let name = THROTTLING;
         if !self.throttling_modelled {
             return Assertion::not_applicable(
@@ -283,26 +284,6 @@ impl Distribution {
                 .collect(),
             _ => Vec::new(),
         }
-    }
-}
-
-/// Names of the assertions over the distribution.
-pub(crate) const SHARD_BALANCE: &str = "shard balance";
-pub(crate) const THROTTLING: &str = "throttling";
-
-impl Report {
-    /// Adds the run's load distribution, and the assertions the expectations ask of it
-    /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
-    pub fn set_distribution(&mut self, distribution: Distribution) {
-        self.assertions.retain(|a| a.name != SHARD_BALANCE && a.name != THROTTLING);
-        if let Some(max_share) = self.expect.max_shard_share {
-            self.assertions.push(distribution.shard_assertion(max_share));
-        }
-        if let Some(max_fraction) = self.expect.max_throttled_fraction {
-            self.assertions.push(distribution.throttle_assertion(max_fraction));
-        }
-        self.distribution = Some(distribution);
-        self.passed = self.passed();
     }
 }
 

@@ -16,7 +16,7 @@ use futures::StreamExt;
 
 use crate::decode::{CorruptSpan, Decoded, Decoder};
 use crate::error_output::{ErrorItem, decode_error_output};
-use crate::report::{CorruptExample, MAX_EXAMPLES};
+use crate::findings::{CorruptExample, MAX_EXAMPLES};
 use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, VerifyError, fetch_objects, list_objects};
 use crate::unpack::unpack;
 

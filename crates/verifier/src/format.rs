@@ -10,10 +10,10 @@
 use scenario::ObjectFormat;
 use serde::Serialize;
 
-use crate::report::{Assertion, MAX_EXAMPLES, Report};
+use crate::assertion::Assertion;
+use crate::assertion::names::OBJECT_FORMAT;
 
-/// Name of the assertion.
-pub(crate) const OBJECT_FORMAT: &str = "object format";
+use crate::findings::MAX_EXAMPLES;
 
 /// The layout of one object, built record by record in byte order.
 #[derive(Debug)]
@@ -172,20 +172,6 @@ impl FormatSummary {
             ));
         }
         lines
-    }
-}
-
-impl Report {
-    /// Marks the object-format assertion as not applicable (a backend that ignores the
-    /// `AppendDelimiterToRecord` processor decides the layout itself); `why` says so.
-    pub fn object_format_not_applicable(&mut self, why: impl Into<String>) {
-        let Some(format) = self.format.as_mut() else { return };
-        format.not_applicable = Some(why.into());
-        let assertion = format.assertion();
-        for existing in self.assertions.iter_mut().filter(|a| a.name == OBJECT_FORMAT) {
-            *existing = assertion.clone();
-        }
-        self.passed = self.passed();
     }
 }
 

@@ -5,8 +5,6 @@
 
 use serde::Serialize;
 
-use crate::report::Report;
-
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InjectedFault {
@@ -23,11 +21,4 @@ pub struct InjectedFault {
     pub object: Option<String>,
     /// What happened, in one sentence.
     pub what: String,
-}
-
-impl Report {
-    /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
-    pub fn set_ground_truth(&mut self, faults: Vec<InjectedFault>) {
-        self.ground_truth = Some(faults);
-    }
 }

@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 
+use crate::assertion::AssertionStatus;
 use crate::distribution::Distribution;
-use crate::report::{AssertionStatus, HistogramBucket, Report};
-use crate::search::SearchSummary;
+use crate::findings::HistogramBucket;
+use crate::report::Report;
+use crate::search_summary::SearchSummary;
 
 const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 260.0;

@@ -32,12 +32,14 @@
 //!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
 //!   kept as local files.
 
+mod assertion;
 mod bitset;
 mod buffering;
 mod decode;
 mod distribution;
 mod error_output;
 mod export;
+mod findings;
 mod format;
 mod ground_truth;
 mod html;
@@ -47,9 +49,11 @@ mod ordering;
 mod report;
 mod s3;
 mod search;
+mod search_summary;
 mod transform;
 mod unpack;
 
+pub use assertion::{Assertion, AssertionStatus};
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
 pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};
@@ -57,22 +61,23 @@ pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
 pub use export::{
     ExportError, ExportOptions, ExportSummary, Exported, export_ndjson, export_path, export_s3,
 };
+pub use findings::{
+    BufferingSummary, CorruptExample, Counts, ExpectSummary, FailedSend, HistogramBucket, LATENCY_BUCKETS_MS,
+    LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, ReorderedExample, SeqRange,
+    SizeDistribution, UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary, compress,
+    render_ranges,
+};
 pub use format::{ConcatenatedObject, FormatSummary};
 pub use ground_truth::InjectedFault;
 pub use local::{FILE_PRECISION, LocalReadError, verify_files};
 pub use matcher::{Matcher, ReadSummary, TimeScale};
-pub use report::{
-    Assertion, AssertionStatus, BufferingSummary, CorruptExample, Counts, ExpectSummary, FailedSend,
-    HistogramBucket, LATENCY_BUCKETS_MS, LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS,
-    ObjectSummary, ReorderedExample, Report, ReportPaths, SCHEMA_VERSION, SeqRange, SizeDistribution,
-    UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary, WriteReportError, compress,
-    render_ranges,
-};
+pub use report::{Report, ReportPaths, SCHEMA_VERSION, WriteReportError};
 pub use s3::{DroppedRecords, verify_transformed};
 pub use s3::{
     FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, VerifyError, VerifyOptions, fetch_objects,
     get_object, hour_prefixes, list_objects, verify,
 };
-pub use search::{SearchCheck, SearchSummary, verify_search};
+pub use search::{SearchCheck, verify_search};
+pub use search_summary::SearchSummary;
 pub use transform::{TransformCheck, TransformSummary};
 pub use unpack::{Unpacked, is_gzip, unpack};

@@ -11,16 +11,18 @@ use hdrhistogram::Histogram;
 use producer::{Envelope, Expectation};
 use scenario::Expect;
 
+use crate::assertion::Assertion;
 use crate::bitset::Bitset;
 use crate::buffering::BufferingCheck;
 use crate::decode::{Content, Decoded, Decoder};
+use crate::findings::{
+    CorruptExample, Counts, ExpectSummary, FailedSend, HistogramBucket, LATENCY_BUCKETS_MS, LateExample,
+    LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, RangeCollector, UnexpectedExample,
+    UnexpectedReason, UnexpectedSummary, WaitSummary, millis,
+};
 use crate::format::{FormatState, Layout};
 use crate::ordering::OrderChecker;
-use crate::report::{
-    self, CorruptExample, Counts, ExpectSummary, HistogramBucket, LATENCY_BUCKETS_MS, LateExample,
-    LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, RangeCollector, Report, SCHEMA_VERSION,
-    UnexpectedExample, UnexpectedReason, UnexpectedSummary, WaitSummary,
-};
+use crate::report::{self, Report, SCHEMA_VERSION};
 use crate::transform::{TransformCheck, TransformState};
 use crate::unpack::unpack;
 
@@ -380,7 +382,7 @@ impl Matcher {
         if let Some(reason) = &config.unordered {
             for assertion in &mut assertions {
                 if assertion.name == "ordering" || assertion.name == "latency" {
-                    *assertion = report::Assertion::not_applicable(&assertion.name, reason.clone());
+                    *assertion = Assertion::not_applicable(&assertion.name, reason.clone());
                 }
             }
         }
@@ -391,10 +393,10 @@ impl Matcher {
             run_id: expectation.run_id.clone(),
             bucket: read.bucket.clone(),
             prefix: read.prefix.clone(),
-            passed: !assertions.iter().any(report::Assertion::failed),
+            passed: !assertions.iter().any(Assertion::failed),
             incomplete: None,
             expect: ExpectSummary::new(&config.expect),
-            wait: WaitSummary { complete: self.complete(), elapsed_ms: report::millis(read.elapsed) },
+            wait: WaitSummary { complete: self.complete(), elapsed_ms: millis(read.elapsed) },
             counts,
             lost_ranges,
             lost_ranges_truncated,
@@ -404,7 +406,7 @@ impl Matcher {
                 .failed
                 .iter()
                 .take(MAX_EXAMPLES)
-                .map(|(seq, reason)| report::FailedSend { seq: *seq, reason: reason.clone() })
+                .map(|(seq, reason)| FailedSend { seq: *seq, reason: reason.clone() })
                 .collect(),
             reordered: reordered_examples,
             corrupt: state.corrupt_examples.clone(),
@@ -558,7 +560,8 @@ mod tests {
     use scenario::{Delivery, Ordering};
 
     use super::*;
-    use crate::report::ReorderedExample;
+    use crate::assertion::AssertionStatus;
+    use crate::findings::ReorderedExample;
 
     const SECOND: u64 = 1_000_000_000;
     const T0: u64 = 1_700_000_000 * SECOND;
@@ -652,7 +655,7 @@ mod tests {
         let report = report(&matcher);
         assert_eq!(report.counts.lost, 1);
         assert_eq!(report.counts.delivered, 5);
-        assert_eq!(report.lost_ranges, vec![report::SeqRange { start: 3, end: 3 }]);
+        assert_eq!(report.lost_ranges, vec![crate::findings::SeqRange { start: 3, end: 3 }]);
         assert!(!report.passed());
         assert!(!report.wait.complete);
         let delivery = report.assertion("delivery").unwrap();
@@ -973,13 +976,13 @@ mod tests {
         assert_eq!(buffering.flushed_early_objects, vec!["early".to_string()]);
         assert_eq!(buffering.held_too_long_examples[0].seq, 1);
         let assertion = report.assertions.last().unwrap();
-        assert_eq!((assertion.name.as_str(), assertion.status), ("buffering", report::AssertionStatus::Fail));
+        assert_eq!((assertion.name.as_str(), assertion.status), ("buffering", AssertionStatus::Fail));
         assert!(!report.passed());
         assert!(report.summary().contains("flushed before either threshold: early"), "{}", report.summary());
 
         let report = run(BufferingCheck::new(hints, "localstack", false));
         let assertion = report.assertions.last().unwrap();
-        assert_eq!(assertion.status, report::AssertionStatus::NotApplicable);
+        assert_eq!(assertion.status, AssertionStatus::NotApplicable);
         assert!(!assertion.passed, "not applicable is never a pass");
         assert!(assertion.detail.starts_with("not applicable on localstack: "), "{}", assertion.detail);
         let failed: Vec<&str> =
@@ -1052,7 +1055,7 @@ mod tests {
             let report = report(&matcher);
             let lost: Vec<u64> = (0..generated).filter(|seq| copies[*seq as usize] == 0).collect();
             let extra: usize = copies.iter().map(|count| count.saturating_sub(1)).sum();
-            prop_assert_eq!(&report.lost_ranges, &report::compress(lost.iter().copied()));
+            prop_assert_eq!(&report.lost_ranges, &crate::findings::compress(lost.iter().copied()));
             prop_assert_eq!(report.counts.lost, lost.len() as u64);
             prop_assert_eq!(report.counts.duplicated, extra as u64);
             prop_assert_eq!(report.counts.reordered, 0);

@@ -13,7 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::report::{MAX_EXAMPLES, ReorderedExample};
+use crate::findings::{MAX_EXAMPLES, ReorderedExample};
 
 /// Tracks first deliveries per partition key and counts those that arrive after a higher kseq.
 #[derive(Debug, Default)]

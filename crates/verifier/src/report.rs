@@ -14,14 +14,19 @@ use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, Tes
 use scenario::{Delivery, Expect, Ordering};
 use serde::Serialize;
 
+use crate::assertion::names::{
+    ALL_DOCUMENTS, INDEX_COUNT, INDEXED_OR_FAILED, OBJECT_FORMAT, SENDING, SHARD_BALANCE, THROTTLING,
+};
+use crate::assertion::{Assertion, AssertionStatus};
 use crate::distribution::Distribution;
+use crate::findings::*;
+use crate::format::FormatSummary;
 use crate::ground_truth::InjectedFault;
+use crate::search_summary::SearchSummary;
+use crate::transform::TransformSummary;
 
 /// Version of the JSON layout below; bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 3;
-
-/// How many examples of each kind of finding a report keeps.
-pub const MAX_EXAMPLES: usize = 100;
 
 /// How many examples of each kind the terminal summary prints.
 const SUMMARY_EXAMPLES: usize = 5;
@@ -179,342 +184,18 @@ pub struct Report {
     /// The buffering analysis, when the run's buffering hints were given.
     pub buffering: Option<BufferingSummary>,
     /// The object-format check, when the expectations name a format (`[expect] format`).
-    pub format: Option<crate::FormatSummary>,
+    pub format: Option<FormatSummary>,
     /// Records per shard and throttled keys, as the producer saw them ([`Report::set_distribution`]).
     pub distribution: Option<Distribution>,
     /// The faults the backend injected, when the run had a fault plan ([`Report::set_ground_truth`]).
     pub ground_truth: Option<Vec<InjectedFault>>,
     /// Records a data transformation dropped or sent to the error output, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transform: Option<crate::TransformSummary>,
+    pub transform: Option<TransformSummary>,
     /// The search index and its S3 backup, when the run delivered to OpenSearch or Elasticsearch.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub search: Option<crate::SearchSummary>,
+    pub search: Option<SearchSummary>,
     pub assertions: Vec<Assertion>,
-}
-
-/// How many objects a report lists individually.
-pub const MAX_OBJECTS: usize = 10_000;
-
-/// One object as read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ObjectSummary {
-    pub key: String,
-    /// LastModified, in Unix milliseconds.
-    pub visible_ms: u64,
-    /// Size as stored.
-    pub bytes: u64,
-    /// Size after decompression (equal to `bytes` for plain objects).
-    pub decoded_bytes: u64,
-    pub gzip: bool,
-    /// Records of this run in the object.
-    pub records: u64,
-    /// The largest record, in bytes.
-    pub max_record_bytes: u64,
-    /// How long the object's oldest record of this run waited from send to visibility; null without records.
-    pub held_ms: Option<u64>,
-}
-
-/// Objects held to the Firehose buffering hints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BufferingSummary {
-    /// False when the backend does not model buffering; `not_applicable` then says why.
-    pub applicable: bool,
-    pub not_applicable: Option<String>,
-    pub size_mb: u32,
-    pub interval_seconds: u32,
-    /// How much later than the interval a record may still be delivered.
-    pub slack_ms: u64,
-    /// Decompressed object sizes over all objects.
-    pub size_bytes: SizeDistribution,
-    /// Objects bigger than SizeInMBs by more than their largest record.
-    pub oversized: u64,
-    /// Objects flushed before either threshold: smaller than SizeInMBs minus their largest record,
-    /// and visible sooner than IntervalInSeconds minus the slack after their oldest record was sent.
-    pub flushed_early: u64,
-    /// First deliveries visible later than IntervalInSeconds plus the slack after they were sent.
-    pub held_too_long: u64,
-    /// Up to [`MAX_EXAMPLES`] objects of each kind.
-    pub oversized_objects: Vec<String>,
-    pub flushed_early_objects: Vec<String>,
-    pub held_too_long_examples: Vec<LateExample>,
-}
-
-/// Minimum, median, 90th percentile and maximum of a set of sizes, in bytes; all 0 when empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SizeDistribution {
-    pub count: u64,
-    pub min: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub max: u64,
-    pub total: u64,
-}
-
-impl SizeDistribution {
-    pub(crate) fn of(mut sizes: Vec<u64>) -> Self {
-        if sizes.is_empty() {
-            return SizeDistribution::default();
-        }
-        sizes.sort_unstable();
-        let at = |q: f64| sizes[((sizes.len() - 1) as f64 * q).round() as usize];
-        SizeDistribution {
-            count: sizes.len() as u64,
-            min: sizes[0],
-            p50: at(0.5),
-            p90: at(0.9),
-            max: sizes[sizes.len() - 1],
-            total: sizes.iter().sum(),
-        }
-    }
-}
-
-/// One bar of a histogram: values above the previous bucket's bound up to `upper_ms` (null: no bound).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct HistogramBucket {
-    pub upper_ms: Option<u64>,
-    pub count: u64,
-}
-
-/// The latency histogram's bucket bounds in milliseconds; fixed so that runs compare bar for bar.
-pub const LATENCY_BUCKETS_MS: [u64; 16] = [
-    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000,
-    900_000,
-];
-
-/// The expectations the run was held to, as plain values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExpectSummary {
-    /// `exactly_once` or `at_least_once`.
-    pub delivery: &'static str,
-    /// `per_key` or `none`.
-    pub ordering: &'static str,
-    pub max_latency_ms: u64,
-    pub timeout_ms: u64,
-    /// The largest share of records one shard may receive; `None`: not asserted.
-    pub max_shard_share: Option<f64>,
-    /// The largest fraction of put attempts that may be throttled; `None`: not asserted.
-    pub max_throttled_fraction: Option<f64>,
-    /// The largest fraction of sent records that may fail to send (exhaust their retries).
-    pub max_failed_fraction: f64,
-}
-
-impl ExpectSummary {
-    pub(crate) fn new(expect: &Expect) -> Self {
-        ExpectSummary {
-            delivery: match expect.delivery {
-                Delivery::ExactlyOnce => "exactly_once",
-                Delivery::AtLeastOnce => "at_least_once",
-            },
-            ordering: match expect.ordering {
-                Ordering::PerKey => "per_key",
-                Ordering::None => "none",
-            },
-            max_latency_ms: millis(expect.max_latency),
-            timeout_ms: millis(expect.timeout),
-            max_shard_share: expect.max_shard_share,
-            max_throttled_fraction: expect.max_throttled_fraction,
-            max_failed_fraction: expect.max_failed_fraction,
-        }
-    }
-}
-
-/// How the wait for records ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WaitSummary {
-    /// Every acknowledged record was seen; false means the timeout ended the wait.
-    pub complete: bool,
-    pub elapsed_ms: u64,
-}
-
-/// The counts of a report; see [`Report`] for their meaning.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub generated: u64,
-    pub acknowledged: u64,
-    pub failed_to_send: u64,
-    pub delivered: u64,
-    pub delivered_unacknowledged: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub duplicated_records: u64,
-    pub reordered: u64,
-    pub corrupt: u64,
-    pub corrupt_bytes: u64,
-    pub unexpected: u64,
-    pub other_runs: u64,
-    pub late: u64,
-    pub records: u64,
-    pub objects: u64,
-    pub bytes: u64,
-    pub objects_skipped: u64,
-}
-
-/// A record the backend never acknowledged, and why: its last error code and how many attempts it
-/// had (`InternalFailure after 7 attempts over 30.0 s`), or that production stopped before it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FailedSend {
-    pub seq: u64,
-    pub reason: String,
-}
-
-/// An inclusive range of seqs, `start..=end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SeqRange {
-    pub start: u64,
-    pub end: u64,
-}
-
-/// A record first delivered after a record of the same key with a higher kseq.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReorderedExample {
-    pub key: String,
-    pub kseq: u64,
-    /// The highest kseq of the key first-delivered before this record.
-    pub after_kseq: u64,
-    /// The object the reordered record was found in.
-    pub object: String,
-}
-
-/// Bytes of an object that did not decode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CorruptExample {
-    pub object: String,
-    pub offset: u64,
-    pub length: u64,
-    /// The first bytes of the span (at most 64), as lossy UTF-8.
-    pub excerpt: String,
-}
-
-/// Why a record did not belong to the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnexpectedReason {
-    /// The envelope's seq is not below the number of generated records.
-    SeqOutOfRange,
-    /// The record is not an object or has no envelope field.
-    NoEnvelope,
-    /// The envelope field does not hold a valid envelope.
-    MalformedEnvelope,
-}
-
-impl UnexpectedReason {
-    fn describe(self) -> &'static str {
-        match self {
-            UnexpectedReason::SeqOutOfRange => "seq out of range",
-            UnexpectedReason::NoEnvelope => "no envelope",
-            UnexpectedReason::MalformedEnvelope => "malformed envelope",
-        }
-    }
-}
-
-/// Unexpected records by reason, with examples.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct UnexpectedSummary {
-    pub seq_out_of_range: u64,
-    pub no_envelope: u64,
-    pub malformed_envelope: u64,
-    pub examples: Vec<UnexpectedExample>,
-}
-
-impl UnexpectedSummary {
-    pub(crate) fn count(&mut self, reason: UnexpectedReason) {
-        *match reason {
-            UnexpectedReason::SeqOutOfRange => &mut self.seq_out_of_range,
-            UnexpectedReason::NoEnvelope => &mut self.no_envelope,
-            UnexpectedReason::MalformedEnvelope => &mut self.malformed_envelope,
-        } += 1;
-    }
-
-    /// All unexpected records.
-    pub fn total(&self) -> u64 {
-        self.seq_out_of_range + self.no_envelope + self.malformed_envelope
-    }
-
-    fn by_reason(&self) -> String {
-        [
-            (self.seq_out_of_range, UnexpectedReason::SeqOutOfRange),
-            (self.no_envelope, UnexpectedReason::NoEnvelope),
-            (self.malformed_envelope, UnexpectedReason::MalformedEnvelope),
-        ]
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, reason)| format!("{count} {}", reason.describe()))
-        .collect::<Vec<_>>()
-        .join(", ")
-    }
-}
-
-/// One unexpected record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnexpectedExample {
-    pub object: String,
-    pub offset: u64,
-    pub reason: UnexpectedReason,
-    /// Specifics, such as the out-of-range seq.
-    pub detail: String,
-}
-
-/// A record whose first delivery took longer than the bound.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LateExample {
-    pub seq: u64,
-    pub key: String,
-    pub latency_ms: u64,
-    pub object: String,
-}
-
-/// Latency from send to visibility of first deliveries, in milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LatencySummary {
-    /// Which clock marks visibility and how precise it is.
-    pub precision: String,
-    pub samples: u64,
-    pub p50_ms: Option<u64>,
-    pub p90_ms: Option<u64>,
-    pub p99_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-    /// Records visible before they were sent (clocks disagree); counted with latency 0.
-    pub clock_skew: u64,
-    /// Counts per bucket of [`LATENCY_BUCKETS_MS`], then one unbounded bucket.
-    pub histogram: Vec<HistogramBucket>,
-}
-
-/// One verdict derived from the scenario's expectations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Assertion {
-    /// `delivery`, `ordering`, `latency`, `no unexpected records` or `buffering`.
-    pub name: String,
-    /// True only for a pass; false for a failure and for an assertion that does not apply.
-    pub passed: bool,
-    pub status: AssertionStatus,
-    pub detail: String,
-}
-
-/// The outcome of one assertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssertionStatus {
-    Pass,
-    Fail,
-    /// The backend cannot support the assertion; the detail says why. Neither a pass nor a failure.
-    NotApplicable,
-}
-
-impl Assertion {
-    pub(crate) fn verdict(name: &str, passed: bool, detail: String) -> Self {
-        let status = if passed { AssertionStatus::Pass } else { AssertionStatus::Fail };
-        Assertion { name: name.to_owned(), passed, status, detail }
-    }
-
-    pub(crate) fn not_applicable(name: &str, detail: String) -> Self {
-        Assertion { name: name.to_owned(), passed: false, status: AssertionStatus::NotApplicable, detail }
-    }
-
-    /// Whether the assertion failed; an assertion that does not apply has not failed.
-    pub fn failed(&self) -> bool {
-        self.status == AssertionStatus::Fail
-    }
 }
 
 /// Writing a rendering of the report failed.
@@ -772,17 +453,17 @@ impl Report {
                 }
                 more(&mut lines, counts.late, SUMMARY_EXAMPLES, "late records");
             }
-            crate::format::OBJECT_FORMAT => {
+            OBJECT_FORMAT => {
                 if let Some(format) = &self.format {
                     lines.extend(format.specifics(SUMMARY_EXAMPLES));
                 }
             }
-            crate::search::INDEXED_OR_FAILED | crate::search::INDEX_COUNT | crate::search::ALL_DOCUMENTS => {
+            INDEXED_OR_FAILED | INDEX_COUNT | ALL_DOCUMENTS => {
                 if let Some(search) = &self.search {
                     lines.extend(search.specifics(assertion));
                 }
             }
-            crate::distribution::SHARD_BALANCE | crate::distribution::THROTTLING => {
+            SHARD_BALANCE | THROTTLING => {
                 if let Some(distribution) = &self.distribution {
                     lines.extend(distribution.specifics(assertion));
                 }
@@ -939,9 +620,6 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Wri
     Ok(path)
 }
 
-/// The name of the assertion on records that failed to send.
-pub(crate) const SENDING: &str = "sending";
-
 /// The `sending` assertion: no record exhausted its retries, or no more than
 /// `expect.max_failed_fraction` of those sent; a run that had nothing acknowledged fails whatever
 /// the scenario allows, since nothing about the pipeline can then be concluded.
@@ -1043,57 +721,6 @@ pub(crate) fn assertions(
     assertions
 }
 
-/// Collects ascending seqs into inclusive ranges, keeping at most `cap` ranges.
-#[derive(Debug)]
-pub(crate) struct RangeCollector {
-    ranges: Vec<SeqRange>,
-    cap: usize,
-    truncated: bool,
-}
-
-impl RangeCollector {
-    pub(crate) fn new(cap: usize) -> Self {
-        RangeCollector { ranges: Vec::new(), cap, truncated: false }
-    }
-
-    /// Adds `seq`, which must be greater than every seq added before.
-    pub(crate) fn push(&mut self, seq: u64) {
-        let full = self.ranges.len() == self.cap;
-        match self.ranges.last_mut() {
-            Some(last) if last.end + 1 == seq => last.end = seq,
-            _ if full => self.truncated = true,
-            _ => self.ranges.push(SeqRange { start: seq, end: seq }),
-        }
-    }
-
-    /// The ranges, and whether some seqs did not fit.
-    pub(crate) fn finish(self) -> (Vec<SeqRange>, bool) {
-        (self.ranges, self.truncated)
-    }
-}
-
-/// Compresses ascending seqs into inclusive ranges.
-pub fn compress(seqs: impl IntoIterator<Item = u64>) -> Vec<SeqRange> {
-    let mut collector = RangeCollector::new(usize::MAX);
-    seqs.into_iter().for_each(|seq| collector.push(seq));
-    collector.finish().0
-}
-
-/// Renders ranges as `100..=139, 500`.
-pub fn render_ranges(ranges: &[SeqRange]) -> String {
-    ranges
-        .iter()
-        .map(|range| {
-            if range.start == range.end {
-                range.start.to_string()
-            } else {
-                format!("{}..={}", range.start, range.end)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Renders example seqs compressed, noting when `total` is more than the examples show.
 fn render_seqs(seqs: &[u64], total: u64) -> String {
     let mut rendered = render_ranges(&compress(seqs.iter().copied()));
@@ -1113,8 +740,48 @@ fn plural<'a>(count: u64, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
 }
 
-pub(crate) fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+impl Report {
+    /// Adds the run's load distribution, and the assertions the expectations ask of it
+    /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
+    pub fn set_distribution(&mut self, distribution: Distribution) {
+        self.assertions.retain(|a| a.name != SHARD_BALANCE && a.name != THROTTLING);
+        if let Some(max_share) = self.expect.max_shard_share {
+            self.assertions.push(distribution.shard_assertion(max_share));
+        }
+        if let Some(max_fraction) = self.expect.max_throttled_fraction {
+            self.assertions.push(distribution.throttle_assertion(max_fraction));
+        }
+        self.distribution = Some(distribution);
+        self.passed = self.passed();
+    }
+}
+
+impl Report {
+    /// Marks the object-format assertion as not applicable (a backend that ignores the
+    /// `AppendDelimiterToRecord` processor decides the layout itself); `why` says so.
+    pub fn object_format_not_applicable(&mut self, why: impl Into<String>) {
+        let Some(format) = self.format.as_mut() else { return };
+        format.not_applicable = Some(why.into());
+        let assertion = format.assertion();
+        for existing in self.assertions.iter_mut().filter(|a| a.name == OBJECT_FORMAT) {
+            *existing = assertion.clone();
+        }
+        self.passed = self.passed();
+    }
+}
+
+impl Report {
+    /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
+    pub fn set_ground_truth(&mut self, faults: Vec<InjectedFault>) {
+        self.ground_truth = Some(faults);
+    }
+}
+
+impl Report {
+    /// The transformation's figures, when the run had a data transformation.
+    pub fn transform_summary(&self) -> Option<&TransformSummary> {
+        self.transform.as_ref()
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! Polling re-reads the whole index only when `_count` or the failed-documents listing changed, and
 //! stops once every acknowledged record is indexed or failed, or at the timeout.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -23,21 +22,17 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use producer::Expectation;
 use scenario::{SearchBackupMode, SearchService};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::assertion::Assertion;
+use crate::findings::{MAX_EXAMPLES, SeqRange};
 use crate::matcher::{Matcher, ReadSummary};
-use crate::report::{Assertion, Counts, MAX_EXAMPLES, Report, SeqRange};
+use crate::report::Report;
 use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, VerifyError, VerifyOptions, fetch_objects, list_objects};
+use crate::search_summary::SearchSummary;
 use crate::transform::TransformCheck;
-
-/// Assertion: every acknowledged record is in the index or in the failed-documents backup.
-pub(crate) const INDEXED_OR_FAILED: &str = "indexed or failed";
-/// Assertion: the index's `_count` is what the run should have indexed.
-pub(crate) const INDEX_COUNT: &str = "index count";
-/// Assertion: with `AllDocuments`, the S3 backup alone holds every acknowledged record.
-pub(crate) const ALL_DOCUMENTS: &str = "all-documents backup";
 
 /// Documents per scroll page.
 const SCROLL_SIZE: u32 = 1_000;
@@ -75,159 +70,6 @@ impl SearchCheck {
     /// The index expression read: the index, or every rotated index of it.
     pub fn index_pattern(&self) -> String {
         if self.rotation { format!("{}-*", self.index) } else { self.index.clone() }
-    }
-}
-
-/// The search destination's figures in a report (`search` in `report.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SearchSummary {
-    /// `OpenSearch` or `Elasticsearch`.
-    pub service: String,
-    pub endpoint: String,
-    /// The index expression read (`<index>` or `<index>-*`).
-    pub index: String,
-    /// `FailedDocumentsOnly` or `AllDocuments`.
-    pub backup_mode: String,
-    /// Distinct records of this run found in the index.
-    pub indexed: u64,
-    /// The index's `_count`.
-    pub index_count: u64,
-    /// Documents the scroll returned, whatever they held.
-    pub documents_read: u64,
-    /// Distinct records of this run in the failed-documents backup.
-    pub failed_documents: u64,
-    /// `failed_documents` per `errorCode` (the cluster's HTTP status, such as `400`).
-    pub error_codes: BTreeMap<String, u64>,
-    /// Acknowledged records in the failed-documents backup.
-    pub failed_acknowledged: u64,
-    pub failed_prefix: String,
-    /// Objects read under `failed_prefix`.
-    pub failed_objects: u64,
-    /// Failed documents whose `rawData` holds no envelope of this run.
-    pub failed_without_envelope: u64,
-    /// Records both indexed and in the failed-documents backup.
-    pub in_both: u64,
-    /// Acknowledged records neither indexed nor failed (a sample of at most 100 seqs, ascending).
-    pub missing: Vec<u64>,
-    pub missing_count: u64,
-    pub backup_prefix: String,
-    /// `AllDocuments`: distinct records of this run in the S3 backup; `None` with `FailedDocumentsOnly`.
-    pub backup_records: Option<u64>,
-    /// `AllDocuments`: objects read under `backup_prefix`.
-    pub backup_objects: Option<u64>,
-    /// `AllDocuments`: acknowledged records the S3 backup lacks (a sample, ascending).
-    pub backup_missing: Vec<u64>,
-    pub backup_missing_count: u64,
-}
-
-impl SearchSummary {
-    /// The assertions of a search destination (see the crate docs), given the report's counts.
-    pub(crate) fn assertions(&self, counts: &Counts) -> Vec<Assertion> {
-        let indexed_or_failed = Assertion::verdict(
-            INDEXED_OR_FAILED,
-            self.missing_count == 0,
-            format!(
-                "{} indexed, {} in the failed-documents backup ({} in both), {} in neither",
-                self.indexed, self.failed_documents, self.in_both, self.missing_count
-            ),
-        );
-        let expected =
-            (counts.acknowledged + counts.delivered_unacknowledged).saturating_sub(self.failed_acknowledged);
-        let mut detail = format!(
-            "_count {}, expected {expected} ({} acknowledged − {} failed",
-            self.index_count, counts.acknowledged, self.failed_acknowledged
-        );
-        if counts.delivered_unacknowledged > 0 {
-            detail.push_str(&format!(
-                " + {} indexed although not acknowledged",
-                counts.delivered_unacknowledged
-            ));
-        }
-        detail.push(')');
-        if self.documents_read != self.index_count {
-            detail.push_str(&format!("; the scroll returned {} documents", self.documents_read));
-        }
-        let index_count = Assertion::verdict(INDEX_COUNT, self.index_count == expected, detail);
-        let all_documents = match self.backup_records {
-            None => Assertion::not_applicable(
-                ALL_DOCUMENTS,
-                "not applicable with S3BackupMode FailedDocumentsOnly: only failed documents are backed up"
-                    .into(),
-            ),
-            Some(records) => Assertion::verdict(
-                ALL_DOCUMENTS,
-                self.backup_missing_count == 0,
-                format!(
-                    "{records} records in {} objects under {:?}, {} acknowledged records missing",
-                    self.backup_objects.unwrap_or(0),
-                    self.backup_prefix,
-                    self.backup_missing_count
-                ),
-            ),
-        };
-        vec![indexed_or_failed, index_count, all_documents]
-    }
-
-    /// The lines that explain a failed search assertion.
-    pub(crate) fn specifics(&self, assertion: &str) -> Vec<String> {
-        let seqs = |seqs: &[u64], total: u64| {
-            let mut line = crate::render_ranges(&crate::compress(seqs.iter().copied()));
-            if (seqs.len() as u64) < total {
-                line.push_str(", … (see report.json)");
-            }
-            line
-        };
-        match assertion {
-            INDEXED_OR_FAILED if self.missing_count > 0 => {
-                vec![format!("neither indexed nor failed: seq {}", seqs(&self.missing, self.missing_count))]
-            }
-            INDEX_COUNT if self.in_both > 0 => {
-                vec![format!("{} records are both indexed and in the failed-documents backup", self.in_both)]
-            }
-            ALL_DOCUMENTS if self.backup_missing_count > 0 => vec![format!(
-                "missing from the S3 backup: seq {}",
-                seqs(&self.backup_missing, self.backup_missing_count)
-            )],
-            _ => Vec::new(),
-        }
-    }
-
-    /// Lines for the terminal summary.
-    pub(crate) fn summary_lines(&self, bucket: &str) -> Vec<String> {
-        let codes = if self.error_codes.is_empty() {
-            String::new()
-        } else {
-            let codes: Vec<String> = self.error_codes.iter().map(|(code, n)| format!("{code} {n}")).collect();
-            format!(" (errorCode {})", codes.join(", "))
-        };
-        let mut lines = vec![format!(
-            "search   {} index {}: {} records indexed (_count {}, {} documents read), {} failed to \
-             s3://{bucket}/{}{codes}, {} in both; backup mode {}",
-            self.service,
-            self.index,
-            self.indexed,
-            self.index_count,
-            self.documents_read,
-            self.failed_documents,
-            self.failed_prefix,
-            self.in_both,
-            self.backup_mode,
-        )];
-        if let Some(records) = self.backup_records {
-            lines.push(format!(
-                "         S3 backup s3://{bucket}/{}: {records} records in {} objects, {} missing",
-                self.backup_prefix,
-                self.backup_objects.unwrap_or(0),
-                self.backup_missing_count
-            ));
-        }
-        if self.failed_without_envelope > 0 {
-            lines.push(format!(
-                "         {} failed documents hold records without an envelope of this run",
-                self.failed_without_envelope
-            ));
-        }
-        lines
     }
 }
 
@@ -343,15 +185,16 @@ fn search_report(
         None => {}
     }
     // The object format (`[expect] format`) is about S3 objects: the backup's with AllDocuments.
-    if let Some(at) = report.assertions.iter().position(|a| a.name == crate::format::OBJECT_FORMAT) {
+    if let Some(at) = report.assertions.iter().position(|a| a.name == crate::assertion::names::OBJECT_FORMAT)
+    {
         let backup_format = backup.and_then(|backup| {
-            let assertion = backup.assertion(crate::format::OBJECT_FORMAT)?;
+            let assertion = backup.assertion(crate::assertion::names::OBJECT_FORMAT)?;
             Some((backup.format.clone(), assertion.clone()))
         });
         (report.format, report.assertions[at]) = backup_format.unwrap_or_else(|| {
             let why = "not applicable with S3BackupMode FailedDocumentsOnly: the index holds documents, not \
                        objects";
-            (None, Assertion::not_applicable(crate::format::OBJECT_FORMAT, why.into()))
+            (None, Assertion::not_applicable(crate::assertion::names::OBJECT_FORMAT, why.into()))
         });
     }
     report.wait.complete = read.matcher.complete() && backup.is_none_or(|backup| backup.wait.complete);
@@ -655,10 +498,13 @@ fn snippet(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use base64::Engine as _;
+    use std::collections::BTreeMap;
+
     use scenario::{Delivery, Expect, Ordering};
 
     use super::*;
-    use crate::report::AssertionStatus;
+    use crate::assertion::AssertionStatus;
+    use crate::assertion::names::{ALL_DOCUMENTS, INDEX_COUNT, INDEXED_OR_FAILED};
 
     const FAILED: &str = "backup/AmazonOpenSearchService-failed/";
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::bitset::Bitset;
 use crate::decode::{Content, Decoded, Decoder};
 use crate::error_output::{ErrorItem, decode_error_output};
-use crate::report::{MAX_EXAMPLES, Report};
+use crate::findings::MAX_EXAMPLES;
 use crate::unpack::unpack;
 
 /// Where the verifier learns what a transformation did, for [`crate::Matcher::with_transform`].
@@ -191,13 +191,6 @@ impl TransformSummary {
             ));
         }
         lines
-    }
-}
-
-impl Report {
-    /// The transformation's figures, when the run had a data transformation.
-    pub fn transform_summary(&self) -> Option<&TransformSummary> {
-        self.transform.as_ref()
     }
 }
 
