@@ -9,6 +9,8 @@ mod e2e;
 mod localstack;
 mod repro;
 mod step;
+#[cfg(test)]
+mod tidy;
 
 use std::path::PathBuf;
 
