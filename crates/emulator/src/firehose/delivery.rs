@@ -26,7 +26,7 @@ use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, 
 use crate::kinesis::store::Stream;
 use crate::sync::lock;
 
-/// How long to wait before retrying a failed S3 write (wall time).
+/// How long to wait before retrying a failed write of error output (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Records read from one shard per lock acquisition.
 const READ_CHUNK: usize = 10_000;
