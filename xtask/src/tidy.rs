@@ -450,7 +450,10 @@ fn the_circle_rule_sees_uses_paths_re_exports_and_parents() {
     let src = dir.join("src");
     fs::create_dir_all(src.join("sink")).unwrap();
     let files = [
-        ("lib.rs", "//! r\nmod a;\nmod b;\nmod c;\nmod sink;\npub use b::Thing;\n"),
+        ("lib.rs", "//! r\nmod a;\nmod b;\nmod c;\nmod f;\nmod g;\nmod sink;\npub use b::Thing;\n"),
+        // A glob import is an import of the module it reads.
+        ("f.rs", "//! f\nuse crate::g::*;\npub(crate) fn ff() { gg(); }\n"),
+        ("g.rs", "//! g\npub(crate) fn gg() {}\nfn x() { crate::f::ff(); }\n"),
         // `a` names `b` through the root's re-export; `b` names `a` by a plain path.
         ("a.rs", "//! a\npub(crate) fn f() -> crate::Thing { crate::Thing }\n"),
         ("b.rs", "//! b\npub struct Thing;\nfn g() { crate::a::f(); }\n"),
@@ -470,7 +473,8 @@ fn the_circle_rule_sees_uses_paths_re_exports_and_parents() {
     let found = circle_report(&krate);
     fs::remove_dir_all(&dir).unwrap();
     let joined = found.join("\n");
-    assert_eq!(found.len(), 2, "{joined}");
+    assert_eq!(found.len(), 3, "{joined}");
+    assert!(joined.contains("f.rs → ") && joined.contains("g.rs (`crate::g`) → "), "{joined}");
     assert!(joined.contains("a.rs → ") && joined.contains("b.rs (`crate::Thing`) → "), "{joined}");
     assert!(joined.contains("a.rs (`crate::a::f`);"), "{joined}");
     assert!(joined.contains("sink/mod.rs → ") && joined.contains("s3.rs (`s3::flush`) → "), "{joined}");
