@@ -57,7 +57,7 @@ pub struct EmbeddedOptions {
 }
 
 /// What a backend really models. An assertion that needs a missing capability is reported as
-/// "not applicable on <backend>: <why>", never as a pass.
+/// "not applicable on `<backend>`: `<why>`", never as a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// Firehose honours BufferingHints (size and interval).

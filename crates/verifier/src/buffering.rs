@@ -18,7 +18,7 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferingCheck {
     pub hints: BufferingHints,
-    /// The backend's name, for "not applicable on <backend>".
+    /// The backend's name, for "not applicable on `<backend>`".
     pub backend: String,
     /// Why the backend does not model buffering; `None` when it does.
     pub not_modelled: Option<String>,
