@@ -17,7 +17,7 @@ use crate::firehose::buffer::{Batch, Buffer, Faulted};
 use crate::firehose::config::{Destination, Source};
 use crate::firehose::key;
 use crate::firehose::key::ErrorOutputType;
-use crate::firehose::output::{Output, S3_RETENTION, S3_RETRY_INTERVAL, TaskContext};
+use crate::firehose::output::{Output, TaskContext};
 use crate::firehose::processor::{InputBuffer, TransformEvent, TransformEventKind};
 use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
 use crate::firehose::search::SearchDestination;
@@ -550,8 +550,7 @@ fn deliver(
                 context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
             }
             Err(err) => {
-                let now = Instant::now();
-                if now.saturating_duration_since(batch.oldest) >= context.clock.to_wall(S3_RETENTION) {
+                let Some(again) = stream.output(context).retry_at(batch.oldest) else {
                     tracing::error!(
                         delivery_stream = %stream.name,
                         bucket = %stream.destination.bucket,
@@ -560,7 +559,7 @@ fn deliver(
                         "S3 delivery failed for the whole retention period of 24 hours; the records are discarded"
                     );
                     continue;
-                }
+                };
                 tracing::warn!(
                     delivery_stream = %stream.name,
                     bucket = %stream.destination.bucket,
@@ -568,7 +567,7 @@ fn deliver(
                     "S3 delivery failed; will retry"
                 );
                 batches.push_front(batch);
-                return (batches, Some(now + context.clock.to_wall(S3_RETRY_INTERVAL)));
+                return (batches, Some(again));
             }
         }
     }

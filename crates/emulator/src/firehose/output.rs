@@ -17,12 +17,12 @@ use crate::search::SearchRegistry;
 
 /// How often Firehose retries a failed delivery to the S3 destination (emulator time): AWS documents
 /// a retry every 5 seconds.
-pub(crate) const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+const S3_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// How long Firehose keeps retrying delivery to an S3 destination (emulator time, counted from the
 /// arrival of the batch's oldest record) before it discards the data: the 24-hour retention of a
 /// Direct PUT stream, and the default retention of a Kinesis source. An S3 destination has no
 /// error output for delivery failures: ErrorOutputPrefix receives records that fail processing.
-pub(crate) const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// The content type Firehose gives the objects it writes.
 const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
 
@@ -59,6 +59,16 @@ impl Output<'_> {
                 self.context.clock.now(),
             )
             .map(drop)
+    }
+
+    /// After a failed write of an object whose oldest record arrived at `oldest`: when to write it
+    /// again, every 5 s of emulator time, or `None` once the 24-hour retention period is over and
+    /// the object is discarded.
+    pub(crate) fn retry_at(&self, oldest: Instant) -> Option<Instant> {
+        let clock = &self.context.clock;
+        let now = Instant::now();
+        (now.saturating_duration_since(oldest) < clock.to_wall(S3_RETENTION))
+            .then(|| now + clock.to_wall(S3_RETRY_INTERVAL))
     }
 
     /// A fresh key under the destination's prefix for an object whose oldest record arrived at

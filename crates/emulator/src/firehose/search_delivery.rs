@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::clock::unix_millis;
 use crate::firehose::buffer::Batch;
-use crate::firehose::output::{Output, S3_RETENTION, S3_RETRY_INTERVAL};
+use crate::firehose::output::Output;
 use crate::firehose::search::{BackupMode, Cluster, DocumentIds, FailedDocument, SearchDestination};
 use crate::json::Base64;
 use crate::search::bulk::BulkResponse;
@@ -349,9 +349,7 @@ impl SearchDelivery {
                     tracing::debug!(delivery_stream = %out.name, key = %object.key, what = object.what, "wrote to the S3 backup");
                 }
                 Err(err) => {
-                    let now = Instant::now();
-                    if now.saturating_duration_since(object.oldest) >= out.context.clock.to_wall(S3_RETENTION)
-                    {
+                    let Some(again) = out.retry_at(object.oldest) else {
                         tracing::error!(
                             delivery_stream = %out.name,
                             bucket = %out.destination.bucket,
@@ -361,10 +359,10 @@ impl SearchDelivery {
                             "the S3 backup failed for the whole retention period of 24 hours; the records are discarded"
                         );
                         continue;
-                    }
+                    };
                     tracing::warn!(delivery_stream = %out.name, bucket = %out.destination.bucket, %err, "the S3 backup write failed; will retry");
                     self.objects.push_front(object);
-                    self.s3_retry_at = Some(now + out.context.clock.to_wall(S3_RETRY_INTERVAL));
+                    self.s3_retry_at = Some(again);
                     return;
                 }
             }
