@@ -590,6 +590,42 @@ impl Report {
             html: self.write_html(dir)?,
         })
     }
+
+    /// Adds the run's load distribution, and the assertions the expectations ask of it
+    /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
+    pub fn set_distribution(&mut self, distribution: Distribution) {
+        self.assertions.retain(|a| a.name != SHARD_BALANCE && a.name != THROTTLING);
+        if let Some(max_share) = self.expect.max_shard_share {
+            self.assertions.push(distribution.shard_assertion(max_share));
+        }
+        if let Some(max_fraction) = self.expect.max_throttled_fraction {
+            self.assertions.push(distribution.throttle_assertion(max_fraction));
+        }
+        self.distribution = Some(distribution);
+        self.passed = self.passed();
+    }
+
+    /// Marks the object-format assertion as not applicable (a backend that ignores the
+    /// `AppendDelimiterToRecord` processor decides the layout itself); `why` says so.
+    pub fn object_format_not_applicable(&mut self, why: impl Into<String>) {
+        let Some(format) = self.format.as_mut() else { return };
+        format.not_applicable = Some(why.into());
+        let assertion = format.assertion();
+        for existing in self.assertions.iter_mut().filter(|a| a.name == OBJECT_FORMAT) {
+            *existing = assertion.clone();
+        }
+        self.passed = self.passed();
+    }
+
+    /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
+    pub fn set_ground_truth(&mut self, faults: Vec<InjectedFault>) {
+        self.ground_truth = Some(faults);
+    }
+
+    /// The transformation's figures, when the run had a data transformation.
+    pub fn transform_summary(&self) -> Option<&TransformSummary> {
+        self.transform.as_ref()
+    }
 }
 
 /// Where [`Report::write_all`] put each rendering.
@@ -738,50 +774,6 @@ fn more(lines: &mut Vec<String>, total: u64, shown: usize, what: &str) {
 
 fn plural<'a>(count: u64, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
-}
-
-impl Report {
-    /// Adds the run's load distribution, and the assertions the expectations ask of it
-    /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
-    pub fn set_distribution(&mut self, distribution: Distribution) {
-        self.assertions.retain(|a| a.name != SHARD_BALANCE && a.name != THROTTLING);
-        if let Some(max_share) = self.expect.max_shard_share {
-            self.assertions.push(distribution.shard_assertion(max_share));
-        }
-        if let Some(max_fraction) = self.expect.max_throttled_fraction {
-            self.assertions.push(distribution.throttle_assertion(max_fraction));
-        }
-        self.distribution = Some(distribution);
-        self.passed = self.passed();
-    }
-}
-
-impl Report {
-    /// Marks the object-format assertion as not applicable (a backend that ignores the
-    /// `AppendDelimiterToRecord` processor decides the layout itself); `why` says so.
-    pub fn object_format_not_applicable(&mut self, why: impl Into<String>) {
-        let Some(format) = self.format.as_mut() else { return };
-        format.not_applicable = Some(why.into());
-        let assertion = format.assertion();
-        for existing in self.assertions.iter_mut().filter(|a| a.name == OBJECT_FORMAT) {
-            *existing = assertion.clone();
-        }
-        self.passed = self.passed();
-    }
-}
-
-impl Report {
-    /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
-    pub fn set_ground_truth(&mut self, faults: Vec<InjectedFault>) {
-        self.ground_truth = Some(faults);
-    }
-}
-
-impl Report {
-    /// The transformation's figures, when the run had a data transformation.
-    pub fn transform_summary(&self) -> Option<&TransformSummary> {
-        self.transform.as_ref()
-    }
 }
 
 #[cfg(test)]
