@@ -60,9 +60,10 @@ struct FileModule {
     paths: Vec<Vec<String>>,
 }
 
+/// Whether an item is `#[cfg(test)]`: only that exact form is test code (`cfg(not(test))` is not).
 fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
-        a.path().is_ident("cfg") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains("test"))
+        a.path().is_ident("cfg") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "test")
     })
 }
 
