@@ -488,7 +488,7 @@ async fn verify(
         return verifier::verify(&clients.s3, expectation, options).await;
     }
     let check = verifier::TransformCheck {
-        error_prefix: error_output_root(&scenario.pipeline),
+        error_prefix: scenario.pipeline.error_output_root(),
         dropped_source: format!("the {} backend's transformation log", environment.name()),
     };
     let dropped = || {
@@ -515,19 +515,6 @@ pub fn search_check(scenario: &Scenario, provisioned: &Provisioned) -> Option<ve
         failed_prefix: search.failed_prefix.clone(),
         backup_prefix: provisioned.prefix.clone(),
     })
-}
-
-/// The part of every error output key known before Firehose evaluates the error output prefix:
-/// `ErrorOutputPrefix` (with `!{firehose:error-output-type}` as `processing-failed`) up to its
-/// first other expression, or `<prefix>processing-failed/` without one.
-fn error_output_root(pipeline: &scenario::Pipeline) -> String {
-    match &pipeline.error_output_prefix {
-        Some(error) => {
-            let error = error.replace("!{firehose:error-output-type}", "processing-failed");
-            error.find("!{").map_or(error.clone(), |at| error[..at].to_owned())
-        }
-        None => format!("{}processing-failed/", pipeline.prefix.as_deref().unwrap_or_default()),
-    }
 }
 
 /// How often the verifier re-lists the bucket: a quarter of the buffer interval, within 100 ms..2 s.
@@ -591,7 +578,7 @@ pub fn backend_for(backend: &Backend, scenario: &Scenario) -> Result<Backend, Ru
         options.time_scale = Some(settings.time_scale);
     }
     if let Some(faults) = &scenario.faults {
-        options.faults = emulator_faults(faults);
+        options.faults = faults.clone();
     }
     if let Some(transform) = &scenario.pipeline.transform {
         let config = emulator::TransformConfig {
@@ -629,30 +616,6 @@ fn check_backend(environment: &Environment, scenario: &Scenario) -> Result<(), R
     Ok(())
 }
 
-/// A scenario's `[faults]` as the emulator's fault plan.
-pub fn emulator_faults(faults: &scenario::Faults) -> emulator::Faults {
-    emulator::Faults {
-        seed: faults.seed,
-        drop_kinesis_records: faults.drop_kinesis.iter().copied().collect(),
-        firehose: emulator::ObjectFaults {
-            drop: faults.drop,
-            duplicate: faults.duplicate,
-            reorder: faults.reorder,
-            corrupt: faults.corrupt,
-            truncate: faults.truncate,
-            delay: faults.delay,
-            delay_by: faults.delay_by,
-            s3_put_failure: faults.s3_put_failure,
-        },
-        throttle_burst: faults.throttle_burst,
-        internal_failure: faults.internal_failure,
-        stall_shard: faults
-            .stall_shard
-            .map(|stall| emulator::ShardStall { shard: stall.shard as usize, by: stall.by }),
-        index_failure: faults.index_failure,
-    }
-}
-
 /// The seq in a record's envelope, if it has one.
 fn record_seq(data: &[u8], envelope_field: &str) -> Option<u64> {
     serde_json::from_slice::<serde_json::Value>(data)
@@ -668,22 +631,8 @@ pub fn record_name(data: &[u8], envelope_field: &str) -> String {
 
 /// An injected fault as the report's ground truth.
 pub fn injected_fault(fault: &FaultEvent, envelope_field: &str) -> verifier::InjectedFault {
-    let kind = match fault.kind {
-        FaultKind::DropKinesis => "drop_kinesis",
-        FaultKind::DropFirehose => "drop_firehose",
-        FaultKind::Duplicate => "duplicate",
-        FaultKind::Reorder { .. } => "reorder",
-        FaultKind::Corrupt { .. } => "corrupt",
-        FaultKind::Truncate { .. } => "truncate",
-        FaultKind::Delay { .. } => "delay",
-        FaultKind::S3PutFailure { .. } => "s3_put_failure",
-        FaultKind::ThrottleBurst => "throttle_burst",
-        FaultKind::InternalFailure => "internal_failure",
-        FaultKind::StallShard { .. } => "stall_shard",
-        FaultKind::IndexFailure => "index_failure",
-    };
     verifier::InjectedFault {
-        kind: kind.to_owned(),
+        kind: fault.kind.name(),
         seq: record_seq(&fault.data, envelope_field),
         partition_key: fault.partition_key.clone(),
         shard: fault.shard_id.clone(),

@@ -6,111 +6,17 @@
 //! findings against the truth. Decisions are drawn from a SplitMix64 stream seeded by the plan's
 //! seed and the batch's ordinal, so the same plan over the same batches injects the same faults.
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Faults the emulator injects on purpose, so a test can check that a verifier notices them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Faults {
-    /// Seeds every random decision of the plan.
-    pub seed: u64,
-    /// Zero-based ordinals of Kinesis entries to lose.
-    ///
-    /// Ordinals count every entry the emulator accepts through `PutRecord` and `PutRecords`, across
-    /// all streams, in the order the entries are accepted. A dropped entry is acknowledged to the
-    /// caller with a normal success result (shard id and sequence number) but never stored, so no
-    /// consumer ever sees it. Each drop is recorded as a [`FaultEvent`].
-    pub drop_kinesis_records: BTreeSet<u64>,
-    /// Faults Firehose applies to each batch it flushes, on the way to S3.
-    pub firehose: ObjectFaults,
-    /// Per put request: every entry is refused as throttled, whatever the load (a throttle burst):
-    /// `ProvisionedThroughputExceededException` on Kinesis, `ServiceUnavailableException` on
-    /// Firehose direct put. Client-visible: the producer retries.
-    pub throttle_burst: f64,
-    /// Per entry of a put request: it fails with `InternalFailure` (a partial failure of
-    /// PutRecords or PutRecordBatch, a 500 for PutRecord). Client-visible: the producer retries.
-    pub internal_failure: f64,
-    /// A shard whose records Firehose does not read for a while after the delivery stream starts.
-    pub stall_shard: Option<ShardStall>,
-    /// Per document: the emulator's in-process search domain rejects it with item status 400
-    /// (`mapper_parsing_exception`). The decision is a hash of the seed and the document's source
-    /// bytes, so a rejected document is rejected again on every retry. Each rejected document is
-    /// logged once as [`FaultKind::IndexFailure`]. Only this emulator's in-process domains reject
-    /// documents; Firehose's delivery to an external cluster is left alone.
-    pub index_failure: f64,
-}
-
-/// A whole-shard stall: Firehose reads nothing of shard `shard` (0-based) until `by` of emulator
-/// time after its delivery stream was created, then catches up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardStall {
-    pub shard: usize,
-    pub by: Duration,
-}
+pub use vocabulary::{FaultName, FaultPlan, ObjectFaults, ShardStall};
 
 /// A fault a Kinesis put request gets instead of being stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryFault {
     Throttle,
     InternalFailure,
-}
-
-impl Faults {
-    /// Whether the plan injects nothing.
-    pub fn is_empty(&self) -> bool {
-        self.drop_kinesis_records.is_empty()
-            && self.firehose.is_empty()
-            && self.throttle_burst <= 0.0
-            && self.internal_failure <= 0.0
-            && self.stall_shard.is_none()
-            && self.index_failure <= 0.0
-    }
-}
-
-/// Faults applied to a flushed Firehose batch: probabilities per record or per object, each in 0..=1.
-///
-/// They are applied in this order: drop and duplicate (per record), reorder (per adjacent pair),
-/// corrupt (per record copy), truncate, delay and S3 put failure (per object), to the uncompressed
-/// bytes: a GZIP destination compresses the faulted object. See [`apply_object_faults`] for the
-/// exact effect of each.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObjectFaults {
-    /// Per record: Firehose loses it.
-    pub drop: f64,
-    /// Per record: Firehose writes it twice, back to back, as on a retried put.
-    pub duplicate: f64,
-    /// Per position: the record there swaps places with the next one in the object.
-    pub reorder: f64,
-    /// Per record copy: its bytes are overwritten with noise.
-    pub corrupt: f64,
-    /// Per object: the object is cut off inside one of its records.
-    pub truncate: f64,
-    /// Per object: the object is held back by [`ObjectFaults::delay_by`] before it is written.
-    pub delay: f64,
-    /// How long a delayed object is held, in emulator time.
-    pub delay_by: Duration,
-    /// Per object: S3 stores the object but the write is reported failed, so Firehose writes the
-    /// whole batch again as a second object: every record in it is delivered twice.
-    pub s3_put_failure: f64,
-}
-
-impl ObjectFaults {
-    /// Whether no fault can ever fire.
-    pub fn is_empty(&self) -> bool {
-        [
-            self.drop,
-            self.duplicate,
-            self.reorder,
-            self.corrupt,
-            self.truncate,
-            self.delay,
-            self.s3_put_failure,
-        ]
-        .iter()
-        .all(|rate| *rate <= 0.0)
-    }
 }
 
 /// What an injected fault did.
@@ -146,6 +52,26 @@ pub enum FaultKind {
     /// document source, `ordinal` counts the domain's rejected documents from 0); logged once per
     /// document, however often it is retried.
     IndexFailure,
+}
+
+impl FaultKind {
+    /// The fault's name, as reports give it.
+    pub fn name(&self) -> FaultName {
+        match self {
+            FaultKind::DropKinesis => FaultName::DropKinesis,
+            FaultKind::DropFirehose => FaultName::DropFirehose,
+            FaultKind::Duplicate => FaultName::Duplicate,
+            FaultKind::Reorder { .. } => FaultName::Reorder,
+            FaultKind::Corrupt { .. } => FaultName::Corrupt,
+            FaultKind::Truncate { .. } => FaultName::Truncate,
+            FaultKind::Delay { .. } => FaultName::Delay,
+            FaultKind::S3PutFailure { .. } => FaultName::S3PutFailure,
+            FaultKind::ThrottleBurst => FaultName::ThrottleBurst,
+            FaultKind::InternalFailure => FaultName::InternalFailure,
+            FaultKind::StallShard { .. } => FaultName::StallShard,
+            FaultKind::IndexFailure => FaultName::IndexFailure,
+        }
+    }
 }
 
 /// Ground truth about one injected fault.
@@ -364,14 +290,14 @@ fn mix(mut z: u64) -> u64 {
 /// The running state of fault injection: the plan, the counters and the log.
 #[derive(Debug)]
 pub(crate) struct FaultInjector {
-    faults: Faults,
+    faults: FaultPlan,
     next_kinesis_ordinal: AtomicU64,
     next_kinesis_request: AtomicU64,
     log: Mutex<Vec<FaultEvent>>,
 }
 
 impl FaultInjector {
-    pub(crate) fn new(faults: Faults) -> FaultInjector {
+    pub(crate) fn new(faults: FaultPlan) -> FaultInjector {
         FaultInjector {
             faults,
             next_kinesis_ordinal: AtomicU64::new(0),
@@ -404,7 +330,7 @@ impl FaultInjector {
     }
 
     /// Whether the in-process search domain rejects a document with this source, by
-    /// [`Faults::index_failure`]: the same source gets the same answer on every attempt.
+    /// [`FaultPlan::index_failure`]: the same source gets the same answer on every attempt.
     pub(crate) fn rejects_document(&self, source: &[u8]) -> bool {
         let rate = self.faults.index_failure;
         if rate <= 0.0 {
@@ -487,11 +413,14 @@ impl std::fmt::Debug for Kind<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn ordinals_are_reserved_in_blocks_and_checked_by_range() {
-        let injector =
-            FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([3, 7]), ..Faults::default() });
+        let injector = FaultInjector::new(FaultPlan {
+            drop_kinesis_records: BTreeSet::from([3, 7]),
+            ..FaultPlan::default()
+        });
         assert_eq!(injector.reserve_kinesis_ordinals(3), 0);
         assert_eq!(injector.reserve_kinesis_ordinals(2), 3);
         assert!(injector.drops_none_of(0, 3));

@@ -16,8 +16,8 @@
 //! `_doc`, `_search` and scroll) or to an external cluster over plain HTTP, retry failed documents for
 //! the configured duration and write them to the S3 backup in AWS's failed-document envelope (every
 //! document too with `AllDocuments`). A [`Clock`] with a time scale makes long buffering intervals
-//! pass quickly, and [`Faults`] lose, duplicate, reorder, corrupt, truncate or delay records on
-//! purpose, or make the in-process domain reject documents, seeded and reproducible, with a
+//! pass quickly, and a [`FaultPlan`] loses, duplicates, reorders, corrupts, truncates or delays records on
+//! purpose, or makes the in-process domain reject documents, seeded and reproducible, with a
 //! ground-truth log ([`FaultEvent`]).
 //!
 //! ```no_run
@@ -52,7 +52,7 @@ use tokio::task::JoinHandle;
 
 pub use clock::Clock;
 pub use faults::{
-    FaultEvent, FaultKind, FaultedObject, Faults, ObjectFaults, Piece, PieceState, ShardStall,
+    FaultEvent, FaultKind, FaultName, FaultPlan, FaultedObject, ObjectFaults, Piece, PieceState, ShardStall,
     apply_object_faults,
 };
 pub use firehose::processor::{TransformEvent, TransformEventKind};
@@ -81,7 +81,7 @@ pub struct EmulatorConfig {
     /// Defaults to 1.0 (real time).
     pub time_scale: f64,
     /// Faults to inject. Defaults to none.
-    pub faults: Faults,
+    pub faults: FaultPlan,
     /// Whether Kinesis enforces the per-shard write limits of AWS: 1 MiB (data plus partition key)
     /// and 1,000 records per second of emulator time. Entries beyond them fail with
     /// `ProvisionedThroughputExceededException`. Defaults to true; benchmarks turn it off.
@@ -102,7 +102,7 @@ impl Default for EmulatorConfig {
             region: "us-east-1".to_owned(),
             account_id: "000000000000".to_owned(),
             time_scale: 1.0,
-            faults: Faults::default(),
+            faults: FaultPlan::default(),
             shard_write_limits: true,
             data_dir: None,
             lambdas: BTreeMap::new(),

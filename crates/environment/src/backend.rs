@@ -47,7 +47,7 @@ pub struct EmbeddedOptions {
     pub drop_kinesis_records: BTreeSet<u64>,
     /// Faults the emulator injects, such as a scenario's `[faults]` section describes; the entries
     /// of `drop_kinesis_records` are added to its own.
-    pub faults: emulator::Faults,
+    pub faults: emulator::FaultPlan,
     /// How many times faster than the wall clock emulator time runs (a scenario's
     /// `[emulator] time_scale`); `None` is real time.
     pub time_scale: Option<f64>,

@@ -111,7 +111,7 @@ pub(crate) async fn provision_with(
                 endpoint,
                 index: search.run_index(run_id),
                 rotation: search.rotation != IndexRotation::NoRotation,
-                failed_prefix: search.service.failed_prefix(pipeline.prefix.as_deref().unwrap_or_default()),
+                failed_prefix: search.service.failed_prefix(pipeline.prefix.configured().unwrap_or_default()),
             })
         }
         None => None,
@@ -178,7 +178,7 @@ pub(crate) async fn provision_with(
         stream_name,
         delivery_stream_name: name,
         bucket: pipeline.bucket.clone(),
-        prefix: pipeline.listing_prefix().to_owned(),
+        prefix: pipeline.listing_prefix(),
         search,
     })
 }
@@ -189,8 +189,8 @@ fn s3_destination(clients: &Clients, scenario: &Scenario) -> ExtendedS3Destinati
     ExtendedS3DestinationConfiguration::builder()
         .role_arn(FIREHOSE_ROLE_ARN)
         .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
-        .set_prefix(pipeline.prefix.clone())
-        .set_error_output_prefix(pipeline.error_output_prefix.clone())
+        .set_prefix(pipeline.prefix.configured().map(str::to_owned))
+        .set_error_output_prefix(pipeline.error_output_prefix.configured().map(str::to_owned))
         .buffering_hints(
             BufferingHints::builder()
                 .size_in_mbs(pipeline.buffering.size_mb as i32)
@@ -211,8 +211,8 @@ fn s3_backup(pipeline: &Pipeline) -> S3DestinationConfiguration {
     S3DestinationConfiguration::builder()
         .role_arn(FIREHOSE_ROLE_ARN)
         .bucket_arn(format!("arn:aws:s3:::{}", pipeline.bucket))
-        .set_prefix(pipeline.prefix.clone())
-        .set_error_output_prefix(pipeline.error_output_prefix.clone())
+        .set_prefix(pipeline.prefix.configured().map(str::to_owned))
+        .set_error_output_prefix(pipeline.error_output_prefix.configured().map(str::to_owned))
         .buffering_hints(
             BufferingHints::builder()
                 .size_in_mbs(pipeline.buffering.size_mb as i32)

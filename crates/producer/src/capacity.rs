@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use md5::{Digest, Md5};
 use scenario::Workload;
 use serde::Serialize;
+use vocabulary::{partition_key_hash, shard_for_hash, split_hash_key_space};
 
 use crate::envelope::Envelope;
 use crate::schema::Generator;
@@ -31,31 +31,10 @@ pub const DEFAULT_HEADROOM: f64 = 0.8;
 /// A `sent_ns` of the width every real one has (19 digits from 2001 to 2286), so sizes are exact.
 const SAMPLE_SENT_NS: u64 = 1_763_000_000_000_000_000;
 
-/// The hash key of a partition key: its MD5 digest read as a big-endian unsigned 128-bit integer.
-pub fn hash_key(partition_key: &str) -> u128 {
-    let digest: [u8; 16] = Md5::digest(partition_key.as_bytes()).into();
-    u128::from_be_bytes(digest)
-}
-
-/// The shard (0-based, in creation order) whose hash-key range holds `hash` in a fresh stream of
-/// `shards` shards.
-///
-/// Kinesis splits `0..=2^128-1` evenly at creation: with `step = floor(2^128 / shards)`, shard `i`
-/// owns `[i*step, (i+1)*step - 1]` and the last shard also owns the remainder.
-pub fn shard_for_hash(hash: u128, shards: u32) -> u32 {
-    assert!(shards > 0, "a stream has at least one shard");
-    if shards == 1 {
-        return 0;
-    }
-    let n = u128::from(shards);
-    // floor(2^128 / n) without overflowing: 2^128 = u128::MAX + 1.
-    let step = u128::MAX / n + u128::from(u128::MAX % n == n - 1);
-    (hash / step).min(n - 1) as u32
-}
-
 /// The shard that records with `partition_key` go to in a fresh stream of `shards` shards.
 pub fn shard_for_key(partition_key: &str, shards: u32) -> u32 {
-    shard_for_hash(hash_key(partition_key), shards)
+    let ranges = split_hash_key_space(shards as usize);
+    shard_for_hash(&ranges, partition_key_hash(partition_key)) as u32
 }
 
 /// What to plan for.
@@ -285,7 +264,7 @@ fn sample_keys(workload: &Workload, sample: u64, run_id: &str) -> Vec<KeyLoad> {
             Some(slot) => *slot,
             None => {
                 index.insert(key.clone(), keys.len());
-                keys.push(KeyLoad { hash: hash_key(&key), key: key.clone(), records: 0, bytes: 0 });
+                keys.push(KeyLoad { hash: partition_key_hash(&key), key: key.clone(), records: 0, bytes: 0 });
                 keys.len() - 1
             }
         };
@@ -365,8 +344,9 @@ fn evaluate(
 ) -> ShardCountPlan {
     let mut records = vec![0u64; shards as usize];
     let mut bytes = vec![0u64; shards as usize];
+    let ranges = split_hash_key_space(shards as usize);
     for key in keys {
-        let shard = shard_for_hash(key.hash, shards) as usize;
+        let shard = shard_for_hash(&ranges, key.hash);
         records[shard] += key.records;
         bytes[shard] += key.bytes;
     }
@@ -400,7 +380,6 @@ fn evaluate(
 mod tests {
     use super::*;
     use crate::keys::key_name;
-    use proptest::prelude::*;
     use scenario::{PartitionKey, Payload, PutApi, Rate, Schema};
 
     fn workload(partition_key: PartitionKey) -> Workload {
@@ -427,39 +406,6 @@ mod tests {
             headroom: DEFAULT_HEADROOM,
             sample: Some(sample),
             run_id: "20261123t213022-dd55c5".to_owned(),
-        }
-    }
-
-    #[test]
-    fn routing_splits_the_space_as_kinesis_does() {
-        // The three-shard boundaries Kinesis reports for a fresh stream.
-        let first_end = 113_427_455_640_312_821_154_458_202_477_256_070_484u128;
-        assert_eq!(shard_for_hash(first_end, 3), 0);
-        assert_eq!(shard_for_hash(first_end + 1, 3), 1);
-        assert_eq!(shard_for_hash(226_854_911_280_625_642_308_916_404_954_512_140_969, 3), 1);
-        assert_eq!(shard_for_hash(226_854_911_280_625_642_308_916_404_954_512_140_970, 3), 2);
-        assert_eq!(shard_for_hash(u128::MAX, 3), 2);
-        assert_eq!(shard_for_hash(1u128 << 127, 2), 1);
-        assert_eq!(shard_for_hash((1u128 << 127) - 1, 2), 0);
-        // MD5("a") = 0cc175b9c0f1b6a831c399e269772661: the first sixteenth of the space.
-        assert_eq!(hash_key("a") >> 124, 0x0);
-        assert_eq!(shard_for_key("a", 16), 0);
-    }
-
-    proptest! {
-        #[test]
-        fn every_hash_lands_in_its_even_range(hash: u128, shards in 1u32..=MAX_SHARDS) {
-            let shard = shard_for_hash(hash, shards);
-            prop_assert!(shard < shards);
-            // Shard i owns [i*step, (i+1)*step - 1], the last one up to the top of the space.
-            if shards > 1 {
-                let n = u128::from(shards);
-                let step = u128::MAX / n + u128::from(u128::MAX % n == n - 1);
-                prop_assert!(hash >= u128::from(shard) * step);
-                if shard < shards - 1 {
-                    prop_assert!(hash < (u128::from(shard) + 1) * step);
-                }
-            }
         }
     }
 

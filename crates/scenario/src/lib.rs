@@ -11,16 +11,17 @@ mod validate;
 
 pub use error::{Invalid, ScenarioError};
 pub use model::{
-    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Faults,
-    FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
-    Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
+    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, FieldKind,
+    MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey, Payload,
+    Pipeline, PutApi, Rate, RateStep, Scenario, Schema, Source, Workload,
 };
 pub use model::{Compression, Delimiter, EmulatorSettings, MAX_EVENTS, MAX_TIME_SCALE, ObjectFormat};
-pub use model::{
-    DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
-    SearchDestination, SearchService,
-};
+pub use model::{DEFAULT_SEARCH_DOMAIN, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchDestination};
 pub use model::{Transform, TransformRuntime};
+/// The shared words a scenario is written in.
+pub use vocabulary::{
+    FaultPlan, FaultRate, IndexRotation, PrefixTemplate, SearchBackupMode, SearchService, ShardStall,
+};
 
 use std::path::Path;
 

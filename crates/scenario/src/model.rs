@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use vocabulary::{
+    ErrorOutputType, FaultPlan, IndexRotation, PrefixTemplate, SearchBackupMode, SearchService,
+};
+
 /// The envelope field added to every produced event unless the scenario names another.
 pub const DEFAULT_ENVELOPE_FIELD: &str = "_streamproof";
 
@@ -17,7 +21,7 @@ pub struct Scenario {
     pub workload: Workload,
     pub expect: Expect,
     /// Faults the backend is to inject (`[faults]`); only a backend with fault injection runs them.
-    pub faults: Option<Faults>,
+    pub faults: Option<FaultPlan>,
     /// Settings of the embedded emulator (`[emulator]`); only the embedded backend accepts them.
     pub emulator: Option<EmulatorSettings>,
 }
@@ -33,47 +37,6 @@ pub struct EmulatorSettings {
 /// The largest `[emulator] time_scale`: one wall second is then one emulated day.
 pub const MAX_TIME_SCALE: f64 = 86_400.0;
 
-/// Faults to inject, with ground truth: probabilities in 0..=1 per record or per object, applied by
-/// Firehose to every batch it flushes, plus chosen Kinesis entries to lose. The same seed and the
-/// same batches give the same faults.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Faults {
-    pub seed: u64,
-    /// 0-based ordinals of accepted Kinesis entries to acknowledge and lose.
-    pub drop_kinesis: Vec<u64>,
-    /// Per record: Firehose loses it.
-    pub drop: f64,
-    /// Per record: Firehose writes it twice.
-    pub duplicate: f64,
-    /// Per position in an object: the record swaps places with the next one.
-    pub reorder: f64,
-    /// Per record copy: its bytes are overwritten with noise.
-    pub corrupt: f64,
-    /// Per object: cut off inside a record.
-    pub truncate: f64,
-    /// Per object: held back by `delay_by` before it is written.
-    pub delay: f64,
-    pub delay_by: Duration,
-    /// Per object: S3 stores it but reports failure, so Firehose writes it again.
-    pub s3_put_failure: f64,
-    /// Per Kinesis put request: every entry refused as throttled (the producer retries).
-    pub throttle_burst: f64,
-    /// Per Kinesis entry: refused with `InternalFailure` (the producer retries).
-    pub internal_failure: f64,
-    /// One shard Firehose does not read for a while after the delivery stream starts.
-    pub stall_shard: Option<ShardStall>,
-    /// Per document: the in-process search domain rejects it (on every attempt), so it ends in the
-    /// failed-documents backup.
-    pub index_failure: f64,
-}
-
-/// A whole-shard stall: Firehose reads nothing of shard `shard` (0-based) for `by`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardStall {
-    pub shard: u32,
-    pub by: Duration,
-}
-
 /// The pipeline under test: a Kinesis stream (unless Direct PUT), a Firehose delivery stream and a bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
@@ -83,11 +46,13 @@ pub struct Pipeline {
     pub buffering: BufferingHints,
     /// Destination bucket name (3..=63 characters, S3 naming rules).
     pub bucket: String,
-    /// Custom S3 prefix; `None` means Firehose's default `YYYY/MM/dd/HH/` in UTC.
-    pub prefix: Option<String>,
-    /// `ErrorOutputPrefix`, where Firehose writes records it could not process; `None` means
-    /// Firehose's default under the prefix. Required when `prefix` uses `!{...}` expressions.
-    pub error_output_prefix: Option<String>,
+    /// The S3 `Prefix`; its [`PrefixTemplate::configured`] text is `None` for Firehose's default
+    /// `YYYY/MM/dd/HH/` in UTC.
+    pub prefix: PrefixTemplate,
+    /// `ErrorOutputPrefix`, where Firehose writes records it could not process; its configured
+    /// text is `None` for Firehose's default under the prefix, which is not allowed when `prefix`
+    /// uses `!{...}` expressions.
+    pub error_output_prefix: PrefixTemplate,
     /// `CompressionFormat` of delivered objects.
     pub compression: Compression,
     /// Whether the `AppendDelimiterToRecord` processor adds a newline after every record.
@@ -145,102 +110,6 @@ impl SearchDestination {
     }
 }
 
-/// Which search service a destination is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchService {
-    /// `AmazonopensearchserviceDestinationConfiguration`.
-    OpenSearch,
-    /// `ElasticsearchDestinationConfiguration`.
-    Elasticsearch,
-}
-
-impl SearchService {
-    /// The key segment Firehose puts failed documents under, after the backup prefix.
-    pub fn failed_prefix_segment(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "AmazonOpenSearchService-failed/",
-            SearchService::Elasticsearch => "elasticsearch-failed/",
-        }
-    }
-
-    /// Where Firehose puts failed documents for a backup under `backup_prefix`:
-    /// `<backup_prefix>AmazonOpenSearchService-failed/` or `<backup_prefix>elasticsearch-failed/`.
-    pub fn failed_prefix(self, backup_prefix: &str) -> String {
-        format!("{backup_prefix}{}", self.failed_prefix_segment())
-    }
-
-    /// The scenario table that declares it (`pipeline.opensearch`, `pipeline.elasticsearch`).
-    pub fn table(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "pipeline.opensearch",
-            SearchService::Elasticsearch => "pipeline.elasticsearch",
-        }
-    }
-
-    /// The product's name, for messages and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "OpenSearch",
-            SearchService::Elasticsearch => "Elasticsearch",
-        }
-    }
-}
-
-/// `IndexRotationPeriod`: the suffix Firehose appends to the index name from each record's arrival time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IndexRotation {
-    /// `NoRotation` (the scenario's default; AWS's API defaults to `OneDay`): the index name as given.
-    #[default]
-    NoRotation,
-    /// `OneHour`: `-YYYY-MM-DD-HH`.
-    OneHour,
-    /// `OneDay`: `-YYYY-MM-DD`.
-    OneDay,
-    /// `OneWeek`: `-YYYY-wWW` (AWS's week number: weeks start on Sunday, week 1 holds January 1st).
-    OneWeek,
-    /// `OneMonth`: `-YYYY-MM`.
-    OneMonth,
-}
-
-impl IndexRotation {
-    /// Every period, as AWS and scenario files name it.
-    pub const ALL: [(&'static str, IndexRotation); 5] = [
-        ("NoRotation", IndexRotation::NoRotation),
-        ("OneHour", IndexRotation::OneHour),
-        ("OneDay", IndexRotation::OneDay),
-        ("OneWeek", IndexRotation::OneWeek),
-        ("OneMonth", IndexRotation::OneMonth),
-    ];
-
-    /// The AWS name, e.g. `OneDay`.
-    pub fn as_str(self) -> &'static str {
-        IndexRotation::ALL
-            .iter()
-            .find(|(_, rotation)| *rotation == self)
-            .map_or("NoRotation", |(name, _)| name)
-    }
-}
-
-/// `S3BackupMode` of a search destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SearchBackupMode {
-    /// `FailedDocumentsOnly` (the AWS default): documents the cluster refused, once retries are over.
-    #[default]
-    FailedDocumentsOnly,
-    /// `AllDocuments`: every record, indexed or not; failed ones also under the failed-documents prefix.
-    AllDocuments,
-}
-
-impl SearchBackupMode {
-    /// The AWS name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SearchBackupMode::FailedDocumentsOnly => "FailedDocumentsOnly",
-            SearchBackupMode::AllDocuments => "AllDocuments",
-        }
-    }
-}
-
 /// A data-transformation handler and the `Lambda` processor's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transform {
@@ -272,9 +141,15 @@ impl Pipeline {
     /// The part of every delivered object's key known before Firehose evaluates the prefix: the
     /// prefix up to its first `!{...}` expression (empty without a prefix). Listing it finds every
     /// object the pipeline delivers.
-    pub fn listing_prefix(&self) -> &str {
-        let prefix = self.prefix.as_deref().unwrap_or_default();
-        prefix.find("!{").map_or(prefix, |at| &prefix[..at])
+    pub fn listing_prefix(&self) -> String {
+        self.prefix.known_start(None)
+    }
+
+    /// The part of every error output key known before Firehose evaluates the error output prefix:
+    /// `ErrorOutputPrefix` with `!{firehose:error-output-type}` as `processing-failed`, up to its
+    /// first other expression, or `<prefix>processing-failed/` without one.
+    pub fn error_output_root(&self) -> String {
+        self.error_output_prefix.known_start(Some(ErrorOutputType::ProcessingFailed))
     }
 }
 

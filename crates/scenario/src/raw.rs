@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
+use vocabulary::FaultRate;
 
 use crate::error::{Locator, ScenarioError};
 
@@ -166,6 +167,24 @@ pub(crate) struct RawFaults {
     pub(crate) internal_failure: Option<Spanned<f64>>,
     pub(crate) stall_shard: Option<Spanned<RawStall>>,
     pub(crate) index_failure: Option<Spanned<f64>>,
+}
+
+impl RawFaults {
+    /// The value given for `rate`, under the field of its [`FaultRate::name`].
+    pub(crate) fn rate(&self, rate: FaultRate) -> Option<&Spanned<f64>> {
+        match rate {
+            FaultRate::Drop => self.drop.as_ref(),
+            FaultRate::Duplicate => self.duplicate.as_ref(),
+            FaultRate::Reorder => self.reorder.as_ref(),
+            FaultRate::Corrupt => self.corrupt.as_ref(),
+            FaultRate::Truncate => self.truncate.as_ref(),
+            FaultRate::Delay => self.delay.as_ref(),
+            FaultRate::S3PutFailure => self.s3_put_failure.as_ref(),
+            FaultRate::ThrottleBurst => self.throttle_burst.as_ref(),
+            FaultRate::InternalFailure => self.internal_failure.as_ref(),
+            FaultRate::IndexFailure => self.index_failure.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,18 +8,19 @@ use toml::Spanned;
 
 use crate::error::{Locator, ScenarioError};
 use crate::model::{
-    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, Faults,
-    FieldKind, MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey,
-    Payload, Pipeline, PutApi, Rate, RateStep, Scenario, Schema, ShardStall, Source, Workload,
+    BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, FieldKind,
+    MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey, Payload,
+    Pipeline, PutApi, Rate, RateStep, Scenario, Schema, Source, Workload,
 };
 use crate::model::{Compression, Delimiter, EmulatorSettings, MAX_EVENTS, MAX_TIME_SCALE, ObjectFormat};
-use crate::model::{
-    DEFAULT_SEARCH_DOMAIN, IndexRotation, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchBackupMode,
-    SearchDestination, SearchService,
-};
+use crate::model::{DEFAULT_SEARCH_DOMAIN, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchDestination};
 use crate::model::{Transform, TransformRuntime};
 use crate::raw::{RawEmulator, RawExpect, RawFaults, RawKey, RawPipeline, RawRate, RawScenario, RawWorkload};
 use crate::raw::{RawSearch, RawTransform};
+use vocabulary::{
+    FaultPlan, FaultRate, IndexRotation, MAX_PREFIX_LEN, PrefixError, PrefixTemplate, SearchBackupMode,
+    SearchService, ShardStall,
+};
 
 /// Most shards a stream may be created with here (the default per-account shard quota).
 pub(crate) const MAX_SHARDS: i64 = 500;
@@ -62,60 +63,23 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
         },
     };
     check_bucket(locator, &raw.bucket)?;
-    let prefix = match raw.prefix {
-        Some(prefix) if prefix.get_ref().len() > 1024 => {
-            return Err(locator.at(
-                prefix.span().start,
-                "pipeline.prefix",
-                "prefix is longer than 1024 bytes",
-            ));
-        }
-        Some(prefix) if prefix.get_ref().is_empty() => None,
-        Some(prefix) => {
-            check_prefix_expressions(locator, &prefix, "pipeline.prefix")?;
-            if prefix.get_ref().contains("!{firehose:error-output-type}") {
-                return Err(locator.at(
-                    prefix.span().start,
-                    "pipeline.prefix",
-                    "!{firehose:error-output-type} may only be used in `error_output_prefix`",
-                ));
-            }
-            if prefix.get_ref().contains("!{")
-                && raw.error_output_prefix.as_ref().is_none_or(|error| error.get_ref().is_empty())
-            {
-                return Err(locator.at(
-                    prefix.span().start,
-                    "pipeline.error_output_prefix",
-                    "`error_output_prefix` is required when `prefix` uses !{...} expressions \
-                     (Firehose refuses an empty ErrorOutputPrefix then)",
-                ));
-            }
-            Some(prefix.into_inner())
-        }
-        None => None,
-    };
-    let error_output_prefix = match raw.error_output_prefix {
-        Some(error) if error.get_ref().len() > 1024 => {
-            return Err(locator.at(
-                error.span().start,
-                "pipeline.error_output_prefix",
-                "error_output_prefix is longer than 1024 bytes",
-            ));
-        }
-        Some(error) if error.get_ref().is_empty() => None,
-        Some(error) => {
-            check_prefix_expressions(locator, &error, "pipeline.error_output_prefix")?;
-            if error.get_ref().contains("!{") && !error.get_ref().contains("!{firehose:error-output-type}") {
-                return Err(locator.at(
-                    error.span().start,
-                    "pipeline.error_output_prefix",
-                    "an error_output_prefix with expressions must contain !{firehose:error-output-type}",
-                ));
-            }
-            Some(error.into_inner())
-        }
-        None => None,
-    };
+    let prefix = prefix_template(locator, raw.prefix.as_ref(), "pipeline.prefix", PrefixTemplate::parse)?;
+    if prefix.has_expressions()
+        && raw.error_output_prefix.as_ref().is_none_or(|error| error.get_ref().is_empty())
+    {
+        return Err(locator.at(
+            raw.prefix.as_ref().map_or(0, |prefix| prefix.span().start),
+            "pipeline.error_output_prefix",
+            "`error_output_prefix` is required when `prefix` uses !{...} expressions \
+             (Firehose refuses an empty ErrorOutputPrefix then)",
+        ));
+    }
+    let error_output_prefix = prefix_template(
+        locator,
+        raw.error_output_prefix.as_ref(),
+        "pipeline.error_output_prefix",
+        |error| PrefixTemplate::parse_error_output(prefix.configured(), error),
+    )?;
     let compression = match raw.compression {
         None => Compression::None,
         Some(v) => match v.get_ref().as_str() {
@@ -183,7 +147,7 @@ fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Result<Pipeline
                 ),
             ));
         }
-        if let Some(prefix) = prefix.as_deref().filter(|prefix| prefix.contains("!{")) {
+        if let Some(prefix) = prefix.configured().filter(|_| prefix.has_expressions()) {
             return Err(locator.at(
                 locator.table_offset(table),
                 "pipeline.prefix",
@@ -294,38 +258,33 @@ fn search(
         None => None,
     };
     let rotation = match raw.rotation {
+        // The scenario's default; AWS's API defaults to OneDay.
         None => IndexRotation::NoRotation,
-        Some(v) => match IndexRotation::ALL.iter().find(|(name, _)| name == v.get_ref()) {
-            Some((_, rotation)) => *rotation,
-            None => {
-                let names: Vec<_> = IndexRotation::ALL.iter().map(|(name, _)| format!("{name:?}")).collect();
-                return Err(locator.at(
-                    v.span().start,
-                    &field("rotation"),
-                    format!(
-                        "unknown IndexRotationPeriod {:?}; expected one of {}",
-                        v.get_ref(),
-                        names.join(", ")
-                    ),
-                ));
-            }
-        },
+        Some(v) => IndexRotation::from_name(v.get_ref()).ok_or_else(|| {
+            let names: Vec<_> = IndexRotation::ALL.iter().map(|(name, _)| format!("{name:?}")).collect();
+            locator.at(
+                v.span().start,
+                &field("rotation"),
+                format!(
+                    "unknown IndexRotationPeriod {:?}; expected one of {}",
+                    v.get_ref(),
+                    names.join(", ")
+                ),
+            )
+        })?,
     };
     let backup_mode = match raw.s3_backup_mode {
-        None => SearchBackupMode::FailedDocumentsOnly,
-        Some(v) => {
-            match v.get_ref().as_str() {
-                "FailedDocumentsOnly" => SearchBackupMode::FailedDocumentsOnly,
-                "AllDocuments" => SearchBackupMode::AllDocuments,
-                other => {
-                    return Err(locator.at(
-                    v.span().start,
-                    &field("s3_backup_mode"),
-                    format!("unknown S3BackupMode {other:?}; expected \"FailedDocumentsOnly\" or \"AllDocuments\""),
-                ));
-                }
-            }
-        }
+        None => SearchBackupMode::default(),
+        Some(v) => SearchBackupMode::from_name(v.get_ref()).ok_or_else(|| {
+            locator.at(
+                v.span().start,
+                &field("s3_backup_mode"),
+                format!(
+                    "unknown S3BackupMode {:?}; expected \"FailedDocumentsOnly\" or \"AllDocuments\"",
+                    v.get_ref()
+                ),
+            )
+        })?,
     };
     let retry_seconds = match raw.retry_seconds {
         Some(v) => in_range(locator, &v, &field("retry_seconds"), 0, 7200)? as u32,
@@ -470,44 +429,35 @@ fn transform(locator: &Locator<'_>, raw: Spanned<RawTransform>) -> Result<Transf
     })
 }
 
-/// Checks that every `!{` in a prefix opens an expression Firehose evaluates for an S3
-/// destination without dynamic partitioning: `!{timestamp:<pattern>}`, `!{firehose:random-string}`
-/// or `!{firehose:error-output-type}`.
-fn check_prefix_expressions(
+/// A prefix read with `parse` (an empty one is the default), or the error naming `field`.
+fn prefix_template(
     locator: &Locator<'_>,
-    prefix: &Spanned<String>,
+    text: Option<&Spanned<String>>,
     field: &str,
-) -> Result<(), ScenarioError> {
-    let text = prefix.get_ref();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("!{") {
-        let after = &rest[at + 2..];
-        let Some(end) = after.find('}') else {
-            return Err(locator.at(
-                prefix.span().start,
-                field,
-                format!("the expression in {text:?} is not terminated by '}}'"),
-            ));
+    parse: impl FnOnce(Option<&str>) -> Result<PrefixTemplate, PrefixError>,
+) -> Result<PrefixTemplate, ScenarioError> {
+    parse(text.map(|text| text.get_ref().as_str())).map_err(|error| {
+        let name = field.trim_start_matches("pipeline.");
+        let message = match error {
+            PrefixError::TooLong => format!("{name} is longer than {MAX_PREFIX_LEN} bytes"),
+            PrefixError::Unterminated(text) => {
+                format!("the expression in {text:?} is not terminated by '}}'")
+            }
+            PrefixError::UnknownExpression(expression) => format!(
+                "!{{{expression}}} is not a supported expression; use !{{timestamp:<pattern>}}, \
+                 !{{firehose:random-string}} or !{{firehose:error-output-type}}"
+            ),
+            PrefixError::ErrorOutputTypeInPrefix => {
+                "!{firehose:error-output-type} may only be used in `error_output_prefix`".to_owned()
+            }
+            PrefixError::ErrorOutputTypeMissing => {
+                "an error_output_prefix with expressions must contain !{firehose:error-output-type}"
+                    .to_owned()
+            }
+            other @ PrefixError::TimestampPattern(_) => other.to_string(),
         };
-        let expression = &after[..end];
-        let known = match expression.split_once(':') {
-            Some(("timestamp", pattern)) => !pattern.is_empty(),
-            Some(("firehose", "random-string" | "error-output-type")) => true,
-            _ => false,
-        };
-        if !known {
-            return Err(locator.at(
-                prefix.span().start,
-                field,
-                format!(
-                    "!{{{expression}}} is not a supported expression; use !{{timestamp:<pattern>}}, \
-                     !{{firehose:random-string}} or !{{firehose:error-output-type}}"
-                ),
-            ));
-        }
-        rest = &after[end + 1..];
-    }
-    Ok(())
+        locator.at(text.map_or(0, |text| text.span().start), field, message)
+    })
 }
 
 fn emulator(locator: &Locator<'_>, raw: Spanned<RawEmulator>) -> Result<EmulatorSettings, ScenarioError> {
@@ -1126,62 +1076,60 @@ fn faults(
     locator: &Locator<'_>,
     raw: Spanned<RawFaults>,
     pipeline: &Pipeline,
-) -> Result<Faults, ScenarioError> {
+) -> Result<FaultPlan, ScenarioError> {
     let shards = i64::from(pipeline.shards);
     let table_start = locator.table_offset("faults");
     let raw = raw.into_inner();
-    let probability = |value: Option<Spanned<f64>>, field: &str| -> Result<f64, ScenarioError> {
-        let Some(value) = value else { return Ok(0.0) };
-        let p = *value.get_ref();
+    let mut plan = FaultPlan::default();
+    if let Some(v) = &raw.seed {
+        plan.seed = in_range(locator, v, "faults.seed", 0, i64::MAX)? as u64;
+    }
+    for ordinal in raw.drop_kinesis.iter().flatten() {
+        plan.drop_kinesis_records
+            .insert(in_range(locator, ordinal, "faults.drop_kinesis", 0, i64::MAX)? as u64);
+    }
+    for rate in FaultRate::ALL {
+        let Some(value) = raw.rate(rate) else { continue };
+        let (name, p) = (rate.name(), *value.get_ref());
+        let field = format!("faults.{name}");
         if !(0.0..=1.0).contains(&p) {
             return Err(locator.at(
                 value.span().start,
-                &format!("faults.{field}"),
+                &field,
                 format!("{p} is not a probability; must be between 0 and 1"),
             ));
         }
-        Ok(p)
-    };
-    let seed = match raw.seed {
-        Some(v) => in_range(locator, &v, "faults.seed", 0, i64::MAX)? as u64,
-        None => 0,
-    };
-    let mut drop_kinesis = Vec::new();
-    for ordinal in raw.drop_kinesis.unwrap_or_default() {
-        drop_kinesis.push(in_range(locator, &ordinal, "faults.drop_kinesis", 0, i64::MAX)? as u64);
-    }
-    // Object faults act on the objects of an S3 destination; a search destination writes documents.
-    if let Some(search) = &pipeline.search {
-        let object_faults = [
-            ("drop", &raw.drop),
-            ("duplicate", &raw.duplicate),
-            ("reorder", &raw.reorder),
-            ("corrupt", &raw.corrupt),
-            ("truncate", &raw.truncate),
-            ("delay", &raw.delay),
-            ("s3_put_failure", &raw.s3_put_failure),
-        ];
-        if let Some((field, Some(value))) =
-            object_faults.into_iter().find(|(_, value)| value.as_ref().is_some_and(|v| *v.get_ref() > 0.0))
-        {
-            return Err(locator.at(
-                value.span().start,
-                &format!("faults.{field}"),
-                format!(
-                    "{field} acts on the objects of an S3 destination, and [{}] indexes documents \
-                     instead; use index_failure, or faults of the Kinesis source (drop_kinesis, \
-                     throttle_burst, internal_failure, stall_shard)",
+        let refusal = match &pipeline.search {
+            // Object faults act on the objects of an S3 destination; a search destination writes documents.
+            Some(search) if rate.acts_on_objects() && p > 0.0 => Some(format!(
+                "{name} acts on the objects of an S3 destination, and [{}] indexes documents \
+                 instead; use index_failure, or faults of the Kinesis source (drop_kinesis, \
+                 throttle_burst, internal_failure, stall_shard)",
+                search.service.table()
+            )),
+            None if rate == FaultRate::IndexFailure => Some(
+                "index_failure needs a search destination ([pipeline.opensearch] or [pipeline.elasticsearch])"
+                    .to_owned(),
+            ),
+            Some(search) if rate == FaultRate::IndexFailure && search.endpoint.is_some() && p > 0.0 => {
+                Some(format!(
+                    "index_failure applies to the embedded emulator's in-process domain only, and [{}] has \
+                     an `endpoint`",
                     search.service.table()
-                ),
-            ));
+                ))
+            }
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            return Err(locator.at(value.span().start, &field, refusal));
         }
+        plan.set_rate(rate, p);
     }
-    let delay = probability(raw.delay, "delay")?;
-    let delay_by = match raw.delay_seconds {
+    plan.firehose.delay_by = match raw.delay_seconds {
         Some(v) => {
             Duration::from_secs(in_range(locator, &v, "faults.delay_seconds", 1, MAX_DELAY_SECONDS)? as u64)
         }
-        None if delay > 0.0 => {
+        None if plan.firehose.delay > 0.0 => {
             return Err(locator.at(
                 table_start,
                 "faults.delay_seconds",
@@ -1190,62 +1138,20 @@ fn faults(
         }
         None => Duration::ZERO,
     };
-    let index_failure = match &raw.index_failure {
-        Some(v) => {
-            let p = probability(Some(v.clone()), "index_failure")?;
-            let refusal = match &pipeline.search {
-                None => Some(
-                    "needs a search destination ([pipeline.opensearch] or [pipeline.elasticsearch])"
-                        .to_owned(),
-                ),
-                Some(search) if search.endpoint.is_some() && p > 0.0 => Some(format!(
-                    "applies to the embedded emulator's in-process domain only, and [{}] has an `endpoint`",
-                    search.service.table()
-                )),
-                Some(_) => None,
-            };
-            if let Some(refusal) = refusal {
-                return Err(locator.at(
-                    v.span().start,
-                    "faults.index_failure",
-                    format!("index_failure {refusal}"),
-                ));
-            }
-            p
-        }
-        None => 0.0,
-    };
-    Ok(Faults {
-        seed,
-        drop_kinesis,
-        index_failure,
-        drop: probability(raw.drop, "drop")?,
-        duplicate: probability(raw.duplicate, "duplicate")?,
-        reorder: probability(raw.reorder, "reorder")?,
-        corrupt: probability(raw.corrupt, "corrupt")?,
-        truncate: probability(raw.truncate, "truncate")?,
-        delay,
-        delay_by,
-        s3_put_failure: probability(raw.s3_put_failure, "s3_put_failure")?,
-        throttle_burst: probability(raw.throttle_burst, "throttle_burst")?,
-        internal_failure: probability(raw.internal_failure, "internal_failure")?,
-        stall_shard: match raw.stall_shard {
-            None => None,
-            Some(stall) => {
-                let stall = stall.into_inner();
-                Some(ShardStall {
-                    shard: in_range(locator, &stall.shard, "faults.stall_shard.shard", 0, shards - 1)? as u32,
-                    by: Duration::from_secs(in_range(
-                        locator,
-                        &stall.seconds,
-                        "faults.stall_shard.seconds",
-                        1,
-                        MAX_DELAY_SECONDS,
-                    )? as u64),
-                })
-            }
-        },
-    })
+    if let Some(stall) = raw.stall_shard {
+        let stall = stall.into_inner();
+        plan.stall_shard = Some(ShardStall {
+            shard: in_range(locator, &stall.shard, "faults.stall_shard.shard", 0, shards - 1)? as u32,
+            by: Duration::from_secs(in_range(
+                locator,
+                &stall.seconds,
+                "faults.stall_shard.seconds",
+                1,
+                MAX_DELAY_SECONDS,
+            )? as u64),
+        });
+    }
+    Ok(plan)
 }
 
 fn in_range(

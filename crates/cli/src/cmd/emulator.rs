@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use emulator::{
-    Emulator, EmulatorConfig, Faults, ShardStall, StartError, TransformConfig, TransformEventKind,
-    TransformRuntime,
+    Emulator, EmulatorConfig, FaultPlan, StartError, TransformConfig, TransformEventKind, TransformRuntime,
 };
 use scenario::DEFAULT_ENVELOPE_FIELD;
 use streamproof::exit;
+use vocabulary::FaultFlag;
 
 use crate::cmd::shell::{print_exports, shutdown_signal};
 use streamproof::exit::fail;
@@ -50,8 +50,8 @@ struct ServeArgs {
     /// internal-failure=P per Kinesis entry; stall-shard=N with stall-seconds=S keeps Firehose from
     /// reading shard N; index-failure=P per document the in-process search domain rejects. P is a
     /// probability in 0..=1.
-    #[arg(long = "fault", value_name = "KIND=VALUE", value_parser = parse_fault)]
-    faults: Vec<FaultArg>,
+    #[arg(long = "fault", value_name = "KIND=VALUE", value_parser = FaultFlag::parse)]
+    faults: Vec<FaultFlag>,
     /// Seed of the fault plan: the same seed over the same batches injects the same faults.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
@@ -102,104 +102,6 @@ fn parse_lambda(text: &str) -> Result<(String, TransformConfig), String> {
     Ok((name.to_owned(), config))
 }
 
-/// One `--fault KIND=VALUE`.
-#[derive(Debug, Clone, Copy)]
-enum FaultArg {
-    Rate(FaultRate, f64),
-    DelaySeconds(u64),
-    DropKinesis(u64),
-    StallShard(u64),
-    StallSeconds(u64),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum FaultRate {
-    Drop,
-    Duplicate,
-    Reorder,
-    Corrupt,
-    Truncate,
-    Delay,
-    S3PutFailure,
-    ThrottleBurst,
-    InternalFailure,
-    IndexFailure,
-}
-
-fn parse_fault(text: &str) -> Result<FaultArg, String> {
-    let (kind, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("expected KIND=VALUE, such as drop=0.01; got {text:?}"))?;
-    let rate = |rate: FaultRate| {
-        let p: f64 = value.parse().map_err(|_| format!("{kind}: {value:?} is not a number"))?;
-        if !(0.0..=1.0).contains(&p) {
-            return Err(format!("{kind}: {p} is not a probability; must be between 0 and 1"));
-        }
-        Ok(FaultArg::Rate(rate, p))
-    };
-    let count = || value.parse::<u64>().map_err(|_| format!("{kind}: {value:?} is not a whole number"));
-    match kind {
-        "drop" => rate(FaultRate::Drop),
-        "duplicate" => rate(FaultRate::Duplicate),
-        "reorder" => rate(FaultRate::Reorder),
-        "corrupt" => rate(FaultRate::Corrupt),
-        "truncate" => rate(FaultRate::Truncate),
-        "delay" => rate(FaultRate::Delay),
-        "s3-put-failure" => rate(FaultRate::S3PutFailure),
-        "throttle-burst" => rate(FaultRate::ThrottleBurst),
-        "internal-failure" => rate(FaultRate::InternalFailure),
-        "index-failure" => rate(FaultRate::IndexFailure),
-        "stall-shard" => count().map(FaultArg::StallShard),
-        "stall-seconds" => count().map(FaultArg::StallSeconds),
-        "delay-seconds" => count().map(FaultArg::DelaySeconds),
-        "drop-kinesis" => count().map(FaultArg::DropKinesis),
-        other => Err(format!(
-            "unknown fault {other:?}; expected drop, duplicate, reorder, corrupt, truncate, delay, \
-             delay-seconds, s3-put-failure, drop-kinesis, throttle-burst, internal-failure, index-failure, \
-             stall-shard or stall-seconds"
-        )),
-    }
-}
-
-/// The fault plan the flags describe.
-fn fault_plan(seed: u64, args: &[FaultArg]) -> Result<Faults, String> {
-    let mut faults = Faults { seed, ..Faults::default() };
-    let (mut stall_shard, mut stall_seconds) = (None, None);
-    let plan = &mut faults.firehose;
-    for arg in args {
-        match *arg {
-            FaultArg::Rate(FaultRate::Drop, p) => plan.drop = p,
-            FaultArg::Rate(FaultRate::Duplicate, p) => plan.duplicate = p,
-            FaultArg::Rate(FaultRate::Reorder, p) => plan.reorder = p,
-            FaultArg::Rate(FaultRate::Corrupt, p) => plan.corrupt = p,
-            FaultArg::Rate(FaultRate::Truncate, p) => plan.truncate = p,
-            FaultArg::Rate(FaultRate::Delay, p) => plan.delay = p,
-            FaultArg::Rate(FaultRate::S3PutFailure, p) => plan.s3_put_failure = p,
-            FaultArg::DelaySeconds(seconds) => plan.delay_by = Duration::from_secs(seconds),
-            FaultArg::DropKinesis(ordinal) => {
-                faults.drop_kinesis_records.insert(ordinal);
-            }
-            FaultArg::Rate(FaultRate::ThrottleBurst, p) => faults.throttle_burst = p,
-            FaultArg::Rate(FaultRate::InternalFailure, p) => faults.internal_failure = p,
-            FaultArg::Rate(FaultRate::IndexFailure, p) => faults.index_failure = p,
-            FaultArg::StallShard(shard) => stall_shard = Some(shard),
-            FaultArg::StallSeconds(seconds) => stall_seconds = Some(seconds),
-        }
-    }
-    faults.stall_shard = match (stall_shard, stall_seconds) {
-        (None, None) => None,
-        (Some(shard), Some(seconds)) => Some(ShardStall {
-            shard: usize::try_from(shard).map_err(|_| format!("stall-shard: {shard} is too large"))?,
-            by: Duration::from_secs(seconds),
-        }),
-        _ => return Err("--fault stall-shard=N and --fault stall-seconds=S go together".to_owned()),
-    };
-    if faults.firehose.delay > 0.0 && faults.firehose.delay_by.is_zero() {
-        return Err("--fault delay=P needs --fault delay-seconds=S".to_owned());
-    }
-    Ok(faults)
-}
-
 pub(crate) async fn run(args: EmulatorArgs) -> ExitCode {
     match args.command {
         EmulatorCommand::Serve(args) => serve(args).await,
@@ -207,7 +109,7 @@ pub(crate) async fn run(args: EmulatorArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
-    let faults = match fault_plan(args.fault_seed, &args.faults) {
+    let faults = match FaultPlan::from_flags(args.fault_seed, &args.faults) {
         Ok(faults) => faults,
         Err(message) => return fail(exit::BAD_INPUT, &anyhow::anyhow!(message)),
     };
@@ -297,32 +199,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fault_flags_build_the_plan() {
-        let args: Vec<FaultArg> =
-            ["drop=0.01", "delay=0.5", "delay-seconds=7", "drop-kinesis=3", "drop-kinesis=9"]
-                .iter()
-                .map(|text| parse_fault(text).unwrap())
-                .collect();
-        let faults = fault_plan(42, &args).unwrap();
-        assert_eq!(faults.seed, 42);
-        assert_eq!(faults.firehose.drop, 0.01);
-        assert_eq!(faults.firehose.delay, 0.5);
-        assert_eq!(faults.firehose.delay_by, Duration::from_secs(7));
-        assert_eq!(faults.drop_kinesis_records.into_iter().collect::<Vec<_>>(), [3, 9]);
-
-        let args: Vec<FaultArg> =
-            ["stall-shard=1", "stall-seconds=4", "internal-failure=0.1", "index-failure=0.02"]
-                .iter()
-                .map(|text| parse_fault(text).unwrap())
-                .collect();
-        let faults = fault_plan(0, &args).unwrap();
-        assert_eq!(faults.stall_shard, Some(ShardStall { shard: 1, by: Duration::from_secs(4) }));
-        assert_eq!(faults.internal_failure, 0.1);
-        assert_eq!(faults.index_failure, 0.02);
-        assert!(fault_plan(0, &args[..1]).unwrap_err().contains("go together"));
-    }
-
-    #[test]
     fn lambda_flags_register_handlers_and_bad_ones_say_what_is_wrong() {
         let dir = tempfile::tempdir().unwrap();
         let spec = format!("upper=node:{}:transform:handler", dir.path().display());
@@ -336,15 +212,5 @@ mod tests {
         assert!(parse_lambda("upper=ruby:.:t:h").unwrap_err().contains("unknown runtime \"ruby\""));
         assert!(parse_lambda("upper=python:transform:handler").unwrap_err().contains("expected NAME="));
         assert!(parse_lambda("upper=python:/no/such/dir:t:h").unwrap_err().contains("not a directory"));
-    }
-
-    #[test]
-    fn bad_fault_flags_say_what_is_wrong() {
-        assert!(parse_fault("drop").unwrap_err().contains("KIND=VALUE"));
-        assert!(parse_fault("drop=2").unwrap_err().contains("not a probability"));
-        assert!(parse_fault("lose=0.1").unwrap_err().contains("unknown fault \"lose\""));
-        assert!(parse_fault("drop-kinesis=-1").unwrap_err().contains("not a whole number"));
-        let delay = [parse_fault("delay=1").unwrap()];
-        assert!(fault_plan(0, &delay).unwrap_err().contains("delay-seconds"));
     }
 }

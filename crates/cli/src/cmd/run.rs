@@ -66,7 +66,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             search.index,
             search.backup_mode.as_str(),
             scenario.pipeline.bucket,
-            scenario.pipeline.prefix.as_deref().unwrap_or_default(),
+            scenario.pipeline.prefix.configured().unwrap_or_default(),
         );
     }
     if args.keep && args.backend.backend != BackendKind::Endpoint {

@@ -97,7 +97,7 @@ fn search_check(
         ));
     };
     let backup_prefix = if args.prefix.is_empty() {
-        pipeline.prefix.clone().unwrap_or_default()
+        pipeline.prefix.configured().unwrap_or_default().to_owned()
     } else {
         args.prefix.clone()
     };

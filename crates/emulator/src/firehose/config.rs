@@ -8,9 +8,9 @@ use bytes::Bytes;
 use flate2::write::GzEncoder;
 
 use crate::firehose::api::ProcessingConfiguration;
-use crate::firehose::key::PrefixTemplate;
 use crate::firehose::processor::LambdaProcessor;
 use crate::kinesis::store::Stream;
+use vocabulary::PrefixTemplate;
 
 /// Where a delivery stream's records come from.
 #[derive(Debug)]

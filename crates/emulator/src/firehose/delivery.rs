@@ -16,7 +16,6 @@ use crate::faults::{FaultEvent, FaultKind, ObjectFaults, apply_object_faults};
 use crate::firehose::buffer::{Batch, Buffer, Faulted};
 use crate::firehose::config::{Destination, Source};
 use crate::firehose::key;
-use crate::firehose::key::ErrorOutputType;
 use crate::firehose::output::{Output, TaskContext};
 use crate::firehose::processor::{InputBuffer, TransformEvent, TransformEventKind};
 use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
@@ -25,6 +24,7 @@ use crate::firehose::search_delivery::SearchDelivery;
 use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
 use crate::kinesis::store::Stream;
 use crate::sync::lock;
+use vocabulary::ErrorOutputType;
 
 /// How long to wait before retrying a failed write of error output (wall time).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -649,17 +649,18 @@ fn stall(
     source: &Stream,
     shards: usize,
 ) -> Option<(usize, Instant)> {
-    let stall = context.faults.stall().filter(|stall| stall.shard < shards)?;
+    let stall = context.faults.stall()?;
+    let shard = usize::try_from(stall.shard).ok().filter(|shard| *shard < shards)?;
     context.faults.record(FaultEvent {
         kind: FaultKind::StallShard { by: stall.by },
         stream: stream.name.clone(),
         ordinal: 0,
-        shard_id: Some(source.shards[stall.shard].id.clone()),
+        shard_id: Some(source.shards[shard].id.clone()),
         partition_key: None,
         object: None,
         data: Vec::new(),
     });
-    Some((stall.shard, Instant::now() + context.clock.to_wall(stall.by)))
+    Some((shard, Instant::now() + context.clock.to_wall(stall.by)))
 }
 
 /// Waits for the source to change; returns false when it can no longer change.
@@ -681,12 +682,12 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::{FaultInjector, Faults};
+    use crate::faults::{FaultInjector, FaultPlan};
     use crate::firehose::api::ProcessingConfiguration;
     use crate::firehose::config::Compression;
-    use crate::firehose::key::PrefixTemplate;
     use crate::s3::store::S3Store;
     use crate::search::SearchRegistry;
+    use vocabulary::PrefixTemplate;
 
     const MIB: usize = 1024 * 1024;
 
@@ -696,7 +697,7 @@ mod tests {
             bucket_arn: "arn:aws:s3:::bucket".to_owned(),
             bucket: "bucket".to_owned(),
             prefix: None,
-            prefix_template: PrefixTemplate::Default,
+            prefix_template: PrefixTemplate::default(),
             error_output_prefix: None,
             error_output_template: PrefixTemplate::parse_error_output(None, None)
                 .expect("the default is valid"),
@@ -725,7 +726,7 @@ mod tests {
         destination: Destination,
         create_bucket: bool,
     ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>) {
-        let (stream, s3, task, _) = spawn(clock, destination, None, Faults::default());
+        let (stream, s3, task, _) = spawn(clock, destination, None, FaultPlan::default());
         if create_bucket {
             s3.create_bucket("bucket", clock.now()).unwrap();
         }
@@ -737,7 +738,7 @@ mod tests {
         clock: Clock,
         destination: Destination,
         search: Option<crate::firehose::search::SearchDestination>,
-        faults: Faults,
+        faults: FaultPlan,
     ) -> (Arc<DeliveryStream>, Arc<S3Store>, tokio::task::JoinHandle<()>, Arc<FaultInjector>) {
         let s3 = Arc::new(S3Store::default());
         let stream = Arc::new(DeliveryStream::new(
@@ -781,13 +782,13 @@ mod tests {
             .unwrap();
         let backup = destination(1, 0);
         let search = crate::firehose::search::search_destination(
-            crate::firehose::search::SearchService::OpenSearch,
+            vocabulary::SearchService::OpenSearch,
             config,
             &backup,
         )
         .unwrap();
         let (stream, s3, _task, faults) =
-            spawn(clock, backup, Some(search), Faults { index_failure: 1.0, ..Faults::default() });
+            spawn(clock, backup, Some(search), FaultPlan { index_failure: 1.0, ..FaultPlan::default() });
         (stream, s3, faults)
     }
 

@@ -24,9 +24,8 @@ use crate::state::State;
 use api::*;
 use config::{Compression, Destination, Source};
 use delivery::DeliveryStream;
-use key::PrefixTemplate;
 use output::TaskContext;
-use search::SearchService;
+use vocabulary::{PrefixError, PrefixTemplate, SearchService};
 
 /// The `X-Amz-Target` prefix of Firehose operations.
 pub(crate) const TARGET_PREFIX: &str = "Firehose_20150804.";
@@ -175,7 +174,7 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
             "Value '{extension}' at 'fileExtension' failed to satisfy constraint: Member must start with '.'"
         )));
     }
-    let invalid_prefix = |err: key::PrefixError| ApiError::invalid_argument(err.to_string());
+    let invalid_prefix = |err: PrefixError| ApiError::invalid_argument(err.to_string());
     let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(invalid_prefix)?;
     // Records that fail processing go under the ErrorOutputPrefix (see `key::error_output_key`).
     let error_output_template =

@@ -11,9 +11,10 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::faults::FaultInjector;
 use crate::firehose::config::Destination;
-use crate::firehose::key::{self, PrefixTemplate};
+use crate::firehose::key;
 use crate::s3::store::{S3Store, StoreError};
 use crate::search::SearchRegistry;
+use vocabulary::PrefixTemplate;
 
 /// How often Firehose retries a failed delivery to the S3 destination (emulator time): AWS documents
 /// a retry every 5 seconds.

@@ -1,15 +1,13 @@
 //! The OpenSearch and Elasticsearch destinations: their configuration, checked as Firehose checks
-//! it, described back, and the names Firehose gives indices, documents and failed-document objects.
+//! it, described back, and the names Firehose gives documents and failed-document objects.
 //!
-//! `AmazonopensearchserviceDestinationConfiguration` and `ElasticsearchDestinationConfiguration`
-//! have the same members and behave the same; only their names, the failed-documents folder
-//! (`AmazonOpenSearchService-failed/`, `elasticsearch-failed/`) and the error-code prefix differ.
-//! Delivery itself is in `search_delivery.rs`.
+//! The two services' differences (member names, failed-documents folder, error-code prefix) and
+//! their index rotation are [`SearchService`] and [`IndexRotation`]. Delivery itself is in
+//! `search_delivery.rs`.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::firehose::api::{
@@ -17,50 +15,9 @@ use crate::firehose::api::{
     S3DestinationDescription, SearchDestinationConfiguration, SearchDestinationDescription,
 };
 use crate::firehose::config::Destination;
-use crate::firehose::key::PrefixTemplate;
 use crate::json::Base64;
 use crate::search::valid_domain_name;
-
-/// Which destination type a delivery stream was created with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SearchService {
-    OpenSearch,
-    Elasticsearch,
-}
-
-impl SearchService {
-    /// The configuration member's name, as in messages.
-    pub(crate) fn configuration_name(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "AmazonopensearchserviceDestinationConfiguration",
-            SearchService::Elasticsearch => "ElasticsearchDestinationConfiguration",
-        }
-    }
-
-    /// The member path validation messages name, such as `amazonopensearchserviceDestinationConfiguration`.
-    fn member(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "amazonopensearchserviceDestinationConfiguration",
-            SearchService::Elasticsearch => "elasticsearchDestinationConfiguration",
-        }
-    }
-
-    /// The folder under the S3 backup prefix that receives failed documents.
-    pub(crate) fn failed_prefix_segment(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "AmazonOpenSearchService-failed/",
-            SearchService::Elasticsearch => "elasticsearch-failed/",
-        }
-    }
-
-    /// The error code of failed documents whose request never got an answer.
-    pub(crate) fn connection_failed(self) -> &'static str {
-        match self {
-            SearchService::OpenSearch => "OS.ConnectionFailed",
-            SearchService::Elasticsearch => "ES.ConnectionFailed",
-        }
-    }
-}
+use vocabulary::{IndexRotation, PrefixTemplate, SearchBackupMode, SearchService};
 
 /// Where documents go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,94 +26,6 @@ pub(crate) enum Cluster {
     InProcess(String),
     /// An external cluster's REST base URL, without a trailing slash (`ClusterEndpoint`).
     External(String),
-}
-
-/// `IndexRotationPeriod`: the part of the arrival time appended to the index name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IndexRotation {
-    NoRotation,
-    OneHour,
-    OneDay,
-    OneWeek,
-    OneMonth,
-}
-
-impl IndexRotation {
-    fn parse(text: Option<&str>, member: &str) -> Result<IndexRotation, ApiError> {
-        Ok(match text {
-            // AWS's API reference gives OneDay as the default.
-            None | Some("OneDay") => IndexRotation::OneDay,
-            Some("NoRotation") => IndexRotation::NoRotation,
-            Some("OneHour") => IndexRotation::OneHour,
-            Some("OneWeek") => IndexRotation::OneWeek,
-            Some("OneMonth") => IndexRotation::OneMonth,
-            Some(other) => {
-                return Err(ApiError::validation(format!(
-                    "Value '{other}' at '{member}.indexRotationPeriod' failed to satisfy constraint: Member \
-                     must satisfy enum value set: [NoRotation, OneHour, OneDay, OneWeek, OneMonth]"
-                )));
-            }
-        })
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            IndexRotation::NoRotation => "NoRotation",
-            IndexRotation::OneHour => "OneHour",
-            IndexRotation::OneDay => "OneDay",
-            IndexRotation::OneWeek => "OneWeek",
-            IndexRotation::OneMonth => "OneMonth",
-        }
-    }
-
-    /// The index name for a record that arrived at `arrival` (UTC), as AWS documents it for
-    /// `myindex` at 2016-02-25T13:00:00Z: `myindex`, `myindex-2016-02-25-13`, `myindex-2016-02-25`,
-    /// `myindex-2016-w09`, `myindex-2016-02`. Weeks follow the documented US convention: a week
-    /// starts on Sunday and week 1 is the one holding the year's first Saturday (AWS's own table
-    /// shows `w08` for that date, which contradicts the convention it states).
-    pub(crate) fn index_name(self, base: &str, arrival: OffsetDateTime) -> String {
-        let t = arrival.to_offset(time::UtcOffset::UTC);
-        let (year, month, day, hour) = (t.year(), u8::from(t.month()), t.day(), t.hour());
-        match self {
-            IndexRotation::NoRotation => base.to_owned(),
-            IndexRotation::OneHour => format!("{base}-{year:04}-{month:02}-{day:02}-{hour:02}"),
-            IndexRotation::OneDay => format!("{base}-{year:04}-{month:02}-{day:02}"),
-            IndexRotation::OneWeek => {
-                let (year, week) = us_week(t.date());
-                format!("{base}-{year:04}-w{week:02}")
-            }
-            IndexRotation::OneMonth => format!("{base}-{year:04}-{month:02}"),
-        }
-    }
-}
-
-/// The US week of a date: weeks start on Sunday, and week 1 holds January 1st (the week of the
-/// year's first Saturday); the last days of December can fall in week 1 of the next year.
-fn us_week(date: time::Date) -> (i32, u8) {
-    let from_sunday = date.weekday().number_days_from_sunday();
-    let saturday = date.saturating_add(time::Duration::days(i64::from(6 - from_sunday)));
-    if saturday.year() != date.year() {
-        return (saturday.year(), 1);
-    }
-    let january_first = date.replace_ordinal(1).unwrap_or(date);
-    let offset = u16::from(january_first.weekday().number_days_from_sunday());
-    (date.year(), u8::try_from((date.ordinal() - 1 + offset) / 7 + 1).unwrap_or(u8::MAX))
-}
-
-/// `S3BackupMode` of a search destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BackupMode {
-    FailedDocumentsOnly,
-    AllDocuments,
-}
-
-impl BackupMode {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            BackupMode::FailedDocumentsOnly => "FailedDocumentsOnly",
-            BackupMode::AllDocuments => "AllDocuments",
-        }
-    }
 }
 
 /// `DocumentIdOptions.DefaultDocumentIdFormat`.
@@ -192,7 +61,7 @@ pub(crate) struct SearchDestination {
     pub(crate) size_in_mbs: i64,
     pub(crate) interval_in_seconds: i64,
     pub(crate) retry_seconds: i64,
-    pub(crate) backup_mode: BackupMode,
+    pub(crate) backup_mode: SearchBackupMode,
     pub(crate) document_ids: DocumentIds,
     pub(crate) processing: ProcessingConfiguration,
     /// Where failed documents go: `<S3Configuration.Prefix><failed folder>` and the hourly folders.
@@ -279,7 +148,16 @@ pub(crate) fn search_destination(
              less than or equal to 100"
         )));
     }
-    let rotation = IndexRotation::parse(config.index_rotation_period.as_deref(), member)?;
+    let rotation = match config.index_rotation_period.as_deref() {
+        None => IndexRotation::AWS_DEFAULT,
+        Some(name) => IndexRotation::from_name(name).ok_or_else(|| {
+            ApiError::validation(format!(
+                "Value '{name}' at '{member}.indexRotationPeriod' failed to satisfy constraint: Member \
+                 must satisfy enum value set: [{}]",
+                IndexRotation::names()
+            ))
+        })?,
+    };
     let hints =
         config.buffering_hints.unwrap_or(BufferingHints { size_in_mbs: None, interval_in_seconds: None });
     let size_in_mbs = hints.size_in_mbs.unwrap_or(5);
@@ -289,14 +167,13 @@ pub(crate) fn search_destination(
     let retry_seconds = config.retry_options.and_then(|retry| retry.duration_in_seconds).unwrap_or(300);
     in_range(retry_seconds, 0, 7200, &format!("{member}.retryOptions.durationInSeconds"))?;
     let backup_mode = match config.s3_backup_mode.as_deref() {
-        None | Some("FailedDocumentsOnly") => BackupMode::FailedDocumentsOnly,
-        Some("AllDocuments") => BackupMode::AllDocuments,
-        Some(other) => {
-            return Err(ApiError::validation(format!(
-                "Value '{other}' at '{member}.s3BackupMode' failed to satisfy constraint: Member must satisfy \
+        None => SearchBackupMode::default(),
+        Some(name) => SearchBackupMode::from_name(name).ok_or_else(|| {
+            ApiError::validation(format!(
+                "Value '{name}' at '{member}.s3BackupMode' failed to satisfy constraint: Member must satisfy \
                  enum value set: [FailedDocumentsOnly, AllDocuments]"
-            )));
-        }
+            ))
+        })?,
     };
     let document_ids = match config
         .document_id_options
@@ -346,7 +223,7 @@ pub(crate) fn search_destination(
         backup_mode,
         document_ids,
         processing: ProcessingConfiguration { enabled: Some(processing_enabled), ..processing },
-        failed_template: PrefixTemplate::Plain(failed_prefix),
+        failed_template: PrefixTemplate::literal(failed_prefix),
     })
 }
 
@@ -427,42 +304,6 @@ pub(crate) struct FailedDocument<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::{date, datetime};
-
-    #[test]
-    fn rotation_appends_the_arrival_time_as_aws_documents() {
-        let t = datetime!(2016-02-25 13:00:00 UTC);
-        let names: Vec<String> = [
-            IndexRotation::NoRotation,
-            IndexRotation::OneHour,
-            IndexRotation::OneDay,
-            IndexRotation::OneWeek,
-            IndexRotation::OneMonth,
-        ]
-        .into_iter()
-        .map(|rotation| rotation.index_name("myindex", t))
-        .collect();
-        assert_eq!(
-            names,
-            ["myindex", "myindex-2016-02-25-13", "myindex-2016-02-25", "myindex-2016-w09", "myindex-2016-02"]
-        );
-        // Times in other offsets are named by their UTC time.
-        let local = datetime!(2016-02-25 23:30:00 -05:00);
-        assert_eq!(IndexRotation::OneHour.index_name("i", local), "i-2016-02-26-04");
-    }
-
-    #[test]
-    fn us_weeks_start_on_sunday_with_week_one_holding_january_first() {
-        assert_eq!(us_week(date!(2016 - 01 - 01)), (2016, 1)); // a Friday
-        assert_eq!(us_week(date!(2016 - 01 - 02)), (2016, 1)); // the first Saturday
-        assert_eq!(us_week(date!(2016 - 01 - 03)), (2016, 2)); // the next Sunday
-        assert_eq!(us_week(date!(2016 - 12 - 31)), (2016, 53));
-        assert_eq!(us_week(date!(2017 - 01 - 01)), (2017, 1)); // a Sunday
-        // 2019-12-29 is a Sunday whose week holds 2020-01-01.
-        assert_eq!(us_week(date!(2019 - 12 - 28)), (2019, 52));
-        assert_eq!(us_week(date!(2019 - 12 - 29)), (2020, 1));
-        assert_eq!(us_week(date!(2020 - 08 - 12)), (2020, 33));
-    }
 
     #[test]
     fn domain_arns_and_endpoints_are_checked() {

@@ -30,9 +30,10 @@ use tokio::time::Instant;
 use crate::clock::unix_millis;
 use crate::firehose::buffer::Batch;
 use crate::firehose::output::Output;
-use crate::firehose::search::{BackupMode, Cluster, DocumentIds, FailedDocument, SearchDestination};
+use crate::firehose::search::{Cluster, DocumentIds, FailedDocument, SearchDestination};
 use crate::json::Base64;
 use crate::search::bulk::BulkResponse;
+use vocabulary::SearchBackupMode;
 
 /// How often Firehose retries documents that failed (emulator time).
 const RETRY_INTERVAL: Duration = Duration::from_secs(5);
@@ -198,7 +199,7 @@ impl SearchDelivery {
             docs.push(PendingDoc { start, len, id, error: None });
             start += len;
         }
-        if search.backup_mode == BackupMode::AllDocuments {
+        if search.backup_mode == SearchBackupMode::AllDocuments {
             let compression = out.destination.compression;
             self.objects.push_back(PendingObject {
                 key: out.object_key(batch.oldest),

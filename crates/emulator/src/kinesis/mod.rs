@@ -1,7 +1,6 @@
 //! Kinesis Data Streams: the awsJson1_1 operations (`Kinesis_20131202.<Op>`) over the in-memory store.
 
 pub(crate) mod api;
-pub(crate) mod hash;
 pub(crate) mod sequence;
 pub(crate) mod store;
 
@@ -267,7 +266,7 @@ fn entry(data: &str, partition_key: String, explicit_hash_key: Option<&str>) -> 
     }
     let explicit_hash_key = match explicit_hash_key {
         None => None,
-        Some(text) => Some(hash::parse_explicit_hash_key(text).ok_or_else(|| {
+        Some(text) => Some(vocabulary::parse_explicit_hash_key(text).ok_or_else(|| {
             ApiError::invalid_argument(format!(
                 "Invalid ExplicitHashKey. ExplicitHashKey must be a decimal integer in the range \
                  [0, 2^128 - 1], got '{text}'."

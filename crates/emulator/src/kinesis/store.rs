@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
-use crate::kinesis::hash::{self, HashKeyRange};
 use crate::kinesis::sequence::SequenceNumber;
 use crate::sync::lock;
+use vocabulary::HashKeyRange;
 
 /// Shards an on-demand stream starts with, as in AWS.
 pub(crate) const ON_DEMAND_SHARDS: usize = 4;
@@ -207,7 +207,7 @@ impl KinesisStore {
         mode: StreamMode,
         created: OffsetDateTime,
     ) -> Result<Arc<Stream>, ApiError> {
-        let ranges = hash::split_hash_key_space(shard_count);
+        let ranges = vocabulary::split_hash_key_space(shard_count);
         let shards = ranges
             .iter()
             .enumerate()
@@ -321,9 +321,10 @@ impl Stream {
         let routes: Vec<usize> = entries
             .iter()
             .map(|entry| {
-                let hash =
-                    entry.explicit_hash_key.unwrap_or_else(|| hash::partition_key_hash(&entry.partition_key));
-                hash::shard_for_hash(&self.ranges, hash)
+                let hash = entry
+                    .explicit_hash_key
+                    .unwrap_or_else(|| vocabulary::partition_key_hash(&entry.partition_key));
+                vocabulary::shard_for_hash(&self.ranges, hash)
             })
             .collect();
         let injected = faults.put_request(entries.len());
@@ -526,7 +527,7 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::Faults;
+    use crate::faults::FaultPlan;
     use std::collections::BTreeSet;
     use std::time::Duration;
 
@@ -572,10 +573,10 @@ mod tests {
     fn injected_refusals_are_not_stored_and_are_logged() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults { throttle_burst: 1.0, ..Faults::default() });
+        let faults = FaultInjector::new(FaultPlan { throttle_burst: 1.0, ..FaultPlan::default() });
         let outcomes = stream.put(vec![entry("a", "0"), entry("b", "1")], &clock, &faults).unwrap();
         assert!(outcomes.iter().all(|o| matches!(o, PutOutcome::Throttled { shard_index: 0 })));
-        let faults = FaultInjector::new(Faults { internal_failure: 1.0, ..Faults::default() });
+        let faults = FaultInjector::new(FaultPlan { internal_failure: 1.0, ..FaultPlan::default() });
         let outcomes = stream.put(vec![entry("c", "2")], &clock, &faults).unwrap();
         assert!(matches!(outcomes[0], PutOutcome::InternalFailure));
         let mut out = Vec::new();
@@ -591,7 +592,7 @@ mod tests {
     fn records_are_routed_numbered_and_read_in_order() {
         let (_store, stream) = store_with_stream(2);
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults::default());
+        let faults = FaultInjector::new(FaultPlan::default());
         // "user-1" hashes above 2^127 (shard 1); an explicit hash key of 0 pins shard 0.
         let mut pinned = entry("k", "a");
         pinned.explicit_hash_key = Some(0);
@@ -619,8 +620,10 @@ mod tests {
     fn dropped_entries_are_acknowledged_but_not_stored() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults =
-            FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([1]), ..Faults::default() });
+        let faults = FaultInjector::new(FaultPlan {
+            drop_kinesis_records: BTreeSet::from([1]),
+            ..FaultPlan::default()
+        });
         let accepted = accepted(
             stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap(),
         );
@@ -644,7 +647,7 @@ mod tests {
     fn reads_stop_at_the_record_limit_and_report_what_is_left() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults::default());
+        let faults = FaultInjector::new(FaultPlan::default());
         stream.put((0..5).map(|i| entry("a", &i.to_string())).collect(), &clock, &faults).unwrap();
         let mut out = Vec::new();
         let outcome = stream.read_records(0, 0, 2, usize::MAX, &mut out).unwrap();
@@ -661,8 +664,10 @@ mod tests {
     async fn writes_past_a_shards_limits_are_throttled_until_the_next_second() {
         let (_store, stream) = store_with_stream(1);
         let clock = Clock::new(1.0);
-        let faults =
-            FaultInjector::new(Faults { drop_kinesis_records: BTreeSet::from([999]), ..Faults::default() });
+        let faults = FaultInjector::new(FaultPlan {
+            drop_kinesis_records: BTreeSet::from([999]),
+            ..FaultPlan::default()
+        });
         let batch = || (0..500).map(|i| entry("k", &i.to_string())).collect::<Vec<_>>();
         let mut outcomes = Vec::new();
         for _ in 0..3 {
@@ -698,7 +703,7 @@ mod tests {
         let store = KinesisStore::new("us-east-1", "000000000000", false);
         let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
         let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(Faults::default());
+        let faults = FaultInjector::new(FaultPlan::default());
         for _ in 0..5 {
             let batch = (0..500).map(|i| entry("k", &i.to_string())).collect();
             accepted(stream.put(batch, &clock, &faults).unwrap());

@@ -617,10 +617,11 @@ fn generated_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::Faults;
+    use crate::faults::FaultPlan;
 
     fn domain(index_failure: f64) -> (Domain, Arc<FaultInjector>) {
-        let faults = Arc::new(FaultInjector::new(Faults { seed: 7, index_failure, ..Faults::default() }));
+        let faults =
+            Arc::new(FaultInjector::new(FaultPlan { seed: 7, index_failure, ..FaultPlan::default() }));
         (Domain::new("d".to_owned(), Arc::clone(&faults)), faults)
     }
 

@@ -4,7 +4,7 @@
 //! A domain holds indices of documents (id → source bytes, in insertion order) and answers the
 //! REST calls a pipeline test needs: `_bulk`, `_count`, `_doc/<id>`, `_search` (`ids`, `match_all`,
 //! scroll), `_refresh` and index deletion (see [`http`]). It is always refreshed: a document is
-//! visible as soon as `_bulk` returns. Fault injection ([`crate::Faults::index_failure`]) rejects
+//! visible as soon as `_bulk` returns. Fault injection ([`crate::FaultPlan::index_failure`]) rejects
 //! chosen documents here, and only here.
 
 pub(crate) mod bulk;

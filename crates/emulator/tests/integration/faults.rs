@@ -8,14 +8,14 @@ use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
 use aws_sdk_firehose::types::{DeliveryStreamType, KinesisStreamSourceConfiguration, Record};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
-use emulator::{EmulatorConfig, FaultKind, Faults, ObjectFaults};
+use emulator::{EmulatorConfig, FaultKind, FaultPlan, ObjectFaults};
 
 use crate::common::{Harness, ROLE, eventually, extended_s3};
 
 #[tokio::test]
 async fn a_dropped_entry_is_acknowledged_but_never_delivered() {
     // Ordinal 0 is the PutRecord below and ordinals 1..=6 the PutRecords entries, so 4 is "r4".
-    let faults = Faults { drop_kinesis_records: BTreeSet::from([4]), ..Faults::default() };
+    let faults = FaultPlan { drop_kinesis_records: BTreeSet::from([4]), ..FaultPlan::default() };
     let h = Harness::with_config(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
     h.s3.create_bucket().bucket("out").send().await.unwrap();
     let stream_arn = h.create_stream("lossy", 1).await;
@@ -115,10 +115,10 @@ async fn put_batch(h: &Harness, name: &str, records: &[&str]) {
 #[tokio::test]
 async fn firehose_faults_reach_s3_as_the_ground_truth_says() {
     // Every record is duplicated and every object written twice after a put S3 reported failed.
-    let faults = Faults {
+    let faults = FaultPlan {
         seed: 7,
         firehose: ObjectFaults { duplicate: 1.0, s3_put_failure: 1.0, ..ObjectFaults::default() },
-        ..Faults::default()
+        ..FaultPlan::default()
     };
     let h = Harness::with_config(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
     direct_put_stream(&h, "faulty-ds", "faulty").await;
@@ -152,9 +152,9 @@ async fn firehose_faults_reach_s3_as_the_ground_truth_says() {
 #[tokio::test]
 async fn a_delayed_object_is_held_back_in_emulator_time() {
     // 60 emulated seconds per wall second: a 30 s delay holds the object about half a second.
-    let faults = Faults {
+    let faults = FaultPlan {
         firehose: ObjectFaults { delay: 1.0, delay_by: Duration::from_secs(30), ..ObjectFaults::default() },
-        ..Faults::default()
+        ..FaultPlan::default()
     };
     let config = EmulatorConfig { faults, time_scale: 60.0, ..EmulatorConfig::default() };
     let h = Harness::with_config(config).await;
@@ -176,7 +176,7 @@ async fn a_delayed_object_is_held_back_in_emulator_time() {
 
 #[tokio::test]
 async fn put_record_batch_partial_failures_are_visible_and_logged() {
-    let faults = Faults { seed: 1, internal_failure: 1.0, ..Faults::default() };
+    let faults = FaultPlan { seed: 1, internal_failure: 1.0, ..FaultPlan::default() };
     let h = Harness::with_config(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
     direct_put_stream(&h, "flaky-ds", "flaky").await;
     let records: Vec<Record> =
@@ -207,7 +207,7 @@ async fn put_record_batch_partial_failures_are_visible_and_logged() {
 async fn the_same_seed_injects_the_same_faults_and_another_seed_does_not() {
     async fn ground_truth(seed: u64) -> Vec<(FaultKind, Vec<u8>)> {
         let firehose = ObjectFaults { drop: 0.2, duplicate: 0.2, corrupt: 0.2, ..ObjectFaults::default() };
-        let faults = Faults { seed, firehose, ..Faults::default() };
+        let faults = FaultPlan { seed, firehose, ..FaultPlan::default() };
         let h = Harness::with_config(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
         direct_put_stream(&h, "seeded-ds", "seeded").await;
         let records: Vec<String> = (0..50).map(|i| format!("{{\"i\":{i}}}")).collect();

@@ -17,7 +17,7 @@ use aws_sdk_firehose::types::{
 };
 use base64::Engine as _;
 use bytes::Bytes;
-use emulator::{EmulatorConfig, FaultKind, Faults};
+use emulator::{EmulatorConfig, FaultKind, FaultPlan};
 use http_body_util::{BodyExt as _, Full};
 use serde_json::{Value, json};
 
@@ -112,7 +112,7 @@ fn opensearch(
         .s3_configuration(s3_backup("backup", "backup/", CompressionFormat::Uncompressed))
 }
 
-async fn harness(faults: Faults) -> Harness {
+async fn harness(faults: FaultPlan) -> Harness {
     // One emulated minute per wall second: a 5-second retry interval is 83 ms.
     let harness =
         Harness::with_config(EmulatorConfig { time_scale: 60.0, faults, ..EmulatorConfig::default() }).await;
@@ -171,7 +171,7 @@ fn as_json_set<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> BTreeSet<Stri
 
 #[tokio::test]
 async fn an_opensearch_destination_indexes_every_record_and_describes_itself() {
-    let harness = harness(Faults::default()).await;
+    let harness = harness(FaultPlan::default()).await;
     let config = opensearch("clicks", 10).domain_arn(DOMAIN_ARN).build().unwrap();
     harness
         .firehose
@@ -226,7 +226,7 @@ async fn an_opensearch_destination_indexes_every_record_and_describes_itself() {
 /// not JSON fails alone: neither breaks the `_bulk` request for the rest of its batch.
 #[tokio::test]
 async fn multi_line_and_non_json_records_fail_or_index_alone() {
-    let harness = harness(Faults::default()).await;
+    let harness = harness(FaultPlan::default()).await;
     let config = opensearch("lines", 0).domain_arn(DOMAIN_ARN).build().unwrap();
     harness
         .firehose
@@ -257,7 +257,7 @@ async fn multi_line_and_non_json_records_fail_or_index_alone() {
 
 #[tokio::test]
 async fn rejected_documents_are_retried_then_written_to_the_failed_documents_prefix() {
-    let harness = harness(Faults { seed: 11, index_failure: 0.02, ..Faults::default() }).await;
+    let harness = harness(FaultPlan { seed: 11, index_failure: 0.02, ..FaultPlan::default() }).await;
     let config = opensearch("clicks", 10).domain_arn(DOMAIN_ARN).build().unwrap();
     harness
         .firehose
@@ -320,7 +320,7 @@ async fn rejected_documents_are_retried_then_written_to_the_failed_documents_pre
 
 #[tokio::test]
 async fn an_elasticsearch_destination_backs_up_all_documents_and_rotates_its_index() {
-    let harness = harness(Faults { seed: 5, index_failure: 0.05, ..Faults::default() }).await;
+    let harness = harness(FaultPlan { seed: 5, index_failure: 0.05, ..FaultPlan::default() }).await;
     let config = ElasticsearchDestinationConfiguration::builder()
         .role_arn(ROLE)
         .domain_arn(DOMAIN_ARN)
@@ -404,13 +404,13 @@ async fn an_elasticsearch_destination_backs_up_all_documents_and_rotates_its_ind
 async fn a_cluster_endpoint_is_reached_over_http_and_an_unreachable_one_fails_to_the_backup() {
     // The cluster is a second emulator's in-process domain, which rejects 5% of documents.
     let cluster = emulator::Emulator::start(EmulatorConfig {
-        faults: Faults { seed: 3, index_failure: 0.05, ..Faults::default() },
+        faults: FaultPlan { seed: 3, index_failure: 0.05, ..FaultPlan::default() },
         ..EmulatorConfig::default()
     })
     .await
     .unwrap();
     let remote = cluster.search_endpoint("remote");
-    let harness = harness(Faults::default()).await;
+    let harness = harness(FaultPlan::default()).await;
     let config = opensearch("remote-clicks", 5)
         .cluster_endpoint(&remote)
         .document_id_options(
@@ -484,7 +484,7 @@ async fn a_cluster_endpoint_is_reached_over_http_and_an_unreachable_one_fails_to
 
 #[tokio::test]
 async fn search_destinations_are_validated_as_firehose_does() {
-    let harness = harness(Faults::default()).await;
+    let harness = harness(FaultPlan::default()).await;
     let create = |config: AmazonopensearchserviceDestinationConfiguration| {
         harness
             .firehose
@@ -646,7 +646,7 @@ async fn the_domain_answers_its_rest_api_with_opensearch_shapes() {
 
 #[tokio::test]
 async fn a_kinesis_source_feeds_a_search_destination() {
-    let harness = harness(Faults::default()).await;
+    let harness = harness(FaultPlan::default()).await;
     let stream_arn = harness.create_stream("events", 2).await;
     let config = opensearch("from-kinesis", 10).domain_arn(DOMAIN_ARN).build().unwrap();
     harness

@@ -180,7 +180,7 @@ fn every_bug_scenario_is_valid_and_a_faults_section_injects_something() {
         if path.extension().is_some_and(|e| e == "toml") {
             let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
             if let Some(faults) = scenario.faults {
-                assert_ne!(faults, scenario::Faults::default(), "{} injects nothing", path.display());
+                assert_ne!(faults, scenario::FaultPlan::default(), "{} injects nothing", path.display());
                 with_faults += 1;
             }
             loaded += 1;
@@ -195,13 +195,34 @@ fn the_faults_section_parses_into_the_model() {
     let s = scenario::load(&workspace_root().join("scenarios/bugs/lost-and-corrupt.toml")).unwrap();
     let faults = s.faults.unwrap();
     assert_eq!(faults.seed, 17);
-    assert_eq!(faults.drop_kinesis, [10, 20]);
-    assert_eq!((faults.drop, faults.corrupt, faults.truncate), (0.01, 0.01, 1.0));
-    assert_eq!((faults.duplicate, faults.reorder, faults.delay, faults.s3_put_failure), (0.0, 0.0, 0.0, 0.0));
+    assert_eq!(faults.drop_kinesis_records.into_iter().collect::<Vec<_>>(), [10, 20]);
+    let object = &faults.firehose;
+    assert_eq!((object.drop, object.corrupt, object.truncate), (0.01, 0.01, 1.0));
+    assert_eq!((object.duplicate, object.reorder, object.delay, object.s3_put_failure), (0.0, 0.0, 0.0, 0.0));
     let late = scenario::load(&workspace_root().join("scenarios/bugs/late-records.toml")).unwrap();
-    assert_eq!(late.faults.unwrap().delay_by, std::time::Duration::from_secs(5));
+    assert_eq!(late.faults.unwrap().firehose.delay_by, std::time::Duration::from_secs(5));
     let clean = scenario::load(&workspace_root().join("scenarios/clickstream.toml")).unwrap();
     assert_eq!(clean.faults, None);
+}
+
+#[test]
+fn every_fault_rate_is_read_under_its_name() {
+    for rate in scenario::FaultRate::ALL {
+        // Index failures need a search destination; the object faults need an S3 one.
+        let destination =
+            if rate.acts_on_objects() { "" } else { "[pipeline.opensearch]\nindex = \"logs\"\n" };
+        let text = format!(
+            "[pipeline]\nbucket = \"b-1\"\n{destination}\n[workload]\nevents = 1\nschema = \"clickstream\"\n\
+             partition_key = \"user_id\"\n\n[expect]\n\n[faults]\n{} = 0.25\ndelay_seconds = 5\n",
+            rate.name()
+        );
+        let scenario =
+            scenario::parse(Path::new("inline.toml"), &text).unwrap_or_else(|e| panic!("{rate:?}: {e}"));
+        let plan = scenario.faults.unwrap();
+        for other in scenario::FaultRate::ALL {
+            assert_eq!(plan.rate(other), if other == rate { 0.25 } else { 0.0 }, "{rate:?} {other:?}");
+        }
+    }
 }
 
 #[test]
@@ -216,8 +237,9 @@ fn s3_destination_options_parse_into_the_model() {
     let pipeline = &scenario.pipeline;
     assert_eq!(pipeline.compression, Compression::Gzip);
     assert_eq!(pipeline.delimiter, Delimiter::Newline);
-    assert_eq!(pipeline.error_output_prefix.as_deref(), Some("errors/!{firehose:error-output-type}/"));
+    assert_eq!(pipeline.error_output_prefix.configured(), Some("errors/!{firehose:error-output-type}/"));
     assert_eq!(pipeline.listing_prefix(), "logs/dt=");
+    assert_eq!(pipeline.error_output_root(), "errors/processing-failed/");
     assert_eq!(scenario.expect.format, Some(ObjectFormat::Ndjson));
     assert_eq!(scenario.emulator.map(|emulator| emulator.time_scale), Some(60.0));
 
@@ -225,8 +247,9 @@ fn s3_destination_options_parse_into_the_model() {
     let plain = parse("events = 1\nschema = \"clickstream\"\npartition_key = \"user_id\"\n").unwrap();
     assert_eq!(plain.pipeline.compression, Compression::None);
     assert_eq!(plain.pipeline.delimiter, Delimiter::None);
-    assert_eq!(plain.pipeline.error_output_prefix, None);
+    assert_eq!(plain.pipeline.error_output_prefix.configured(), None);
     assert_eq!(plain.pipeline.listing_prefix(), "");
+    assert_eq!(plain.pipeline.error_output_root(), "processing-failed/");
     assert_eq!(plain.expect.format, None);
     assert_eq!(plain.emulator, None);
 }
@@ -312,7 +335,7 @@ fn the_search_scenarios_have_the_documented_values() {
         ("clicks", "streamproof", None)
     );
     assert_eq!(failed.pipeline.source, Source::DirectPut);
-    assert_eq!(failed.pipeline.prefix.as_deref(), Some("backup/"));
+    assert_eq!(failed.pipeline.prefix.configured(), Some("backup/"));
     assert_eq!(failed.workload.events, 2_000);
     assert_eq!(failed.faults.as_ref().unwrap().index_failure, 0.02);
 

@@ -1,19 +1,21 @@
-//! Kinesis routing: the 128-bit hash-key space, how it is split between shards, and partition-key hashing.
+//! Kinesis routing: the 128-bit hash-key space, how it is split between shards, and partition-key hashing
+//! (<https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html>: "an MD5 hash function is
+//! used to map partition keys to 128-bit integer values").
 
 use md5::{Digest, Md5};
 
 /// An inclusive range of hash keys owned by one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HashKeyRange {
-    pub(crate) start: u128,
-    pub(crate) end: u128,
+pub struct HashKeyRange {
+    pub start: u128,
+    pub end: u128,
 }
 
 /// Splits `0..=2^128-1` evenly between `shards` shards, as Kinesis does when it creates a stream.
 ///
 /// With `step = floor(2^128 / shards)`, shard `i` owns `[i*step, (i+1)*step - 1]` and the last shard
 /// also owns the remainder up to `2^128 - 1`.
-pub(crate) fn split_hash_key_space(shards: usize) -> Vec<HashKeyRange> {
+pub fn split_hash_key_space(shards: usize) -> Vec<HashKeyRange> {
     assert!(shards > 0, "a stream has at least one shard");
     if shards == 1 {
         return vec![HashKeyRange { start: 0, end: u128::MAX }];
@@ -30,13 +32,13 @@ pub(crate) fn split_hash_key_space(shards: usize) -> Vec<HashKeyRange> {
 }
 
 /// The hash key of a partition key: its MD5 digest read as a big-endian unsigned 128-bit integer.
-pub(crate) fn partition_key_hash(partition_key: &str) -> u128 {
+pub fn partition_key_hash(partition_key: &str) -> u128 {
     let digest: [u8; 16] = Md5::digest(partition_key.as_bytes()).into();
     u128::from_be_bytes(digest)
 }
 
 /// Parses an `ExplicitHashKey`: a decimal integer in `0..=2^128-1`.
-pub(crate) fn parse_explicit_hash_key(text: &str) -> Option<u128> {
+pub fn parse_explicit_hash_key(text: &str) -> Option<u128> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -44,7 +46,7 @@ pub(crate) fn parse_explicit_hash_key(text: &str) -> Option<u128> {
 }
 
 /// The index of the range that holds `hash`; `ranges` must be sorted and cover the whole space.
-pub(crate) fn shard_for_hash(ranges: &[HashKeyRange], hash: u128) -> usize {
+pub fn shard_for_hash(ranges: &[HashKeyRange], hash: u128) -> usize {
     ranges.partition_point(|range| range.start <= hash).saturating_sub(1)
 }
 
@@ -93,6 +95,8 @@ mod tests {
         assert_eq!(partition_key_hash("user-1"), 0xd6d7_7053_92bc_7af6_3332_8bea_8c4c_6904);
         // MD5("") = d41d8cd98f00b204e9800998ecf8427e, the well-known digest of the empty string.
         assert_eq!(partition_key_hash(""), 0xd41d_8cd9_8f00_b204_e980_0998_ecf8_427e);
+        // MD5("a") = 0cc175b9c0f1b6a831c399e269772661: the first sixteenth of the space.
+        assert_eq!(shard_for_hash(&split_hash_key_space(16), partition_key_hash("a")), 0);
     }
 
     #[test]
