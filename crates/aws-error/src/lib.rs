@@ -6,6 +6,11 @@
 //! AWS documents for every error response instead: the code, the message and the request id
 //! (<https://docs.aws.amazon.com/general/latest/gr/api-retries.html>, and each service's "Common
 //! Errors" page). Every crate that calls AWS renders its errors through [`line`], so they read the same.
+//!
+//! [`PutFailure`] classifies a failed put by the code the service sent (throttled, refused, no
+//! answer), for the retry decisions that must not read rendered text.
+
+mod put_failure;
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -13,6 +18,7 @@ use std::fmt::Write as _;
 pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 pub use aws_smithy_runtime_api::client::result::SdkError;
 pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+pub use put_failure::PutFailure;
 
 /// The key under which the SDK keeps the `x-amzn-RequestId` / `x-amz-request-id` of a response.
 const REQUEST_ID: &str = "aws_request_id";

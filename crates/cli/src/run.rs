@@ -5,7 +5,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use emulator::FaultKind;
-use environment::{Backend, Environment, FaultEvent, Provisioned, TransformEvent, TransformEventKind};
+use environment::{
+    Backend, BackendKind, Environment, FaultEvent, Provisioned, TransformEvent, TransformEventKind,
+};
 use producer::{Metrics, ProduceControl, ProduceOptions, Target};
 use scenario::{Scenario, Source};
 use tokio::sync::watch;
@@ -601,7 +603,7 @@ pub fn backend_for(backend: &Backend, scenario: &Scenario) -> Result<Backend, Ru
 /// Refuses a scenario the running `environment` cannot honour: a section only the embedded
 /// emulator honours on another backend, or an `[emulator]` time scale it does not run at.
 fn check_backend(environment: &Environment, scenario: &Scenario) -> Result<(), RunError> {
-    if environment.name() != "embedded" {
+    if environment.kind() != BackendKind::Embedded {
         return needs_embedded(scenario, environment.name());
     }
     let Some(settings) = &scenario.emulator else { return Ok(()) };

@@ -22,15 +22,56 @@ pub enum Backend {
     Endpoint { url: String, allow_remote: bool },
 }
 
+/// Which kind of backend a [`Backend`] is, without its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Embedded,
+    LocalStack,
+    LocalStackHost,
+    Endpoint,
+}
+
+impl BackendKind {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [BackendKind; 4] =
+        [BackendKind::Embedded, BackendKind::LocalStack, BackendKind::LocalStackHost, BackendKind::Endpoint];
+
+    /// The name as users write it (`embedded`, `localstack`, `localstack-host`, `endpoint`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Embedded => "embedded",
+            BackendKind::LocalStack => "localstack",
+            BackendKind::LocalStackHost => "localstack-host",
+            BackendKind::Endpoint => "endpoint",
+        }
+    }
+
+    /// One line on what the kind is, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            BackendKind::Embedded => "The in-process emulator (Kinesis + Firehose + S3 on one loopback port)",
+            BackendKind::LocalStack => "LocalStack as a container (testcontainers); needs a Docker daemon",
+            BackendKind::LocalStackHost => {
+                "LocalStack as a host process, installed by `cargo xtask localstack setup`"
+            }
+            BackendKind::Endpoint => "An endpoint that already runs (`--endpoint URL`)",
+        }
+    }
+}
+
 impl Backend {
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Backend::Embedded(_) => BackendKind::Embedded,
+            Backend::LocalStack(_) => BackendKind::LocalStack,
+            Backend::LocalStackHost { .. } => BackendKind::LocalStackHost,
+            Backend::Endpoint { .. } => BackendKind::Endpoint,
+        }
+    }
+
     /// The backend's name as users write it (`embedded`, `localstack`, `localstack-host`, `endpoint`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Embedded(_) => "embedded",
-            Backend::LocalStack(_) => "localstack",
-            Backend::LocalStackHost { .. } => "localstack-host",
-            Backend::Endpoint { .. } => "endpoint",
-        }
+        self.kind().name()
     }
 }
 
@@ -87,7 +128,7 @@ impl Capabilities {
 /// A running backend.
 #[derive(Debug)]
 pub struct Environment {
-    name: &'static str,
+    kind: BackendKind,
     endpoint: Endpoint,
     capabilities: Capabilities,
     running: Running,
@@ -117,7 +158,7 @@ impl Environment {
                 let emulator = emulator::Emulator::start(config).await.map_err(EnvError::EmbeddedStart)?;
                 tracing::info!(endpoint = %emulator.endpoint(), "embedded emulator started");
                 Ok(Environment {
-                    name: backend.name(),
+                    kind: backend.kind(),
                     endpoint: Endpoint::local(emulator.endpoint()),
                     capabilities: Capabilities {
                         buffering: true,
@@ -136,7 +177,7 @@ impl Environment {
                 };
                 let host = crate::localstack_host::LocalStackHost::start(&home).await?;
                 let environment = Environment {
-                    name: backend.name(),
+                    kind: backend.kind(),
                     endpoint: Endpoint::local(host.url()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::LocalStackHost(host),
@@ -146,7 +187,7 @@ impl Environment {
             Backend::LocalStack(options) => {
                 let container = LocalStackContainer::start(options).await?;
                 let environment = Environment {
-                    name: backend.name(),
+                    kind: backend.kind(),
                     endpoint: Endpoint::local(container.url().to_owned()),
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::Container(Box::new(container)),
@@ -157,7 +198,7 @@ impl Environment {
                 let endpoint = Endpoint::resolve(Some(url), *allow_remote)?;
                 // Nothing is known about what stands behind an endpoint: assume the least.
                 Ok(Environment {
-                    name: backend.name(),
+                    kind: backend.kind(),
                     endpoint,
                     capabilities: Capabilities::LOCALSTACK,
                     running: Running::External,
@@ -180,9 +221,13 @@ impl Environment {
         }
     }
 
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
     /// The backend's name as users write it (`embedded`, …).
     pub fn name(&self) -> &'static str {
-        self.name
+        self.kind.name()
     }
 
     pub fn endpoint(&self) -> &Endpoint {

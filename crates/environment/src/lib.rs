@@ -15,7 +15,7 @@ mod provision;
 mod registry;
 mod search;
 
-pub use backend::{Backend, Capabilities, EmbeddedOptions, Environment};
+pub use backend::{Backend, BackendKind, Capabilities, EmbeddedOptions, Environment};
 pub use canary::prove_ready;
 pub use endpoint::{Clients, Endpoint};
 pub use error::EnvError;

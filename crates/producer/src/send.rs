@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_error::{HttpResponse, ProvideErrorMetadata, PutFailure, SdkError};
 use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
-use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
 use hdrhistogram::Histogram;
 use rand::RngExt;
@@ -59,10 +59,12 @@ struct Accepted {
     shard: Option<String>,
 }
 
-/// A refused entry: the error code, and the shard when the message names it (a throttled Kinesis
-/// entry's "Rate exceeded for shard <id> in stream <name> …").
+/// A refused entry: why, its error code (or what went wrong, when no answer came), and the shard
+/// when the message names it (a throttled Kinesis entry's "Rate exceeded for shard <id> in stream
+/// <name> …").
 #[derive(Debug)]
 struct Refused {
+    failure: PutFailure,
     code: String,
     shard: Option<String>,
 }
@@ -72,7 +74,34 @@ impl Refused {
         let shard = message.and_then(|m| m.split_once("for shard ")).and_then(|(_, rest)| {
             rest.split_whitespace().next().map(|id| id.trim_end_matches([',', '.']).to_owned())
         });
-        Refused { code: code.to_owned(), shard }
+        Refused { failure: PutFailure::of_code(code), code: code.to_owned(), shard }
+    }
+
+    /// A `PutRecord` call's failure, as its entry's.
+    fn of_call<E>(error: &SdkError<E, HttpResponse>) -> Refused
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match error.code() {
+            Some(code) => Refused::new(code, error.message()),
+            None => Refused { failure: PutFailure::of(error), code: aws_error::describe(error), shard: None },
+        }
+    }
+}
+
+/// A put call that failed as a whole: why, and the error on one line.
+#[derive(Debug)]
+struct CallFailed {
+    failure: PutFailure,
+    error: String,
+}
+
+impl CallFailed {
+    fn new<E>(error: &SdkError<E, HttpResponse>) -> CallFailed
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        CallFailed { failure: PutFailure::of(error), error: aws_error::describe(error) }
     }
 }
 
@@ -100,7 +129,7 @@ impl Target {
         batch: &[Pending],
         single: bool,
         ordering: &HashMap<String, String>,
-    ) -> Result<Vec<EntryResult>, String> {
+    ) -> Result<Vec<EntryResult>, CallFailed> {
         match self {
             Target::Kinesis { client, stream_name } if single => {
                 let calls = batch.iter().map(|p| {
@@ -120,10 +149,7 @@ impl Target {
                             sequence_number: Some(output.sequence_number().to_owned()),
                             shard: Some(output.shard_id().to_owned()),
                         }),
-                        Err(error) => Err(match error.code() {
-                            Some(code) => Refused::new(code, error.message()),
-                            None => Refused::new(&aws_error::describe(&error), None),
-                        }),
+                        Err(error) => Err(Refused::of_call(&error)),
                     })
                     .collect())
             }
@@ -144,7 +170,7 @@ impl Target {
                     .set_records(Some(entries))
                     .send()
                     .await
-                    .map_err(|e| aws_error::describe(&e))?;
+                    .map_err(|e| CallFailed::new(&e))?;
                 Ok(output
                     .records()
                     .iter()
@@ -173,7 +199,7 @@ impl Target {
                     .set_records(Some(records))
                     .send()
                     .await
-                    .map_err(|e| aws_error::describe(&e))?;
+                    .map_err(|e| CallFailed::new(&e))?;
                 Ok(output
                     .request_responses()
                     .iter()
@@ -185,11 +211,6 @@ impl Target {
             }
         }
     }
-}
-
-/// Whether an entry error code means the backend is throttling.
-fn is_throttle(code: &str) -> bool {
-    code.contains("Throughput") || code.contains("ServiceUnavailable") || code.contains("Throttl")
 }
 
 /// How failed entries are retried: exponential backoff with jitter, bounded in attempts and in time.
@@ -719,11 +740,12 @@ impl Lane {
                         return Err(ProduceError::Put {
                             attempts: call_failures,
                             seconds: first.elapsed().as_secs_f64(),
-                            last_error: error,
+                            last_error: error.error,
                         });
                     };
-                    tracing::warn!(%error, attempt = call_failures, "put call failed; retrying");
-                    if is_throttle(&error) {
+                    tracing::warn!(error = %error.error, attempt = call_failures, "put call failed; retrying");
+                    let throttled = error.failure.is_throttled();
+                    if throttled {
                         self.shared.counters.throttled.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
                         let mut inner = self.shared.inner.lock().expect("no lane panicked holding the lock");
                         for pending in &batch {
@@ -731,7 +753,7 @@ impl Lane {
                         }
                     }
                     self.shared.counters.retried.fetch_add(batch.len() as u64, AtomicOrdering::Relaxed);
-                    self.pace_after(is_throttle(&error));
+                    self.pace_after(throttled);
                     for pending in batch {
                         self.put_back(pending, release);
                     }
@@ -837,8 +859,8 @@ impl Lane {
                     }
                     self.advance(&pending);
                 }
-                Err(Refused { code, shard }) => {
-                    if is_throttle(&code) {
+                Err(Refused { failure, code, shard }) => {
+                    if failure.is_throttled() {
                         throttled += 1;
                         throttled_keys.push((pending.key.clone(), shard));
                     }
@@ -948,7 +970,7 @@ mod tests {
             Some("Rate exceeded for shard shardId-000000000003 in stream logs under account 000000000000."),
         );
         assert_eq!(refused.shard.as_deref(), Some("shardId-000000000003"));
-        assert!(is_throttle(&refused.code));
+        assert!(refused.failure.is_throttled());
         assert_eq!(Refused::new("InternalFailure", Some("Internal service failure.")).shard, None);
         assert_eq!(Refused::new("ServiceUnavailableException", None).shard, None);
     }

@@ -1,15 +1,16 @@
 //! The backend options shared by every subcommand that starts or reaches a backend.
 
 use clap::ValueEnum;
-use environment::{Backend, ContainerOptions, EmbeddedOptions};
+use clap::builder::PossibleValue;
+use environment::{Backend, BackendKind, ContainerOptions, EmbeddedOptions};
 use scenario::Scenario;
 
 /// `--backend` and the options that go with it.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct BackendArgs {
     /// Where the pipeline runs.
-    #[arg(long, value_enum, default_value_t = BackendKind::Embedded)]
-    pub(crate) backend: BackendKind,
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub(crate) backend: BackendChoice,
     /// URL of the endpoint for `--backend endpoint`, e.g. a LocalStack someone already runs.
     #[arg(long, required_if_eq("backend", "endpoint"))]
     pub(crate) endpoint: Option<String>,
@@ -25,34 +26,36 @@ pub(crate) struct BackendArgs {
     pub(crate) localstack_tag: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum BackendKind {
-    /// The in-process emulator (Kinesis + Firehose + S3 on one loopback port).
-    Embedded,
-    /// LocalStack as a container (testcontainers); needs a Docker daemon.
-    Localstack,
-    /// LocalStack as a host process, installed by `cargo xtask localstack setup`.
-    LocalstackHost,
-    /// An endpoint that already runs (`--endpoint URL`).
-    Endpoint,
-}
+/// A `--backend` value: [`BackendKind`] as clap reads it (the kinds and their names are
+/// `environment`'s own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BackendChoice(pub(crate) BackendKind);
 
-impl BackendKind {
-    /// The name as users write it on the command line.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            BackendKind::Embedded => "embedded",
-            BackendKind::Localstack => "localstack",
-            BackendKind::LocalstackHost => "localstack-host",
-            BackendKind::Endpoint => "endpoint",
-        }
+impl ValueEnum for BackendChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        const CHOICES: [BackendChoice; 4] = [
+            BackendChoice(BackendKind::ALL[0]),
+            BackendChoice(BackendKind::ALL[1]),
+            BackendChoice(BackendKind::ALL[2]),
+            BackendChoice(BackendKind::ALL[3]),
+        ];
+        &CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.about()))
     }
 }
 
 impl BackendArgs {
+    /// The kind of backend chosen.
+    pub(crate) fn kind(&self) -> BackendKind {
+        self.backend.0
+    }
+
     /// These options as command-line arguments, to hand them to another streamproof process.
     pub(crate) fn to_args(&self) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec!["--backend".into(), self.backend.name().into()];
+        let mut args: Vec<std::ffi::OsString> = vec!["--backend".into(), self.kind().name().into()];
         if let Some(endpoint) = &self.endpoint {
             args.extend(["--endpoint".into(), endpoint.into()]);
         }
@@ -72,9 +75,9 @@ impl BackendArgs {
     /// container runs only the services `scenario` needs (all of a Kinesis-source pipeline's without
     /// one). [`streamproof::run::backend_for`] then adds what the scenario asks of the emulator.
     pub(crate) fn backend(&self, embedded: EmbeddedOptions, scenario: Option<&Scenario>) -> Backend {
-        match self.backend {
+        match self.kind() {
             BackendKind::Embedded => Backend::Embedded(embedded),
-            BackendKind::Localstack => {
+            BackendKind::LocalStack => {
                 let defaults =
                     scenario.map_or_else(ContainerOptions::default, ContainerOptions::for_scenario);
                 Backend::LocalStack(ContainerOptions {
@@ -83,7 +86,7 @@ impl BackendArgs {
                     ..defaults
                 })
             }
-            BackendKind::LocalstackHost => Backend::LocalStackHost { home: None },
+            BackendKind::LocalStackHost => Backend::LocalStackHost { home: None },
             BackendKind::Endpoint => Backend::Endpoint {
                 url: self.endpoint.clone().expect("clap requires --endpoint with --backend endpoint"),
                 allow_remote: self.allow_remote,
@@ -99,9 +102,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_the_command_line_values() {
-        for kind in BackendKind::value_variants() {
-            assert_eq!(kind.name(), kind.to_possible_value().expect("no variant is skipped").get_name());
+    fn every_kind_is_a_command_line_value_under_its_name() {
+        let values: Vec<BackendKind> =
+            BackendChoice::value_variants().iter().map(|choice| choice.0).collect();
+        assert_eq!(values, BackendKind::ALL);
+        for choice in BackendChoice::value_variants() {
+            assert_eq!(BackendChoice::from_str(choice.0.name(), false), Ok(*choice));
         }
     }
 }

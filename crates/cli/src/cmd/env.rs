@@ -148,7 +148,7 @@ async fn up(registry: &Registry, args: UpArgs) -> Result<(), Failure> {
 
     println!(
         "starting {} environment {:?} (log: {})",
-        args.backend.backend.name(),
+        args.backend.kind().name(),
         args.name,
         log_path.display()
     );

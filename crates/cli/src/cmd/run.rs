@@ -8,7 +8,8 @@ use environment::EmbeddedOptions;
 use streamproof::exit;
 use streamproof::run::{Interrupt, RunOptions, RunOutcome};
 
-use crate::cmd::backend::{BackendArgs, BackendKind};
+use crate::cmd::backend::BackendArgs;
+use environment::BackendKind;
 use streamproof::exit::fail;
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +37,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         Ok(scenario) => scenario,
         Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
     };
-    if args.backend.backend != BackendKind::Embedded && !args.drop_records.is_empty() {
+    if args.backend.kind() != BackendKind::Embedded && !args.drop_records.is_empty() {
         return fail(exit::BAD_INPUT, &anyhow::anyhow!("--emulator-drop-record needs the embedded backend"));
     }
     let backend = args.backend.backend(
@@ -53,7 +54,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         scenario.pipeline.shards,
         scenario.pipeline.buffering.size_mb,
         scenario.pipeline.buffering.interval_seconds,
-        args.backend.backend.name(),
+        args.backend.kind().name(),
     );
     if let Some(search) = &scenario.pipeline.search {
         let cluster = match &search.endpoint {
@@ -69,12 +70,12 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             scenario.pipeline.prefix.configured().unwrap_or_default(),
         );
     }
-    if args.keep && args.backend.backend != BackendKind::Endpoint {
+    if args.keep && args.backend.kind() != BackendKind::Endpoint {
         println!(
             "note: --keep keeps the resources, but the {} backend stops when the run ends; to inspect \
              them afterwards, hold an environment with `streamproof env up` and run with --backend \
              endpoint --endpoint URL --keep",
-            args.backend.backend.name()
+            args.backend.kind().name()
         );
     }
     let keep = args.keep;
