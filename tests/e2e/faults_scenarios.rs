@@ -180,8 +180,7 @@ async fn a_constant_partition_key_puts_every_record_on_one_shard() {
     // Nothing is lost or out of order: only the distribution shows the bug.
     assert_eq!(report.counts.lost, 0);
     assert_eq!(report.counts.delivered, report.counts.acknowledged);
-    let failed: Vec<&str> =
-        report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+    let failed: Vec<&str> = report.assertions.iter().filter(|a| a.failed()).map(|a| a.name()).collect();
     assert_eq!(failed, ["shard balance"], "{}", report.summary());
     let distribution = report.distribution.as_ref().expect("a distribution");
     // Kinesis routes the one key by its MD5 hash; the producer saw that shard in every response.
@@ -192,7 +191,7 @@ async fn a_constant_partition_key_puts_every_record_on_one_shard() {
     let records: Vec<u64> = distribution.per_shard.iter().map(|s| s.records).collect();
     assert_eq!(records.iter().sum::<u64>(), report.counts.acknowledged);
     assert_eq!(records.iter().filter(|n| **n > 0).count(), 1);
-    let detail = &report.assertion("shard balance").unwrap().detail;
+    let detail = &report.assertion(verifier::AssertionKind::ShardBalance).unwrap().detail;
     assert!(detail.starts_with(&format!("{busy} received 100.0% of 500 records (bound 50.0%)")), "{detail}");
     assert!(
         detail.contains("3 of 4 shards idle") && detail.contains("constant or low-cardinality"),
@@ -217,8 +216,7 @@ async fn a_hot_key_beyond_its_shards_limits_is_throttled_and_named() {
     assert_eq!(report.counts.lost, 0);
     assert_eq!(report.counts.reordered, 0);
     assert_eq!(report.counts.delivered, report.counts.acknowledged);
-    let failed: Vec<&str> =
-        report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+    let failed: Vec<&str> = report.assertions.iter().filter(|a| a.failed()).map(|a| a.name()).collect();
     assert_eq!(failed, ["throttling"], "{}", report.summary());
     let distribution = report.distribution.as_ref().expect("a distribution");
     assert_eq!(distribution.throttled, outcome.metrics.throttled);
@@ -229,7 +227,7 @@ async fn a_hot_key_beyond_its_shards_limits_is_throttled_and_named() {
     let shard = format!("shardId-{:012}", producer::capacity::shard_for_key("key-000000", 2));
     assert_eq!(hot.shard.as_deref(), Some(shard.as_str()));
     assert_eq!(distribution.hottest_shard.as_deref(), Some(shard.as_str()));
-    let detail = &report.assertion("throttling").unwrap().detail;
+    let detail = &report.assertion(verifier::AssertionKind::Throttling).unwrap().detail;
     assert!(
         detail.contains(&format!("hottest keys: \"key-000000\" {} on {shard}", hot.throttled)),
         "{detail}"
@@ -259,10 +257,10 @@ async fn a_run_whose_every_put_is_refused_fails_sending_and_names_every_seq() {
     let report = &outcome.report;
     // Nothing was acknowledged, so every other assertion holds vacuously: sending alone fails.
     for assertion in &report.assertions {
-        assert_eq!(assertion.failed(), assertion.name == "sending", "{assertion:?}");
+        assert_eq!(assertion.failed(), assertion.name() == "sending", "{assertion:?}");
     }
     assert_eq!(
-        report.assertion("sending").unwrap().detail,
+        report.assertion(verifier::AssertionKind::Sending).unwrap().detail,
         "nothing acknowledged: all 5 records failed to send"
     );
     assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (0, 5));
@@ -297,7 +295,7 @@ async fn concatenated_json_fails_the_ndjson_format_and_names_every_object() {
     let report = &outcome.report;
     // Nothing is lost: the bug is only in how line-oriented readers see the objects.
     for assertion in &report.assertions {
-        assert_eq!(assertion.failed(), assertion.name == "object format", "{assertion:?}");
+        assert_eq!(assertion.failed(), assertion.name() == "object format", "{assertion:?}");
     }
     assert_eq!(report.counts.delivered, 500);
     let format = report.format.as_ref().expect("the format check ran");

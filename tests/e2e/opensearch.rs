@@ -272,7 +272,7 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
         .assertions
         .iter()
         .filter(|assertion| assertion.failed())
-        .map(|assertion| assertion.name.as_str())
+        .map(|assertion| assertion.name())
         .collect();
     assert_eq!(failed_assertions, ["delivery", "indexed or failed", "index count"], "{}", again.summary());
     assert_eq!(again.counts.lost, lost.len() as u64);

@@ -10,8 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::assertion::Assertion;
-use crate::assertion::names::{SHARD_BALANCE, THROTTLING};
+use crate::assertion::{Assertion, AssertionKind};
 
 /// Records and bytes the backend acknowledged on one shard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -191,7 +190,7 @@ impl Distribution {
 
     /// The `shard balance` assertion against `max_share`.
     pub(crate) fn shard_assertion(&self, max_share: f64) -> Assertion {
-        let name = SHARD_BALANCE;
+        let name = AssertionKind::ShardBalance;
         let (Some(shard), Some(share)) = (&self.hottest_shard, self.hottest_share) else {
             return if self.shards == 0 {
                 Assertion::not_applicable(name, "not applicable: Direct PUT records have no shards".into())
@@ -230,7 +229,7 @@ impl Distribution {
 
     /// The `throttling` assertion against `max_fraction`.
     pub(crate) fn throttle_assertion(&self, max_fraction: f64) -> Assertion {
-        let name = THROTTLING;
+        let name = AssertionKind::Throttling;
         if !self.throttling_modelled {
             return Assertion::not_applicable(
                 name,
@@ -260,16 +259,16 @@ impl Distribution {
     }
 
     /// The lines that explain a failed assertion of this module.
-    pub(crate) fn specifics(&self, assertion: &str) -> Vec<String> {
+    pub(crate) fn specifics(&self, assertion: AssertionKind) -> Vec<String> {
         match assertion {
-            SHARD_BALANCE => self
+            AssertionKind::ShardBalance => self
                 .per_shard
                 .iter()
                 .map(|s| {
                     format!("{}: {} records ({}), {} bytes", s.shard, s.records, percent(s.share), s.bytes)
                 })
                 .collect(),
-            THROTTLING => self
+            AssertionKind::Throttling => self
                 .throttled_keys
                 .iter()
                 .map(|k| {
@@ -358,7 +357,7 @@ mod tests {
             true,
         );
         assert_eq!(balanced.idle_shards, 0);
-        assert!(balanced.shard_assertion(0.5).passed);
+        assert!(balanced.shard_assertion(0.5).passed());
         assert!(distribution.properties().contains(&("hottest_share", "1.0000".to_owned())));
         assert!(
             balanced
@@ -386,7 +385,7 @@ mod tests {
             failed.detail
         );
         assert!(failed.detail.contains("\"hot\" 200 on shardId-000000000001"), "{}", failed.detail);
-        assert!(distribution.throttle_assertion(0.2).passed);
+        assert!(distribution.throttle_assertion(0.2).passed());
         let localstack = Distribution::new(
             &metrics(&[("shardId-000000000001", 1000)], 1000, 0),
             Some(2),

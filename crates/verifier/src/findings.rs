@@ -99,10 +99,12 @@ pub const LATENCY_BUCKETS_MS: [u64; 16] = [
 /// The expectations the run was held to, as plain values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpectSummary {
-    /// `exactly_once` or `at_least_once`.
-    pub delivery: &'static str,
-    /// `per_key` or `none`.
-    pub ordering: &'static str,
+    /// `exactly_once` or `at_least_once` in the report.
+    #[serde(serialize_with = "delivery_name")]
+    pub delivery: Delivery,
+    /// `per_key` or `none` in the report.
+    #[serde(serialize_with = "ordering_name")]
+    pub ordering: Ordering,
     pub max_latency_ms: u64,
     pub timeout_ms: u64,
     /// The largest share of records one shard may receive; `None`: not asserted.
@@ -116,14 +118,8 @@ pub struct ExpectSummary {
 impl ExpectSummary {
     pub(crate) fn new(expect: &Expect) -> Self {
         ExpectSummary {
-            delivery: match expect.delivery {
-                Delivery::ExactlyOnce => "exactly_once",
-                Delivery::AtLeastOnce => "at_least_once",
-            },
-            ordering: match expect.ordering {
-                Ordering::PerKey => "per_key",
-                Ordering::None => "none",
-            },
+            delivery: expect.delivery,
+            ordering: expect.ordering,
             max_latency_ms: millis(expect.max_latency),
             timeout_ms: millis(expect.timeout),
             max_shard_share: expect.max_shard_share,
@@ -131,6 +127,20 @@ impl ExpectSummary {
             max_failed_fraction: expect.max_failed_fraction,
         }
     }
+}
+
+fn delivery_name<S: serde::Serializer>(delivery: &Delivery, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(match delivery {
+        Delivery::ExactlyOnce => "exactly_once",
+        Delivery::AtLeastOnce => "at_least_once",
+    })
+}
+
+fn ordering_name<S: serde::Serializer>(ordering: &Ordering, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(match ordering {
+        Ordering::PerKey => "per_key",
+        Ordering::None => "none",
+    })
 }
 
 /// How the wait for records ended.

@@ -10,8 +10,7 @@
 use scenario::ObjectFormat;
 use serde::Serialize;
 
-use crate::assertion::Assertion;
-use crate::assertion::names::OBJECT_FORMAT;
+use crate::assertion::{Assertion, AssertionKind};
 
 use crate::findings::MAX_EXAMPLES;
 
@@ -130,17 +129,17 @@ impl FormatSummary {
     /// The assertion over the summary.
     pub(crate) fn assertion(&self) -> Assertion {
         if let Some(why) = &self.not_applicable {
-            return Assertion::not_applicable(OBJECT_FORMAT, why.clone());
+            return Assertion::not_applicable(AssertionKind::ObjectFormat, why.clone());
         }
         if self.concatenated_objects == 0 {
             return Assertion::verdict(
-                OBJECT_FORMAT,
+                AssertionKind::ObjectFormat,
                 true,
                 format!("ndjson: {} objects, every record on a line of its own", self.objects),
             );
         }
         Assertion::verdict(
-            OBJECT_FORMAT,
+            AssertionKind::ObjectFormat,
             false,
             format!(
                 "ndjson: {} of {} objects hold records concatenated with no newline between them ({{..}}{{..}}); \

@@ -60,7 +60,7 @@ impl Report {
             let _ = write!(
                 out,
                 "<tr><td class=\"{class}\">{label}</td><td>{}</td><td>{}</td></tr>",
-                escape(&assertion.name),
+                escape(assertion.name()),
                 escape(&assertion.detail)
             );
         }

@@ -53,7 +53,7 @@ mod search_summary;
 mod transform;
 mod unpack;
 
-pub use assertion::{Assertion, AssertionStatus};
+pub use assertion::{Assertion, AssertionKind, AssertionStatus};
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
 pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};

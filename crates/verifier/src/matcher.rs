@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use producer::{Envelope, Expectation};
 use scenario::Expect;
 
-use crate::assertion::Assertion;
+use crate::assertion::{Assertion, AssertionKind};
 use crate::bitset::Bitset;
 use crate::buffering::BufferingCheck;
 use crate::decode::{Content, Decoded, Decoder};
@@ -381,8 +381,8 @@ impl Matcher {
             report::assertions(&config.expect, &counts, &state.unexpected, buffering.as_ref());
         if let Some(reason) = &config.unordered {
             for assertion in &mut assertions {
-                if assertion.name == "ordering" || assertion.name == "latency" {
-                    *assertion = Assertion::not_applicable(&assertion.name, reason.clone());
+                if matches!(assertion.kind, AssertionKind::Ordering | AssertionKind::Latency) {
+                    *assertion = Assertion::not_applicable(assertion.kind, reason.clone());
                 }
             }
         }
@@ -393,7 +393,6 @@ impl Matcher {
             run_id: expectation.run_id.clone(),
             bucket: read.bucket.clone(),
             prefix: read.prefix.clone(),
-            passed: !assertions.iter().any(Assertion::failed),
             incomplete: None,
             expect: ExpectSummary::new(&config.expect),
             wait: WaitSummary { complete: self.complete(), elapsed_ms: millis(read.elapsed) },
@@ -638,7 +637,7 @@ mod tests {
         let bytes = report.counts.bytes;
         assert_eq!(report.counts, Counts { objects: 2, bytes, ..clean_counts(10) });
         assert!(report.passed(), "{}", report.summary());
-        assert!(report.passed);
+        assert!(report.passed());
         assert!(report.lost_ranges.is_empty() && report.duplicated_seqs.is_empty());
         assert_eq!(report.latency.samples, 10);
         assert_eq!(report.latency.max_ms, Some(2_000 - 5));
@@ -658,8 +657,8 @@ mod tests {
         assert_eq!(report.lost_ranges, vec![crate::findings::SeqRange { start: 3, end: 3 }]);
         assert!(!report.passed());
         assert!(!report.wait.complete);
-        let delivery = report.assertion("delivery").unwrap();
-        assert_eq!((delivery.name.as_str(), delivery.passed), ("delivery", false));
+        let delivery = report.assertion(crate::AssertionKind::Delivery).unwrap();
+        assert_eq!((delivery.name(), delivery.passed()), ("delivery", false));
         let summary = report.summary();
         assert!(summary.contains("lost 1 record: seq 3\n"), "{summary}");
         assert!(summary.starts_with("FAIL"), "{summary}");
@@ -677,7 +676,7 @@ mod tests {
         assert_eq!(report.counts.lost, 0);
         assert_eq!(report.counts.reordered, 0, "copies are not reorderings");
         assert_eq!(report.duplicated_seqs, vec![2, 3]);
-        assert!(!report.assertion("delivery").unwrap().passed);
+        assert!(!report.assertion(crate::AssertionKind::Delivery).unwrap().passed());
         assert!(
             report.summary().contains("duplicated 3 extra copies of 2 records: seq 2..=3"),
             "{}",
@@ -703,7 +702,7 @@ mod tests {
             vec![ReorderedExample { key: "k0".into(), kseq: 1, after_kseq: 2, object: "o2".into() }]
         );
         assert_eq!(report.counts.delivered, 6);
-        assert!(!report.assertion("ordering").unwrap().passed);
+        assert!(!report.assertion(crate::AssertionKind::Ordering).unwrap().passed());
 
         let unordered = Expect { ordering: Ordering::None, ..expect() };
         let mut relaxed = Matcher::new(&expectation(6), &unordered, "test clock");
@@ -712,8 +711,8 @@ mod tests {
         assert_eq!(report.counts.reordered, 1);
         assert_eq!(
             (
-                report.assertion("ordering").unwrap().passed,
-                report.assertion("ordering").unwrap().detail.as_str()
+                report.assertion(crate::AssertionKind::Ordering).unwrap().passed(),
+                report.assertion(crate::AssertionKind::Ordering).unwrap().detail.as_str()
             ),
             (true, "not asserted")
         );
@@ -736,11 +735,11 @@ mod tests {
         assert_eq!(report.unexpected.examples[0].detail, "seq 2 but only 2 generated");
         let first_out_of_range = object("r1", &[0, 1]).len() + object("r0", &[0]).len();
         assert_eq!(report.unexpected.examples[0].offset, first_out_of_range as u64);
-        let verdict = report.assertion("no unexpected records").unwrap();
-        assert_eq!((verdict.name.as_str(), verdict.passed), ("no unexpected records", false));
+        let verdict = report.assertion(crate::AssertionKind::NoUnexpectedRecords).unwrap();
+        assert_eq!((verdict.name(), verdict.passed()), ("no unexpected records", false));
         assert_eq!(verdict.detail, "2 unexpected: 1 seq out of range, 1 no envelope");
         assert!(
-            report.assertion("delivery").unwrap().passed,
+            report.assertion(crate::AssertionKind::Delivery).unwrap().passed(),
             "other runs' and unexpected records do not affect delivery"
         );
     }
@@ -761,8 +760,8 @@ mod tests {
         assert_eq!(report.delivered_unacknowledged_seqs, vec![3]);
         assert_eq!((report.counts.acknowledged, report.counts.failed_to_send), (2, 2));
         // Delivery holds for what was acknowledged, but two records never reached the pipeline.
-        assert!(report.assertion("delivery").unwrap().passed);
-        let sending = report.assertion("sending").unwrap();
+        assert!(report.assertion(crate::AssertionKind::Delivery).unwrap().passed());
+        let sending = report.assertion(crate::AssertionKind::Sending).unwrap();
         assert!(sending.failed(), "{sending:?}");
         assert_eq!(sending.detail, "2 of 4 failed to send (none allowed)");
         assert!(!report.passed());
@@ -784,11 +783,11 @@ mod tests {
         lenient.max_failed_fraction = 0.03;
         let verdict = |expect: &Expect| {
             let matcher = Matcher::new(&expectation, expect, "test clock");
-            matcher.report(&ReadSummary::default()).assertion("sending").unwrap().clone()
+            matcher.report(&ReadSummary::default()).assertion(crate::AssertionKind::Sending).unwrap().clone()
         };
         // 3 of 100 is within 3 %, not within 2 %.
         let allowed = verdict(&lenient);
-        assert!(allowed.passed, "{allowed:?}");
+        assert!(allowed.passed(), "{allowed:?}");
         assert_eq!(allowed.detail, "3 of 100 failed to send (3.0 %, at most 3.0 % allowed)");
         lenient.max_failed_fraction = 0.02;
         assert!(verdict(&lenient).failed());
@@ -806,8 +805,8 @@ mod tests {
         assert!(matcher.complete(), "nothing acknowledged means nothing to wait for");
         let report = matcher.report(&ReadSummary::default());
         // Every other assertion holds vacuously; sending alone tells the truth.
-        assert!(report.assertions.iter().filter(|a| a.name != "sending").all(|a| a.passed));
-        let sending = report.assertion("sending").unwrap();
+        assert!(report.assertions.iter().filter(|a| a.name() != "sending").all(|a| a.passed()));
+        let sending = report.assertion(crate::AssertionKind::Sending).unwrap();
         assert_eq!(
             (sending.failed(), sending.detail.as_str()),
             (true, "nothing acknowledged: all 5 records failed to send")
@@ -845,7 +844,7 @@ mod tests {
         assert_eq!(report.late[0].seq, 1);
         assert_eq!(report.late[0].latency_ms, 11_000 - 1);
         assert_eq!(report.latency.p50_ms.map(|ms| ms / 100), Some(109));
-        assert!(!report.assertion("latency").unwrap().passed);
+        assert!(!report.assertion(crate::AssertionKind::Latency).unwrap().passed());
         assert!(
             report.summary().contains("seq 1 (key \"k1\") took 10999 ms (in o2)"),
             "{}",
@@ -864,7 +863,7 @@ mod tests {
         assert_eq!((report.counts.corrupt, report.counts.corrupt_bytes), (1, 11));
         assert_eq!(report.corrupt[0].object, "2024/01/01/o1");
         assert_eq!(report.corrupt[0].offset, offset as u64);
-        assert!(!report.assertion("delivery").unwrap().passed);
+        assert!(!report.assertion(crate::AssertionKind::Delivery).unwrap().passed());
         let summary = report.summary();
         assert!(
             summary.contains(&format!("corrupt 11 bytes in 2024/01/01/o1 at offset {offset}")),
@@ -935,7 +934,7 @@ mod tests {
         matcher.observe_object("d", T0 + SECOND, &object("r1", &[2, 1]));
         let report = report(&matcher);
         assert_eq!(report.counts.reordered, 1);
-        assert!(!report.assertion("ordering").unwrap().passed);
+        assert!(!report.assertion(crate::AssertionKind::Ordering).unwrap().passed());
     }
 
     #[test]
@@ -976,17 +975,16 @@ mod tests {
         assert_eq!(buffering.flushed_early_objects, vec!["early".to_string()]);
         assert_eq!(buffering.held_too_long_examples[0].seq, 1);
         let assertion = report.assertions.last().unwrap();
-        assert_eq!((assertion.name.as_str(), assertion.status), ("buffering", AssertionStatus::Fail));
+        assert_eq!((assertion.name(), assertion.status), ("buffering", AssertionStatus::Fail));
         assert!(!report.passed());
         assert!(report.summary().contains("flushed before either threshold: early"), "{}", report.summary());
 
         let report = run(BufferingCheck::new(hints, "localstack", false));
         let assertion = report.assertions.last().unwrap();
         assert_eq!(assertion.status, AssertionStatus::NotApplicable);
-        assert!(!assertion.passed, "not applicable is never a pass");
+        assert!(!assertion.passed(), "not applicable is never a pass");
         assert!(assertion.detail.starts_with("not applicable on localstack: "), "{}", assertion.detail);
-        let failed: Vec<&str> =
-            report.assertions.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+        let failed: Vec<&str> = report.assertions.iter().filter(|a| a.failed()).map(|a| a.name()).collect();
         assert_eq!(failed, vec!["latency"], "only the 80 s record's latency fails");
         assert!(report.summary().contains("N/A   buffering"), "{}", report.summary());
         let xml = report.junit().unwrap();

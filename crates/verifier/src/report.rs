@@ -12,12 +12,9 @@ use std::path::{Path, PathBuf};
 
 use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 use scenario::{Delivery, Expect, Ordering};
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::assertion::names::{
-    ALL_DOCUMENTS, INDEX_COUNT, INDEXED_OR_FAILED, OBJECT_FORMAT, SENDING, SHARD_BALANCE, THROTTLING,
-};
-use crate::assertion::{Assertion, AssertionStatus};
+use crate::assertion::{Assertion, AssertionKind, AssertionStatus};
 use crate::distribution::Distribution;
 use crate::findings::*;
 use crate::format::FormatSummary;
@@ -154,13 +151,12 @@ const SUMMARY_RANGES: usize = 10;
 /// Invariant: `delivered + duplicated_records + lost = acknowledged + delivered_unacknowledged`, and
 /// with a data transformation the acknowledged records it dropped or failed are not lost either.
 /// Example lists keep the first [`MAX_EXAMPLES`] findings in delivery order unless noted otherwise.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub schema_version: u32,
     pub run_id: String,
     pub bucket: String,
     pub prefix: String,
-    pub passed: bool,
     /// Why the run stopped before it could be fully verified; `None` for a complete run.
     pub incomplete: Option<String>,
     pub expect: ExpectSummary,
@@ -190,12 +186,84 @@ pub struct Report {
     /// The faults the backend injected, when the run had a fault plan ([`Report::set_ground_truth`]).
     pub ground_truth: Option<Vec<InjectedFault>>,
     /// Records a data transformation dropped or sent to the error output, when the run had one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transform: Option<TransformSummary>,
     /// The search index and its S3 backup, when the run delivered to OpenSearch or Elasticsearch.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchSummary>,
     pub assertions: Vec<Assertion>,
+}
+
+/// `report.json`: the fields in the order above, with `passed` read from [`Report::passed`] (never
+/// stored, so no change to the assertions can leave it stale), and `transform` and `search` only
+/// when the run had them.
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Every field, by name: a field added to `Report` and not written here does not compile.
+        let Report {
+            schema_version,
+            run_id,
+            bucket,
+            prefix,
+            incomplete,
+            expect,
+            wait,
+            counts,
+            lost_ranges,
+            lost_ranges_truncated,
+            duplicated_seqs,
+            delivered_unacknowledged_seqs,
+            failed_to_send,
+            reordered,
+            corrupt,
+            unexpected,
+            late,
+            latency,
+            objects,
+            objects_truncated,
+            buffering,
+            format,
+            distribution,
+            ground_truth,
+            transform,
+            search,
+            assertions,
+        } = self;
+        let mut out = serializer.serialize_struct("Report", 27)?;
+        out.serialize_field("schema_version", schema_version)?;
+        out.serialize_field("run_id", run_id)?;
+        out.serialize_field("bucket", bucket)?;
+        out.serialize_field("prefix", prefix)?;
+        out.serialize_field("passed", &self.passed())?;
+        out.serialize_field("incomplete", incomplete)?;
+        out.serialize_field("expect", expect)?;
+        out.serialize_field("wait", wait)?;
+        out.serialize_field("counts", counts)?;
+        out.serialize_field("lost_ranges", lost_ranges)?;
+        out.serialize_field("lost_ranges_truncated", lost_ranges_truncated)?;
+        out.serialize_field("duplicated_seqs", duplicated_seqs)?;
+        out.serialize_field("delivered_unacknowledged_seqs", delivered_unacknowledged_seqs)?;
+        out.serialize_field("failed_to_send", failed_to_send)?;
+        out.serialize_field("reordered", reordered)?;
+        out.serialize_field("corrupt", corrupt)?;
+        out.serialize_field("unexpected", unexpected)?;
+        out.serialize_field("late", late)?;
+        out.serialize_field("latency", latency)?;
+        out.serialize_field("objects", objects)?;
+        out.serialize_field("objects_truncated", objects_truncated)?;
+        out.serialize_field("buffering", buffering)?;
+        out.serialize_field("format", format)?;
+        out.serialize_field("distribution", distribution)?;
+        out.serialize_field("ground_truth", ground_truth)?;
+        match transform {
+            Some(transform) => out.serialize_field("transform", transform)?,
+            None => out.skip_field("transform")?,
+        }
+        match search {
+            Some(search) => out.serialize_field("search", search)?,
+            None => out.skip_field("search")?,
+        }
+        out.serialize_field("assertions", assertions)?;
+        out.end()
+    }
 }
 
 /// Writing a rendering of the report failed.
@@ -224,7 +292,6 @@ impl Report {
     /// then never passes, in any rendering.
     pub fn mark_incomplete(&mut self, reason: impl Into<String>) {
         self.incomplete = Some(reason.into());
-        self.passed = false;
     }
 
     /// `PASS`, `FAIL`, or `INCOMPLETE` for a run that stopped early.
@@ -238,9 +305,9 @@ impl Report {
         }
     }
 
-    /// The assertion named `name` (such as `delivery` or `index count`), if the report has one.
-    pub fn assertion(&self, name: &str) -> Option<&Assertion> {
-        self.assertions.iter().find(|assertion| assertion.name == name)
+    /// The report's assertion of `kind`, if it has one.
+    pub fn assertion(&self, kind: AssertionKind) -> Option<&Assertion> {
+        self.assertions.iter().find(|assertion| assertion.kind == kind)
     }
 
     /// Where the run's records were read: the bucket and prefix, or a search destination's index.
@@ -264,16 +331,16 @@ impl Report {
                 "  incomplete: {reason}; counts are what was read by then (unread records count as lost)"
             );
         }
-        let width = self.assertions.iter().map(|assertion| assertion.name.len()).max().unwrap_or(0);
+        let width = self.assertions.iter().map(|assertion| assertion.name().len()).max().unwrap_or(0);
         for assertion in &self.assertions {
             let verdict = match assertion.status {
                 AssertionStatus::Pass => "PASS",
                 AssertionStatus::Fail => "FAIL",
                 AssertionStatus::NotApplicable => "N/A ",
             };
-            let _ = writeln!(out, "  {verdict}  {:width$}  {}", assertion.name, assertion.detail);
+            let _ = writeln!(out, "  {verdict}  {:width$}  {}", assertion.name(), assertion.detail);
             if assertion.failed() {
-                for line in self.specifics(&assertion.name) {
+                for line in self.specifics(assertion.kind) {
                     let _ = writeln!(out, "        {line}");
                 }
             }
@@ -369,11 +436,11 @@ impl Report {
     }
 
     /// The lines that explain a failed assertion.
-    fn specifics(&self, assertion: &str) -> Vec<String> {
+    fn specifics(&self, assertion: AssertionKind) -> Vec<String> {
         let mut lines = Vec::new();
         let counts = &self.counts;
         match assertion {
-            SENDING => {
+            AssertionKind::Sending => {
                 if counts.failed_to_send > 0 {
                     let seqs: Vec<u64> = self.failed_to_send.iter().map(|failed| failed.seq).collect();
                     lines.push(format!(
@@ -399,7 +466,7 @@ impl Report {
                     more(&mut lines, reasons.len() as u64, SUMMARY_EXAMPLES, "distinct errors");
                 }
             }
-            "delivery" => {
+            AssertionKind::Delivery => {
                 if counts.lost > 0 {
                     let shown = self.lost_ranges.len().min(SUMMARY_RANGES);
                     let mut line = format!(
@@ -413,7 +480,7 @@ impl Report {
                     }
                     lines.push(line);
                 }
-                if counts.duplicated > 0 && self.expect.delivery == "exactly_once" {
+                if counts.duplicated > 0 && self.expect.delivery == Delivery::ExactlyOnce {
                     lines.push(format!(
                         "duplicated {} extra {} of {} {}: seq {}",
                         counts.duplicated,
@@ -435,7 +502,7 @@ impl Report {
                 }
                 more(&mut lines, counts.corrupt, SUMMARY_EXAMPLES, "corrupt spans");
             }
-            "ordering" => {
+            AssertionKind::Ordering => {
                 for example in self.reordered.iter().take(SUMMARY_EXAMPLES) {
                     lines.push(format!(
                         "key {:?}: kseq {} first delivered after kseq {} (in {})",
@@ -444,7 +511,7 @@ impl Report {
                 }
                 more(&mut lines, counts.reordered, SUMMARY_EXAMPLES, "reordered records");
             }
-            "latency" => {
+            AssertionKind::Latency => {
                 for example in self.late.iter().take(SUMMARY_EXAMPLES) {
                     lines.push(format!(
                         "seq {} (key {:?}) took {} ms (in {})",
@@ -453,22 +520,24 @@ impl Report {
                 }
                 more(&mut lines, counts.late, SUMMARY_EXAMPLES, "late records");
             }
-            OBJECT_FORMAT => {
+            AssertionKind::ObjectFormat => {
                 if let Some(format) = &self.format {
                     lines.extend(format.specifics(SUMMARY_EXAMPLES));
                 }
             }
-            INDEXED_OR_FAILED | INDEX_COUNT | ALL_DOCUMENTS => {
+            AssertionKind::IndexedOrFailed
+            | AssertionKind::IndexCount
+            | AssertionKind::AllDocumentsBackup => {
                 if let Some(search) = &self.search {
                     lines.extend(search.specifics(assertion));
                 }
             }
-            SHARD_BALANCE | THROTTLING => {
+            AssertionKind::ShardBalance | AssertionKind::Throttling => {
                 if let Some(distribution) = &self.distribution {
                     lines.extend(distribution.specifics(assertion));
                 }
             }
-            "buffering" => {
+            AssertionKind::Buffering => {
                 if let Some(buffering) = &self.buffering {
                     for key in buffering.oversized_objects.iter().take(SUMMARY_EXAMPLES) {
                         lines.push(format!("oversized: {key}"));
@@ -484,7 +553,7 @@ impl Report {
                     }
                 }
             }
-            _ => {
+            AssertionKind::NoUnexpectedRecords => {
                 for example in self.unexpected.examples.iter().take(SUMMARY_EXAMPLES) {
                     let mut line = format!(
                         "{}: {} at offset {}",
@@ -547,21 +616,21 @@ impl Report {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(assertion.detail.as_str());
                 status
-            } else if assertion.passed {
+            } else if assertion.passed() {
                 TestCaseStatus::success()
             } else {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(assertion.detail.as_str());
-                status.set_type(assertion.name.as_str());
-                let specifics = self.specifics(&assertion.name);
+                status.set_type(assertion.name());
+                let specifics = self.specifics(assertion.kind);
                 if !specifics.is_empty() {
                     status.set_description(specifics.join("\n"));
                 }
                 status
             };
-            let mut case = TestCase::new(assertion.name.as_str(), status);
+            let mut case = TestCase::new(assertion.name(), status);
             case.set_classname(format!("streamproof.{}", self.bucket));
-            if assertion.passed {
+            if assertion.passed() {
                 case.set_system_out(assertion.detail.as_str());
             }
             suite.add_test_case(case);
@@ -594,7 +663,8 @@ impl Report {
     /// Adds the run's load distribution, and the assertions the expectations ask of it
     /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
     pub fn set_distribution(&mut self, distribution: Distribution) {
-        self.assertions.retain(|a| a.name != SHARD_BALANCE && a.name != THROTTLING);
+        self.assertions
+            .retain(|a| !matches!(a.kind, AssertionKind::ShardBalance | AssertionKind::Throttling));
         if let Some(max_share) = self.expect.max_shard_share {
             self.assertions.push(distribution.shard_assertion(max_share));
         }
@@ -602,7 +672,6 @@ impl Report {
             self.assertions.push(distribution.throttle_assertion(max_fraction));
         }
         self.distribution = Some(distribution);
-        self.passed = self.passed();
     }
 
     /// Marks the object-format assertion as not applicable (a backend that ignores the
@@ -611,10 +680,9 @@ impl Report {
         let Some(format) = self.format.as_mut() else { return };
         format.not_applicable = Some(why.into());
         let assertion = format.assertion();
-        for existing in self.assertions.iter_mut().filter(|a| a.name == OBJECT_FORMAT) {
+        for existing in self.assertions.iter_mut().filter(|a| a.kind == AssertionKind::ObjectFormat) {
             *existing = assertion.clone();
         }
-        self.passed = self.passed();
     }
 
     /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
@@ -667,7 +735,7 @@ fn sending(expect: &Expect, counts: &Counts) -> Assertion {
         } else {
             format!("nothing acknowledged: all {sent} {} failed to send", plural(sent, "record", "records"))
         };
-        return Assertion::verdict(SENDING, false, detail);
+        return Assertion::verdict(AssertionKind::Sending, false, detail);
     }
     let share = failed as f64 / sent as f64;
     let allowed = expect.max_failed_fraction;
@@ -680,7 +748,7 @@ fn sending(expect: &Expect, counts: &Counts) -> Assertion {
             percent(allowed)
         ),
     };
-    Assertion::verdict(SENDING, share <= allowed, detail)
+    Assertion::verdict(AssertionKind::Sending, share <= allowed, detail)
 }
 
 /// A share as a percentage with enough digits to tell a small share from zero.
@@ -698,7 +766,7 @@ pub(crate) fn assertions(
 ) -> Vec<Assertion> {
     let delivery = match expect.delivery {
         Delivery::ExactlyOnce => Assertion::verdict(
-            "delivery",
+            AssertionKind::Delivery,
             counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0,
             format!(
                 "exactly once: {} lost, {} duplicated, {} corrupt",
@@ -706,7 +774,7 @@ pub(crate) fn assertions(
             ),
         ),
         Delivery::AtLeastOnce => Assertion::verdict(
-            "delivery",
+            AssertionKind::Delivery,
             counts.lost == 0 && counts.corrupt == 0,
             format!(
                 "at least once: {} lost, {} corrupt ({} duplicated, allowed)",
@@ -716,19 +784,19 @@ pub(crate) fn assertions(
     };
     let ordering = match expect.ordering {
         Ordering::PerKey => Assertion::verdict(
-            "ordering",
+            AssertionKind::Ordering,
             counts.reordered == 0,
             format!("per key: {} reordered", counts.reordered),
         ),
-        Ordering::None => Assertion::verdict("ordering", true, "not asserted".into()),
+        Ordering::None => Assertion::verdict(AssertionKind::Ordering, true, "not asserted".into()),
     };
     let latency = Assertion::verdict(
-        "latency",
+        AssertionKind::Latency,
         counts.late == 0,
         format!("{} late (bound {} ms)", counts.late, millis(expect.max_latency)),
     );
     let unexpected = Assertion::verdict(
-        "no unexpected records",
+        AssertionKind::NoUnexpectedRecords,
         counts.unexpected == 0,
         if counts.unexpected == 0 {
             "0 unexpected".into()
@@ -739,9 +807,9 @@ pub(crate) fn assertions(
     let mut assertions = vec![sending(expect, counts), delivery, ordering, latency, unexpected];
     if let Some(buffering) = buffering {
         assertions.push(match &buffering.not_applicable {
-            Some(why) => Assertion::not_applicable("buffering", why.clone()),
+            Some(why) => Assertion::not_applicable(AssertionKind::Buffering, why.clone()),
             None => Assertion::verdict(
-                "buffering",
+                AssertionKind::Buffering,
                 buffering.oversized + buffering.flushed_early + buffering.held_too_long == 0,
                 format!(
                     "{} MiB / {} s: {} oversized, {} flushed early, {} held too long",

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::assertion::Assertion;
+use crate::assertion::{Assertion, AssertionKind};
 use crate::findings::{MAX_EXAMPLES, SeqRange};
 use crate::matcher::{Matcher, ReadSummary};
 use crate::report::Report;
@@ -119,7 +119,7 @@ pub async fn verify_search(
     tracing::info!(
         run = %expectation.run_id,
         index = %check.index_pattern(),
-        passed = report.passed,
+        passed = report.passed(),
         complete = report.wait.complete,
         "search verification finished"
     );
@@ -174,10 +174,12 @@ fn search_report(
             report.objects = backup.objects.clone();
             report.objects_truncated = backup.objects_truncated;
             report.buffering = backup.buffering.clone();
-            report.assertions.extend(backup.assertions.iter().filter(|a| a.name == "buffering").cloned());
+            report
+                .assertions
+                .extend(backup.assertions.iter().filter(|a| a.kind == AssertionKind::Buffering).cloned());
         }
         None if options.buffering.is_some() => report.assertions.push(Assertion::not_applicable(
-            "buffering",
+            AssertionKind::Buffering,
             "not applicable with S3BackupMode FailedDocumentsOnly: the index has no objects and the \
              backup holds only failed documents"
                 .into(),
@@ -185,21 +187,19 @@ fn search_report(
         None => {}
     }
     // The object format (`[expect] format`) is about S3 objects: the backup's with AllDocuments.
-    if let Some(at) = report.assertions.iter().position(|a| a.name == crate::assertion::names::OBJECT_FORMAT)
-    {
+    if let Some(at) = report.assertions.iter().position(|a| a.kind == AssertionKind::ObjectFormat) {
         let backup_format = backup.and_then(|backup| {
-            let assertion = backup.assertion(crate::assertion::names::OBJECT_FORMAT)?;
+            let assertion = backup.assertion(AssertionKind::ObjectFormat)?;
             Some((backup.format.clone(), assertion.clone()))
         });
         (report.format, report.assertions[at]) = backup_format.unwrap_or_else(|| {
             let why = "not applicable with S3BackupMode FailedDocumentsOnly: the index holds documents, not \
                        objects";
-            (None, Assertion::not_applicable(crate::assertion::names::OBJECT_FORMAT, why.into()))
+            (None, Assertion::not_applicable(AssertionKind::ObjectFormat, why.into()))
         });
     }
     report.wait.complete = read.matcher.complete() && backup.is_none_or(|backup| backup.wait.complete);
     report.search = Some(summary);
-    report.passed = report.passed();
     report
 }
 
@@ -503,8 +503,8 @@ mod tests {
     use scenario::{Delivery, Expect, Ordering};
 
     use super::*;
+    use crate::assertion::AssertionKind;
     use crate::assertion::AssertionStatus;
-    use crate::assertion::names::{ALL_DOCUMENTS, INDEX_COUNT, INDEXED_OR_FAILED};
 
     const FAILED: &str = "backup/AmazonOpenSearchService-failed/";
 
@@ -609,8 +609,8 @@ mod tests {
         }
     }
 
-    fn status(report: &Report, name: &str) -> AssertionStatus {
-        report.assertion(name).unwrap_or_else(|| panic!("{name}")).status
+    fn status(report: &Report, kind: AssertionKind) -> AssertionStatus {
+        report.assertion(kind).unwrap_or_else(|| panic!("{kind:?}")).status
     }
 
     fn report(read: &IndexRead, mode: SearchBackupMode, backup: Option<&Report>) -> Report {
@@ -630,8 +630,8 @@ mod tests {
             (search.indexed, search.index_count, search.failed_documents, search.missing_count),
             (4, 4, 0, 0)
         );
-        for name in ["ordering", "latency"] {
-            let assertion = report.assertion(name).unwrap();
+        for kind in [AssertionKind::Ordering, AssertionKind::Latency] {
+            let assertion = report.assertion(kind).unwrap();
             assert_eq!(assertion.status, AssertionStatus::NotApplicable);
             assert!(
                 assertion.detail.contains("an index has no order and no arrival time"),
@@ -639,9 +639,9 @@ mod tests {
                 assertion.detail
             );
         }
-        assert_eq!(status(&report, INDEXED_OR_FAILED), AssertionStatus::Pass);
-        assert_eq!(status(&report, INDEX_COUNT), AssertionStatus::Pass);
-        assert_eq!(status(&report, ALL_DOCUMENTS), AssertionStatus::NotApplicable);
+        assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Pass);
+        assert_eq!(status(&report, AssertionKind::IndexCount), AssertionStatus::Pass);
+        assert_eq!(status(&report, AssertionKind::AllDocumentsBackup), AssertionStatus::NotApplicable);
         assert!(report.objects.is_empty(), "an index has no objects to draw");
         assert_eq!(report.counts.reordered, 0);
         assert!(report.transform.is_none());
@@ -671,7 +671,7 @@ mod tests {
         assert_eq!((search.indexed, search.failed_documents, search.failed_acknowledged), (3, 2, 2));
         assert_eq!(search.error_codes, BTreeMap::from([("400".into(), 1), ("409".into(), 1)]));
         assert_eq!((search.failed_objects, report.counts.lost), (1, 0));
-        let detail = &report.assertion(INDEX_COUNT).unwrap().detail;
+        let detail = &report.assertion(AssertionKind::IndexCount).unwrap().detail;
         assert_eq!(detail, "_count 3, expected 3 (5 acknowledged − 2 failed)");
         assert!(report.summary().contains("(errorCode 400 1, 409 1)"), "{}", report.summary());
     }
@@ -685,8 +685,12 @@ mod tests {
         assert!(!report.passed() && !report.wait.complete);
         let search = report.search.as_ref().unwrap();
         assert_eq!((search.missing_count, search.missing.as_slice()), (1, [2].as_slice()));
-        assert_eq!(status(&report, INDEXED_OR_FAILED), AssertionStatus::Fail);
-        assert_eq!(status(&report, INDEX_COUNT), AssertionStatus::Fail, "_count 2 but 3 expected");
+        assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Fail);
+        assert_eq!(
+            status(&report, AssertionKind::IndexCount),
+            AssertionStatus::Fail,
+            "_count 2 but 3 expected"
+        );
         let summary = report.summary();
         assert!(summary.contains("neither indexed nor failed: seq 2"), "{summary}");
         let junit = report.junit().unwrap();
@@ -701,8 +705,8 @@ mod tests {
         let report = report(&read, SearchBackupMode::FailedDocumentsOnly, None);
         let search = report.search.as_ref().unwrap();
         assert_eq!(search.in_both, 1);
-        assert_eq!(status(&report, INDEXED_OR_FAILED), AssertionStatus::Pass);
-        assert_eq!(status(&report, INDEX_COUNT), AssertionStatus::Fail);
+        assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Pass);
+        assert_eq!(status(&report, AssertionKind::IndexCount), AssertionStatus::Fail);
         assert!(
             report.summary().contains("1 records are both indexed and in the failed-documents backup"),
             "{}",
@@ -715,7 +719,7 @@ mod tests {
         let check = check(SearchBackupMode::FailedDocumentsOnly);
         let read = read(2, &check, &[0, 1], 5, &[]);
         let report = report(&read, SearchBackupMode::FailedDocumentsOnly, None);
-        let assertion = report.assertion(INDEX_COUNT).unwrap();
+        let assertion = report.assertion(AssertionKind::IndexCount).unwrap();
         assert_eq!(assertion.status, AssertionStatus::Fail);
         assert_eq!(
             assertion.detail,
@@ -725,8 +729,8 @@ mod tests {
         let read = self::read(2, &check, &[0, 1, 1], 3, &[]);
         let report = self::report(&read, SearchBackupMode::FailedDocumentsOnly, None);
         assert_eq!((report.counts.duplicated, report.search.as_ref().unwrap().indexed), (1, 2));
-        assert_eq!(status(&report, "delivery"), AssertionStatus::Fail);
-        assert_eq!(status(&report, INDEX_COUNT), AssertionStatus::Fail);
+        assert_eq!(status(&report, AssertionKind::Delivery), AssertionStatus::Fail);
+        assert_eq!(status(&report, AssertionKind::IndexCount), AssertionStatus::Fail);
     }
 
     #[test]
@@ -743,15 +747,20 @@ mod tests {
         };
         let whole = backup(&[0, 1, 2, 3]);
         let report = self::report(&read, SearchBackupMode::AllDocuments, Some(&whole));
-        assert_eq!(status(&report, ALL_DOCUMENTS), AssertionStatus::Pass, "{}", report.summary());
+        assert_eq!(
+            status(&report, AssertionKind::AllDocumentsBackup),
+            AssertionStatus::Pass,
+            "{}",
+            report.summary()
+        );
         assert_eq!(report.search.as_ref().unwrap().backup_records, Some(4));
         assert_eq!(report.objects.len(), 1, "the backup objects make the timeline");
-        assert!(report.buffering.is_some() && report.assertions.iter().any(|a| a.name == "buffering"));
+        assert!(report.buffering.is_some() && report.assertions.iter().any(|a| a.name() == "buffering"));
 
         let partial = backup(&[0, 2]);
         let report = self::report(&read, SearchBackupMode::AllDocuments, Some(&partial));
-        assert_eq!(status(&report, ALL_DOCUMENTS), AssertionStatus::Fail);
-        assert_eq!(status(&report, INDEXED_OR_FAILED), AssertionStatus::Pass);
+        assert_eq!(status(&report, AssertionKind::AllDocumentsBackup), AssertionStatus::Fail);
+        assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Pass);
         let search = report.search.as_ref().unwrap();
         assert_eq!((search.backup_missing_count, search.backup_missing.as_slice()), (2, [1, 3].as_slice()));
         assert!(report.summary().contains("missing from the S3 backup: seq 1, 3"), "{}", report.summary());
@@ -763,7 +772,7 @@ mod tests {
         let check = check(SearchBackupMode::FailedDocumentsOnly);
         let read = read(1, &check, &[0], 1, &[]);
         let report = search_report(&read, None, &check, &options(true), Duration::ZERO);
-        let assertion = report.assertion("buffering").unwrap();
+        let assertion = report.assertion(crate::AssertionKind::Buffering).unwrap();
         assert_eq!(assertion.status, AssertionStatus::NotApplicable);
         assert!(report.passed());
     }
@@ -783,7 +792,7 @@ mod tests {
                 snapshot: Snapshot { count: 2, failed_objects: vec![] },
             }
         };
-        let format = |report: &Report| report.assertion("object format").cloned().unwrap();
+        let format = |report: &Report| report.assertion(crate::AssertionKind::ObjectFormat).cloned().unwrap();
 
         let mode = SearchBackupMode::FailedDocumentsOnly;
         let report = search_report(&index_read(mode), None, &check(mode), &options, Duration::ZERO);
@@ -829,7 +838,7 @@ mod tests {
         );
         assert_eq!(report.search.as_ref().unwrap().failed_documents, 2, "the good lines still count");
         assert!(report.summary().contains(&format!("in {key} at offset")), "{}", report.summary());
-        assert_eq!(status(&report, "delivery"), AssertionStatus::Fail);
+        assert_eq!(status(&report, AssertionKind::Delivery), AssertionStatus::Fail);
     }
 
     #[test]

@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::assertion::Assertion;
-use crate::assertion::names::{ALL_DOCUMENTS, INDEX_COUNT, INDEXED_OR_FAILED};
+use crate::assertion::{Assertion, AssertionKind};
 use crate::findings::Counts;
 
 /// The search destination's figures in a report (`search` in `report.json`).
@@ -54,7 +53,7 @@ impl SearchSummary {
     /// The assertions of a search destination (see the crate docs), given the report's counts.
     pub(crate) fn assertions(&self, counts: &Counts) -> Vec<Assertion> {
         let indexed_or_failed = Assertion::verdict(
-            INDEXED_OR_FAILED,
+            AssertionKind::IndexedOrFailed,
             self.missing_count == 0,
             format!(
                 "{} indexed, {} in the failed-documents backup ({} in both), {} in neither",
@@ -77,15 +76,15 @@ impl SearchSummary {
         if self.documents_read != self.index_count {
             detail.push_str(&format!("; the scroll returned {} documents", self.documents_read));
         }
-        let index_count = Assertion::verdict(INDEX_COUNT, self.index_count == expected, detail);
+        let index_count = Assertion::verdict(AssertionKind::IndexCount, self.index_count == expected, detail);
         let all_documents = match self.backup_records {
             None => Assertion::not_applicable(
-                ALL_DOCUMENTS,
+                AssertionKind::AllDocumentsBackup,
                 "not applicable with S3BackupMode FailedDocumentsOnly: only failed documents are backed up"
                     .into(),
             ),
             Some(records) => Assertion::verdict(
-                ALL_DOCUMENTS,
+                AssertionKind::AllDocumentsBackup,
                 self.backup_missing_count == 0,
                 format!(
                     "{records} records in {} objects under {:?}, {} acknowledged records missing",
@@ -99,7 +98,7 @@ impl SearchSummary {
     }
 
     /// The lines that explain a failed search assertion.
-    pub(crate) fn specifics(&self, assertion: &str) -> Vec<String> {
+    pub(crate) fn specifics(&self, assertion: AssertionKind) -> Vec<String> {
         let seqs = |seqs: &[u64], total: u64| {
             let mut line = crate::render_ranges(&crate::compress(seqs.iter().copied()));
             if (seqs.len() as u64) < total {
@@ -108,13 +107,13 @@ impl SearchSummary {
             line
         };
         match assertion {
-            INDEXED_OR_FAILED if self.missing_count > 0 => {
+            AssertionKind::IndexedOrFailed if self.missing_count > 0 => {
                 vec![format!("neither indexed nor failed: seq {}", seqs(&self.missing, self.missing_count))]
             }
-            INDEX_COUNT if self.in_both > 0 => {
+            AssertionKind::IndexCount if self.in_both > 0 => {
                 vec![format!("{} records are both indexed and in the failed-documents backup", self.in_both)]
             }
-            ALL_DOCUMENTS if self.backup_missing_count > 0 => vec![format!(
+            AssertionKind::AllDocumentsBackup if self.backup_missing_count > 0 => vec![format!(
                 "missing from the S3 backup: seq {}",
                 seqs(&self.backup_missing, self.backup_missing_count)
             )],

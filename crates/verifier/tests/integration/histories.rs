@@ -241,6 +241,6 @@ proptest! {
         prop_assert_eq!(actual, truth(generated, &objects, max_latency.as_nanos() as u64));
         prop_assert_eq!(counts.objects, objects.len() as u64);
         let clean = counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0;
-        prop_assert_eq!(report.assertion("delivery").unwrap().passed, clean);
+        prop_assert_eq!(report.assertion(verifier::AssertionKind::Delivery).unwrap().passed(), clean);
     }
 }

@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use producer::Expectation;
 use scenario::{Delivery, Expect, Ordering, SearchBackupMode, SearchService};
-use verifier::{AssertionStatus, Report, SearchCheck, VerifyOptions, verify_search};
+use verifier::{AssertionKind, AssertionStatus, Report, SearchCheck, VerifyOptions, verify_search};
 
 const BUCKET: &str = "search-backup";
 const FAILED: &str = "backup/AmazonOpenSearchService-failed/";
@@ -120,8 +120,8 @@ fn check(endpoint: &str, index: &str, rotation: bool, backup_mode: SearchBackupM
     }
 }
 
-fn status(report: &Report, name: &str) -> AssertionStatus {
-    report.assertion(name).unwrap_or_else(|| panic!("{name}")).status
+fn status(report: &Report, kind: AssertionKind) -> AssertionStatus {
+    report.assertion(kind).unwrap_or_else(|| panic!("{kind:?}")).status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,8 +154,8 @@ async fn indexed_failed_and_backed_up_records_pass_across_rotated_indices() {
     assert_eq!(search.error_codes.get("400"), Some(&2));
     assert_eq!((search.backup_records, search.backup_objects), (Some(2_400), Some(2)));
     assert_eq!(report.counts.lost, 0);
-    assert_eq!(status(&report, "ordering"), AssertionStatus::NotApplicable);
-    assert_eq!(status(&report, "all-documents backup"), AssertionStatus::Pass);
+    assert_eq!(status(&report, AssertionKind::Ordering), AssertionStatus::NotApplicable);
+    assert_eq!(status(&report, AssertionKind::AllDocumentsBackup), AssertionStatus::Pass);
     // Every scroll the verifier opened, it closed.
     let cleared =
         request(hyper::Method::DELETE, &format!("{endpoint}/_search/scroll/_all"), String::new()).await;
@@ -179,9 +179,9 @@ async fn a_record_in_neither_the_index_nor_the_failed_backup_fails_after_the_tim
     let search = report.search.as_ref().unwrap();
     assert_eq!((search.indexed, search.failed_documents, search.failed_objects), (4, 1, 2));
     assert_eq!(search.missing, vec![5]);
-    assert_eq!(status(&report, "indexed or failed"), AssertionStatus::Fail);
-    assert_eq!(status(&report, "index count"), AssertionStatus::Fail);
-    assert_eq!(status(&report, "all-documents backup"), AssertionStatus::NotApplicable);
+    assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Fail);
+    assert_eq!(status(&report, AssertionKind::IndexCount), AssertionStatus::Fail);
+    assert_eq!(status(&report, AssertionKind::AllDocumentsBackup), AssertionStatus::NotApplicable);
     assert!(report.summary().contains("neither indexed nor failed: seq 5"), "{}", report.summary());
     emulator.shutdown().await;
 }
@@ -194,7 +194,7 @@ async fn an_index_that_was_never_created_holds_nothing_and_a_dead_endpoint_is_an
         verify_search(&s3, &expectation(2), &options(Duration::from_millis(100)), check).await.unwrap();
     let search = report.search.as_ref().unwrap();
     assert_eq!((search.index_count, search.documents_read, search.missing_count), (0, 0, 2));
-    assert_eq!(status(&report, "indexed or failed"), AssertionStatus::Fail);
+    assert_eq!(status(&report, AssertionKind::IndexedOrFailed), AssertionStatus::Fail);
 
     // Nothing listens on the emulator's address once it is shut down.
     let address = emulator.local_addr();
