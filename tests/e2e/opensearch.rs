@@ -255,9 +255,11 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
     clients.s3.delete_object().bucket(&outcome.provisioned.bucket).key(&removed).send().await.unwrap();
     let mut expect = scenario.expect.clone();
     expect.timeout = Duration::from_secs(1);
+    let check = search_check(&scenario, &outcome.provisioned).unwrap();
     let options = verifier::VerifyOptions {
         bucket: outcome.provisioned.bucket.clone(),
         prefix: outcome.provisioned.prefix.clone(),
+        destination: verifier::Destination::Search(check),
         expect,
         poll_interval: Duration::from_millis(200),
         buffering: None,
@@ -265,8 +267,8 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
             .time_scale()
             .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
     };
-    let check = search_check(&scenario, &outcome.provisioned).unwrap();
-    let again = verifier::verify_search(&clients.s3, &outcome.expectation, &options, check).await.unwrap();
+    let source = verifier::ObjectSource::S3(&clients.s3);
+    let again = verifier::verify(source, &outcome.expectation, &options).await.unwrap();
     assert!(!again.passed(), "{}", again.summary());
     let failed_assertions: Vec<&str> = again
         .assertions

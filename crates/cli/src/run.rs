@@ -11,7 +11,7 @@ use environment::{
 use producer::{Metrics, ProduceControl, ProduceOptions, Target};
 use scenario::{Scenario, Source};
 use tokio::sync::watch;
-use verifier::{Report, VerifyOptions};
+use verifier::{Destination, ObjectSource, Report, VerifyOptions};
 
 use crate::exit;
 
@@ -386,6 +386,7 @@ async fn run_steps(
     let verify_options = VerifyOptions {
         bucket: provisioned.bucket.clone(),
         prefix: provisioned.prefix.clone(),
+        destination: destination(environment, scenario, &provisioned),
         expect: scenario.expect.clone(),
         poll_interval: poll_interval(scenario),
         buffering: Some(verifier::BufferingCheck::new(
@@ -397,12 +398,13 @@ async fn run_steps(
             .time_scale()
             .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
     };
+    let source = ObjectSource::S3(&clients.s3);
     let mut phase = "producing";
     let report = if interrupt.cause().is_some() {
         None
     } else {
         tokio::select! {
-            report = verify(environment, &clients, scenario, &provisioned, &produced.expectation, &verify_options) => Some(report?),
+            report = verifier::verify(source, &produced.expectation, &verify_options) => Some(report?),
             () = interrupt.stopped() => {
                 phase = "waiting for delivery";
                 None
@@ -415,8 +417,7 @@ async fn run_steps(
             // Interrupted: read what is there once, without waiting for the rest.
             let mut last_read = verify_options.clone();
             last_read.expect.timeout = Duration::ZERO;
-            let read =
-                verify(environment, &clients, scenario, &provisioned, &produced.expectation, &last_read);
+            let read = verifier::verify(source, &produced.expectation, &last_read);
             let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
                 .await
                 .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
@@ -472,36 +473,33 @@ async fn run_steps(
     })
 }
 
-/// Verifies the run; with a data transformation, records the backend logged as dropped by it and
-/// records in the error output are accounted for, not lost; with a search destination, the index,
-/// the failed-documents backup and (with `AllDocuments`) the S3 backup are read instead.
-async fn verify(
-    environment: &Environment,
-    clients: &environment::Clients,
-    scenario: &Scenario,
-    provisioned: &Provisioned,
-    expectation: &producer::Expectation,
-    options: &VerifyOptions,
-) -> Result<Report, verifier::VerifyError> {
+/// What delivered the run's records, as the verifier reads them: the search index and its
+/// backups, or S3 objects, behind a data transformation whose dropped records `environment` logs.
+fn destination(environment: &Environment, scenario: &Scenario, provisioned: &Provisioned) -> Destination {
     if let Some(check) = search_check(scenario, provisioned) {
-        return verifier::verify_search(&clients.s3, expectation, options, check).await;
+        return Destination::Search(check);
     }
     if scenario.pipeline.transform.is_none() {
-        return verifier::verify(&clients.s3, expectation, options).await;
+        return Destination::S3;
     }
-    let check = verifier::TransformCheck {
-        error_prefix: scenario.pipeline.error_output_root(),
-        dropped_source: format!("the {} backend's transformation log", environment.name()),
-    };
-    let dropped = || {
-        environment
-            .transform_log()
+    let log = environment.transform_log_reader();
+    let dropped: verifier::DroppedLog = Arc::new(move || {
+        log()
             .into_iter()
             .filter(|event| event.kind == TransformEventKind::Dropped)
             .map(|event| event.data)
             .collect()
-    };
-    verifier::verify_transformed(&clients.s3, expectation, options, check, &dropped).await
+    });
+    Destination::Transformed {
+        check: transform_check(scenario, format!("the {} backend's transformation log", environment.name())),
+        dropped: Some(dropped),
+    }
+}
+
+/// How the verifier accounts for a scenario's data transformation; `dropped_source` says where the
+/// records it dropped are known from.
+pub fn transform_check(scenario: &Scenario, dropped_source: String) -> verifier::TransformCheck {
+    verifier::TransformCheck { error_prefix: scenario.pipeline.error_output_root(), dropped_source }
 }
 
 /// Where the verifier reads a search destination's records: the provisioned cluster and run

@@ -221,6 +221,13 @@ impl Emulator {
         self.state.transforms.events()
     }
 
+    /// A reader of [`Emulator::transform_log`] that outlives this handle's borrow, for a verifier
+    /// that reads the log before every pass.
+    pub fn transform_log_reader(&self) -> impl Fn() -> Vec<TransformEvent> + Send + Sync + 'static {
+        let log = Arc::clone(&self.state.transforms);
+        move || log.events()
+    }
+
     /// The emulator's clock, which stamps every time the emulator exposes.
     pub fn clock(&self) -> Clock {
         self.state.clock

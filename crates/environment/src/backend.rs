@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::endpoint::Endpoint;
 use crate::error::EnvError;
@@ -297,6 +298,15 @@ impl Environment {
         match &self.running {
             Running::Embedded(emulator) => emulator.transform_log(),
             Running::LocalStackHost(_) | Running::Container(_) | Running::External => Vec::new(),
+        }
+    }
+
+    /// A reader of [`Environment::transform_log`] that outlives this borrow; it reads nothing
+    /// where the backend has no log.
+    pub fn transform_log_reader(&self) -> Arc<dyn Fn() -> Vec<emulator::TransformEvent> + Send + Sync> {
+        match &self.running {
+            Running::Embedded(emulator) => Arc::new(emulator.transform_log_reader()),
+            Running::LocalStackHost(_) | Running::Container(_) | Running::External => Arc::new(Vec::new),
         }
     }
 

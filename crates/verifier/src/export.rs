@@ -15,9 +15,10 @@ use std::time::UNIX_EPOCH;
 use futures::StreamExt;
 
 use crate::decode::{CorruptSpan, Decoded, Decoder};
+use crate::error::VerifyError;
 use crate::error_output::{ErrorItem, decode_error_output};
 use crate::findings::{CorruptExample, MAX_EXAMPLES};
-use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, VerifyError, fetch_objects, list_objects};
+use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, fetch_objects, list_objects};
 use crate::unpack::unpack;
 
 /// What exporting one object found besides its records.

@@ -20,7 +20,7 @@
 //! - [`TransformCheck`] accounts for a Firehose data transformation: records the handler dropped
 //!   (from the backend's log) and records in the error output are not lost; [`TransformSummary`]
 //!   reports them, and delivered records whose envelope the transform stripped.
-//! - [`verify_search`] verifies an OpenSearch / Elasticsearch destination with a [`SearchCheck`]:
+//! - A search destination ([`Destination::Search`] with a [`SearchCheck`]) is verified from its index:
 //!   it reads the index over its REST API (`_refresh`, `_count`, a scroll over `match_all`) and
 //!   matches every document's `_source`; records in the failed-documents backup (Firehose's error
 //!   documents, `rawData` base64) are failed, not lost; with `AllDocuments` the S3 backup alone must
@@ -28,15 +28,18 @@
 //!   backup; ordering and latency are not applicable to an index, which has neither.
 //! - [`export_ndjson`] writes an object's records as NDJSON, for `streamproof decode`; with
 //!   [`ExportOptions::raw_data`], the original records inside error output and failed documents.
-//! - [`verify`] lists and reads a bucket through the AWS SDK, polling until every acknowledged
-//!   record has been seen or the timeout has elapsed; [`verify_files`] does the same for objects
-//!   kept as local files.
+//! - [`verify`] is the one entry point: it reads an [`ObjectSource`] (a bucket through the AWS SDK,
+//!   polling until every acknowledged record has been seen or the timeout has elapsed, or objects
+//!   kept as local files) as [`VerifyOptions::destination`] says: S3, S3 behind a data
+//!   transformation, or a search index.
 
 mod assertion;
 mod bitset;
 mod buffering;
 mod decode;
 mod distribution;
+mod entry;
+mod error;
 mod error_output;
 mod export;
 mod findings;
@@ -45,6 +48,7 @@ mod ground_truth;
 mod html;
 mod local;
 mod matcher;
+mod options;
 mod ordering;
 mod report;
 mod s3;
@@ -57,6 +61,8 @@ pub use assertion::{Assertion, AssertionKind, AssertionStatus};
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
 pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};
+pub use entry::{ObjectSource, verify};
+pub use error::{LocalReadError, VerifyError};
 pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
 pub use export::{
     ExportError, ExportOptions, ExportSummary, Exported, export_ndjson, export_path, export_s3,
@@ -69,15 +75,14 @@ pub use findings::{
 };
 pub use format::{ConcatenatedObject, FormatSummary};
 pub use ground_truth::InjectedFault;
-pub use local::{FILE_PRECISION, LocalReadError, verify_files};
+pub use local::FILE_PRECISION;
 pub use matcher::{Matcher, ReadSummary, TimeScale};
+pub use options::{Destination, DroppedLog, SearchCheck, VerifyOptions};
 pub use report::{Report, ReportPaths, SCHEMA_VERSION, WriteReportError};
-pub use s3::{DroppedRecords, verify_transformed};
 pub use s3::{
-    FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, VerifyError, VerifyOptions, fetch_objects,
-    get_object, hour_prefixes, list_objects, verify,
+    FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, fetch_objects, get_object, hour_prefixes,
+    list_objects,
 };
-pub use search::{SearchCheck, verify_search};
 pub use search_summary::SearchSummary;
 pub use transform::{TransformCheck, TransformSummary};
 pub use unpack::{Unpacked, is_gzip, unpack};

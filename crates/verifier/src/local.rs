@@ -5,35 +5,28 @@
 //! same [`Matcher`] as objects read from S3, oldest first, one file in memory at a time.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, UNIX_EPOCH};
 
 use producer::Expectation;
 
-use crate::buffering::BufferingCheck;
+use crate::error::LocalReadError;
 use crate::export::collect_files;
 use crate::matcher::{Matcher, ReadSummary};
+use crate::options::{Destination, VerifyOptions};
 use crate::report::Report;
 
 /// The clock that marks a record visible when reading local files, and its precision.
 pub const FILE_PRECISION: &str = "file modification time";
 
-/// Reading local objects failed; findings about the pipeline are never errors.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {}", path.display())]
-pub struct LocalReadError {
-    pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
 /// Verifies the file `path`, or every file under the directory `path` (hidden files excepted),
-/// against `expectation`, held to `expect` and, when given, to the buffering `check`.
-pub fn verify_files(
+/// against `expectation`, held to `options.expect` and, when given, to its buffering check; with a
+/// data transformation, files under its error prefix (relative to `path`) are error output.
+/// `options.bucket`, `prefix`, `poll_interval` and `time_scale` do not apply to files.
+pub(crate) fn verify_files(
     path: &Path,
     expectation: &Expectation,
-    expect: &scenario::Expect,
-    buffering: Option<BufferingCheck>,
+    options: &VerifyOptions,
 ) -> Result<Report, LocalReadError> {
     let started = Instant::now();
     let read_error = |path: &Path| {
@@ -50,9 +43,15 @@ pub fn verify_files(
     }
     // Delivery order, as for S3: by visibility time, then by key.
     objects.sort();
-    let mut matcher = Matcher::new(expectation, expect, FILE_PRECISION);
-    if let Some(check) = buffering {
-        matcher = matcher.with_buffering(check);
+    let mut matcher = Matcher::new(expectation, &options.expect, FILE_PRECISION);
+    if let Some(check) = &options.buffering {
+        matcher = matcher.with_buffering(check.clone());
+    }
+    if let Destination::Transformed { check, dropped } = &options.destination {
+        matcher = matcher.with_transform(check.clone());
+        for record in dropped.as_ref().map(|log| log()).unwrap_or_default() {
+            matcher.observe_dropped(&record);
+        }
     }
     for (modified_ns, file) in objects {
         let bytes = fs::read(&file).map_err(read_error(&file))?;
@@ -93,6 +92,18 @@ mod tests {
         scenario::parse(Path::new("test.toml"), text).unwrap().expect
     }
 
+    fn options(expect: &Expect) -> VerifyOptions {
+        VerifyOptions {
+            bucket: String::new(),
+            prefix: String::new(),
+            destination: Destination::S3,
+            expect: expect.clone(),
+            poll_interval: std::time::Duration::ZERO,
+            buffering: None,
+            time_scale: None,
+        }
+    }
+
     fn expectation(generated: u64) -> Expectation {
         Expectation {
             run_id: "r1".into(),
@@ -113,18 +124,19 @@ mod tests {
         fs::write(hour.join("s-1-b"), record(2, "j", 0) + "garbage").unwrap();
         fs::write(hour.join(".partial"), record(3, "j", 1)).unwrap();
 
-        let report = verify_files(dir.path(), &expectation(3), &expect(), None).unwrap();
+        let report = verify_files(dir.path(), &expectation(3), &options(&expect())).unwrap();
         assert_eq!((report.counts.delivered, report.counts.lost, report.counts.objects), (3, 0, 2));
         assert_eq!(report.counts.corrupt, 1);
         assert_eq!(report.corrupt[0].object, "2026/11/23/20/s-1-b");
 
         // The hidden file is not an object, so seq 3 is lost.
-        let report = verify_files(dir.path(), &expectation(4), &expect(), None).unwrap();
+        let report = verify_files(dir.path(), &expectation(4), &options(&expect())).unwrap();
         assert!(!report.passed());
         assert_eq!(report.counts.lost, 1);
         assert_eq!(report.latency.precision, FILE_PRECISION);
 
-        let error = verify_files(&dir.path().join("missing"), &expectation(1), &expect(), None).unwrap_err();
+        let error =
+            verify_files(&dir.path().join("missing"), &expectation(1), &options(&expect())).unwrap_err();
         assert!(error.to_string().contains("missing"), "{error}");
     }
 
@@ -133,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("backup.json");
         fs::write(&file, record(1, "k", 1) + &record(0, "k", 0)).unwrap();
-        let report = verify_files(&file, &expectation(2), &expect(), None).unwrap();
+        let report = verify_files(&file, &expectation(2), &options(&expect())).unwrap();
         assert_eq!(report.counts.delivered, 2);
         assert_eq!(report.counts.reordered, 1, "{}", report.summary());
     }

@@ -7,18 +7,15 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
-use aws_sdk_s3::primitives::{ByteStreamError, DateTime};
+use aws_sdk_s3::primitives::DateTime;
 use futures::{Stream, StreamExt};
 use producer::Expectation;
 use tokio::time::Instant;
 
-use crate::buffering::BufferingCheck;
+use crate::error::VerifyError;
 use crate::matcher::{Matcher, ReadSummary};
+use crate::options::{Destination, DroppedLog, VerifyOptions};
 use crate::report::Report;
-use crate::transform::TransformCheck;
 
 /// The clock that marks a record visible when reading from S3, and its precision.
 pub const S3_PRECISION: &str = "S3 LastModified, millisecond precision";
@@ -177,86 +174,15 @@ pub async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Res
     Ok(body.into_bytes().to_vec())
 }
 
-/// Where to look for a run's records and how long to wait for them.
-#[derive(Debug, Clone)]
-pub struct VerifyOptions {
-    pub bucket: String,
-    /// Key prefix to list; empty for the whole bucket.
-    pub prefix: String,
-    /// The expectations the run is held to; `timeout` bounds the wait from the call of [`verify`].
-    pub expect: scenario::Expect,
-    /// Time between two listings while records are missing.
-    pub poll_interval: Duration,
-    /// The buffering analysis to run, if any: the scenario's hints and whether the backend models them.
-    pub buffering: Option<BufferingCheck>,
-    /// The backend's clock, when it runs faster than the wall clock; latencies are then in its time.
-    pub time_scale: Option<crate::TimeScale>,
-}
-
-/// The harness could not read S3; findings about the pipeline are never errors.
-///
-/// Each message is one line: what was read, then the error code, message, HTTP status and request id
-/// of AWS's answer, or the transport failure's cause chain.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("listing s3://{bucket}/{prefix} failed: {}", aws_error::describe(.error))]
-    List { bucket: String, prefix: String, error: Box<SdkError<ListObjectsV2Error>> },
-    #[error("reading s3://{bucket}/{key} failed: {}", aws_error::describe(.error))]
-    Get { bucket: String, key: String, error: Box<SdkError<GetObjectError>> },
-    #[error("reading the body of s3://{bucket}/{key} failed: {}", aws_error::chain(.error))]
-    Body { bucket: String, key: String, error: ByteStreamError },
-    /// The search cluster of an OpenSearch/Elasticsearch destination could not be read: `reason` is
-    /// the HTTP status and the start of the body, or the transport error with its sources.
-    #[error("{method} {url} failed: {reason}")]
-    Search { method: &'static str, url: String, reason: String },
-}
-
-/// Reads the run's objects from `options.bucket` until every acknowledged record has been seen or
-/// `options.expect.timeout` has elapsed, then lists once more and reports.
-pub async fn verify(
+/// Reads the run's objects from `options.bucket` until every acknowledged record has been seen
+/// (delivered, or with a data transformation dropped or in the error output) or `deadline` has
+/// passed, then lists once more and reports. Objects under `exclude` (such as a search
+/// destination's failed documents under its backup prefix) are left out.
+pub(crate) async fn verify_objects(
     s3: &aws_sdk_s3::Client,
     expectation: &Expectation,
     options: &VerifyOptions,
-) -> Result<Report, VerifyError> {
-    verify_inner(s3, expectation, options, None, None, Instant::now() + options.expect.timeout).await
-}
-
-/// The records a backend's data transformation dropped so far, as they reached the handler.
-pub type DroppedRecords<'a> = &'a (dyn Fn() -> Vec<Vec<u8>> + Send + Sync);
-
-/// Like [`verify`], for a pipeline with a data transformation: objects under `check.error_prefix`
-/// are read as error output (listed too when outside `options.prefix`), and before every pass
-/// `dropped` tells which records the transform dropped, so the wait ends once every acknowledged
-/// record is delivered, dropped or in the error output.
-pub async fn verify_transformed(
-    s3: &aws_sdk_s3::Client,
-    expectation: &Expectation,
-    options: &VerifyOptions,
-    check: TransformCheck,
-    dropped: DroppedRecords<'_>,
-) -> Result<Report, VerifyError> {
-    let deadline = Instant::now() + options.expect.timeout;
-    verify_inner(s3, expectation, options, Some((check, dropped)), None, deadline).await
-}
-
-/// Like [`verify`], leaving out objects under `exclude` (such as a search destination's failed
-/// documents under its backup prefix), and waiting until `deadline` at most.
-pub(crate) async fn verify_excluding(
-    s3: &aws_sdk_s3::Client,
-    expectation: &Expectation,
-    options: &VerifyOptions,
-    exclude: &str,
-    deadline: Instant,
-) -> Result<Report, VerifyError> {
-    verify_inner(s3, expectation, options, None, Some(exclude.to_owned()), deadline).await
-}
-
-async fn verify_inner(
-    s3: &aws_sdk_s3::Client,
-    expectation: &Expectation,
-    options: &VerifyOptions,
-    transform: Option<(TransformCheck, DroppedRecords<'_>)>,
-    exclude: Option<String>,
+    exclude: Option<&str>,
     deadline: Instant,
 ) -> Result<Report, VerifyError> {
     let started = Instant::now();
@@ -269,18 +195,18 @@ async fn verify_inner(
     }
     let mut error_prefix = None;
     let mut dropped = None;
-    if let Some((check, source)) = transform {
+    if let Destination::Transformed { check, dropped: log } = &options.destination {
         if !check.error_prefix.starts_with(&options.prefix) {
             error_prefix = Some(check.error_prefix.clone());
         }
-        matcher = matcher.with_transform(check);
-        dropped = Some(source);
+        matcher = matcher.with_transform(check.clone());
+        dropped = log.clone();
     }
     let mut reader = Reader {
         s3,
         options,
         error_prefix,
-        exclude,
+        exclude: exclude.map(str::to_owned),
         dropped,
         cutoff_ns: expectation.first_sent_ns.saturating_sub(OLDER_THAN_RUN.as_nanos() as u64),
         read: HashSet::new(),
@@ -331,13 +257,13 @@ struct Reader<'a> {
     /// Objects under this prefix are not read.
     exclude: Option<String>,
     /// The records a data transformation dropped so far.
-    dropped: Option<DroppedRecords<'a>>,
+    dropped: Option<DroppedLog>,
 }
 
 impl Reader<'_> {
     /// Lists the bucket and feeds every object not seen before to the matcher, oldest first.
     async fn pass(&mut self, matcher: &mut Matcher) -> Result<(), VerifyError> {
-        if let Some(dropped) = self.dropped {
+        if let Some(dropped) = &self.dropped {
             for record in dropped() {
                 matcher.observe_dropped(&record);
             }

@@ -27,10 +27,12 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::assertion::{Assertion, AssertionKind};
+use crate::error::VerifyError;
 use crate::findings::{MAX_EXAMPLES, SeqRange};
 use crate::matcher::{Matcher, ReadSummary};
+use crate::options::{Destination, SearchCheck, VerifyOptions};
 use crate::report::Report;
-use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, VerifyError, VerifyOptions, fetch_objects, list_objects};
+use crate::s3::{FETCH_IN_FLIGHT, TimeWindow, fetch_objects, list_objects};
 use crate::search_summary::SearchSummary;
 use crate::transform::TransformCheck;
 
@@ -46,33 +48,6 @@ const BODY_SNIPPET: usize = 300;
 /// Objects last modified this long before the first put of the run cannot hold its failures.
 const OLDER_THAN_RUN: Duration = Duration::from_secs(60);
 
-/// Where the verifier finds a search destination's records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchCheck {
-    pub service: SearchService,
-    /// The cluster's REST base URL (`http://host:port[/path]`): the embedded emulator's in-process
-    /// domain or a real cluster.
-    pub endpoint: String,
-    /// The index name the delivery stream was given (unique to the run).
-    pub index: String,
-    /// With index rotation the stream writes `<index>-<period>`: read `<index>-*` instead of `<index>`.
-    pub rotation: bool,
-    pub backup_mode: SearchBackupMode,
-    /// The S3 key prefix of failed documents: `<prefix>AmazonOpenSearchService-failed/` or
-    /// `<prefix>elasticsearch-failed/`.
-    pub failed_prefix: String,
-    /// The S3 key prefix of the `AllDocuments` backup objects (the failed-documents prefix under it is
-    /// left out).
-    pub backup_prefix: String,
-}
-
-impl SearchCheck {
-    /// The index expression read: the index, or every rotated index of it.
-    pub fn index_pattern(&self) -> String {
-        if self.rotation { format!("{}-*", self.index) } else { self.index.clone() }
-    }
-}
-
 /// Why ordering and latency do not apply to an index.
 fn not_applicable_reason(service: SearchService) -> String {
     format!("not applicable to an {} index: an index has no order and no arrival time", service.name())
@@ -86,16 +61,16 @@ fn not_applicable_reason(service: SearchService) -> String {
 /// `options.bucket` is the backup bucket; `options.buffering`, when given, is applied to the
 /// `AllDocuments` backup objects (with `FailedDocumentsOnly` the buffering assertion is not
 /// applicable).
-pub async fn verify_search(
+pub(crate) async fn verify_search(
     s3: &aws_sdk_s3::Client,
     expectation: &Expectation,
     options: &VerifyOptions,
-    check: SearchCheck,
+    check: &SearchCheck,
 ) -> Result<Report, VerifyError> {
     let started = Instant::now();
     let deadline = started + options.expect.timeout;
     let client = SearchClient::new(&check.endpoint)?;
-    let reader = IndexReader { s3, client: &client, expectation, options, check: &check };
+    let reader = IndexReader { s3, client: &client, expectation, options, check };
     let mut read = reader.read_if_changed(None).await?;
     while !read.matcher.complete() && Instant::now() < deadline {
         tokio::time::sleep_until((Instant::now() + options.poll_interval).min(deadline)).await;
@@ -106,16 +81,20 @@ pub async fn verify_search(
 
     let backup = match check.backup_mode {
         SearchBackupMode::AllDocuments => {
-            let backup_options = VerifyOptions { prefix: check.backup_prefix.clone(), ..options.clone() };
+            let backup_options = VerifyOptions {
+                prefix: check.backup_prefix.clone(),
+                destination: Destination::S3,
+                ..options.clone()
+            };
+            let exclude = Some(check.failed_prefix.as_str());
             let report =
-                crate::s3::verify_excluding(s3, expectation, &backup_options, &check.failed_prefix, deadline)
-                    .await?;
+                crate::s3::verify_objects(s3, expectation, &backup_options, exclude, deadline).await?;
             Some(report)
         }
         SearchBackupMode::FailedDocumentsOnly => None,
     };
 
-    let report = search_report(&read, backup.as_ref(), &check, options, started.elapsed());
+    let report = search_report(&read, backup.as_ref(), check, options, started.elapsed());
     tracing::info!(
         run = %expectation.run_id,
         index = %check.index_pattern(),
@@ -521,6 +500,7 @@ mod tests {
 
     fn options(buffering: bool) -> VerifyOptions {
         VerifyOptions {
+            destination: Destination::S3,
             bucket: "backup-bucket".into(),
             prefix: "backup/".into(),
             expect: Expect {

@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow};
 use scenario::{Delivery, Expect, Ordering};
 use serde_json::Value;
 use streamproof::exit;
-use verifier::{BufferingCheck, VerifyOptions};
+use verifier::{BufferingCheck, Destination, ObjectSource, VerifyOptions};
 
 use crate::cmd::stats;
 use streamproof::exit::fail;
@@ -126,14 +126,23 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
             return fail(exit::BAD_INPUT, &anyhow!("cannot combine the expectation files: {error}"));
         }
     };
-    let mut search = None;
+    let mut destination = Destination::S3;
     let (mut expect, buffering) = match &args.scenario {
         Some(path) => match scenario::load(path) {
             Ok(scenario) => {
-                search = match search_check(&args, path, &scenario.pipeline) {
-                    Ok(search) => search,
+                match search_check(&args, path, &scenario.pipeline) {
+                    Ok(Some(search)) => destination = Destination::Search(search),
+                    Ok(None) => {}
                     Err(error) => return fail(exit::BAD_INPUT, &error),
-                };
+                }
+                if scenario.pipeline.transform.is_some() {
+                    // The run's error output is read as `run` reads it; which records the handler
+                    // dropped only the backend that ran it knows.
+                    let unknown = "no backend log (streamproof verify reads objects only, so records the \
+                                   transformation dropped count as lost)";
+                    let check = streamproof::run::transform_check(&scenario, unknown.to_owned());
+                    destination = Destination::Transformed { check, dropped: None };
+                }
                 let check =
                     BufferingCheck::new(scenario.pipeline.buffering, &args.backend, !args.no_buffering);
                 (scenario.expect, Some(check))
@@ -156,29 +165,29 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
     };
     expect.timeout = Duration::from_secs(args.timeout);
     let started = Instant::now();
+    let options = VerifyOptions {
+        bucket: args.bucket.clone().unwrap_or_default(),
+        prefix: args.prefix.clone(),
+        destination,
+        expect,
+        poll_interval: Duration::from_secs(1),
+        buffering,
+        // Objects read after the fact: send times and LastModified share the wall clock.
+        time_scale: None,
+    };
     let verified = match (&args.objects, &args.bucket) {
-        (Some(path), _) => verifier::verify_files(path, &expectation, &expect, buffering)
+        (Some(path), _) => verifier::verify(ObjectSource::Files(path), &expectation, &options)
+            .await
             .map_err(|error| (exit::BAD_INPUT, anyhow::Error::new(error))),
-        (None, Some(bucket)) => {
+        (None, Some(_)) => {
             let endpoint = match environment::Endpoint::resolve(args.endpoint.as_deref(), args.allow_remote) {
                 Ok(endpoint) => endpoint,
                 Err(error) => return fail(exit::BAD_INPUT, &anyhow::Error::new(error)),
             };
-            let options = VerifyOptions {
-                bucket: bucket.clone(),
-                prefix: args.prefix.clone(),
-                expect,
-                poll_interval: Duration::from_secs(1),
-                buffering,
-                // Objects read after the fact: send times and LastModified share the wall clock.
-                time_scale: None,
-            };
             let s3 = endpoint.clients().await.s3;
-            let verified = match search {
-                Some(check) => verifier::verify_search(&s3, &expectation, &options, check).await,
-                None => verifier::verify(&s3, &expectation, &options).await,
-            };
-            verified.map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
+            verifier::verify(ObjectSource::S3(&s3), &expectation, &options)
+                .await
+                .map_err(|error| (exit::ENVIRONMENT_FAILED, anyhow::Error::new(error)))
         }
         (None, None) => {
             Err((exit::BAD_INPUT, anyhow!("give --objects PATH, or --bucket B (with --endpoint URL)")))

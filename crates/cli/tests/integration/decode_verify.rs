@@ -167,3 +167,92 @@ fn verify_of_a_search_scenario_without_its_index_is_bad_input_naming_the_option(
     assert!(stderr.contains("opensearch-failed-documents.toml has a search destination"), "{stderr}");
     assert!(stderr.contains("give --index NAME"), "{stderr}");
 }
+
+/// `streamproof verify` of a scenario with a data transformation reads the error output as
+/// `streamproof run` does: a record the handler failed is in the error output, not lost, and the
+/// error document is not an unexpected record. Without the scenario the same objects fail.
+#[test]
+fn verify_of_a_transform_scenario_counts_error_output_records_as_run_does() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let now_ns =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let record = |seq: u64| {
+        let envelope = Envelope {
+            run: "r-transform".into(),
+            seq,
+            key: "k".into(),
+            kseq: seq,
+            sent_ns: now_ns - 1_000_000_000,
+        };
+        let mut out = Vec::new();
+        producer::envelope::append(br#"{"msg":"hi"}"#, "_streamproof", &envelope, &mut out);
+        out
+    };
+    let objects = dir.path().join("bucket");
+    let delivered = objects.join("2026/12/03/12");
+    let failed = objects.join("processing-failed/2026/12/03/12");
+    std::fs::create_dir_all(&delivered).unwrap();
+    std::fs::create_dir_all(&failed).unwrap();
+    std::fs::write(delivered.join("s-1-a"), [record(0), record(1)].concat()).unwrap();
+    // Firehose's error document for a record the handler returned as ProcessingFailed.
+    let document = serde_json::json!({
+        "attemptsMade": 1,
+        "arrivalTimestamp": now_ns / 1_000_000,
+        "errorCode": "Lambda.ProcessingFailed",
+        "errorMessage": "the handler returned ProcessingFailed",
+        "attemptEndingTimestamp": now_ns / 1_000_000,
+        "rawData": base64::engine::general_purpose::STANDARD.encode(record(2)),
+        "lambdaArn": "arn:aws:lambda:us-east-1:000000000000:function:t",
+    });
+    std::fs::write(failed.join("s-1-b"), format!("{document}\n")).unwrap();
+    let expectation = Expectation {
+        run_id: "r-transform".into(),
+        envelope_field: "_streamproof".into(),
+        generated: 3,
+        first_sent_ns: now_ns - 1_000_000_000,
+        last_ack_ns: now_ns,
+        ..Expectation::default()
+    };
+    let expectation_path = dir.path().join("expectation.json");
+    expectation.write(&expectation_path).unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/transform-drop-and-fail.toml");
+    let reports = dir.path().join("reports");
+    let verify = |with_scenario: bool| {
+        let mut args = vec![
+            "verify",
+            "--expectation",
+            expectation_path.to_str().unwrap(),
+            "--objects",
+            objects.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ];
+        if with_scenario {
+            args.extend(["--scenario", scenario.to_str().unwrap()]);
+        }
+        let output = streamproof(&args);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(reports.join("verify-r-transform/report.json")).unwrap())
+                .unwrap();
+        (output, report)
+    };
+
+    let (output, report) = verify(true);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));
+    let counts = &report["counts"];
+    assert_eq!((counts["delivered"].as_u64(), counts["lost"].as_u64()), (Some(2), Some(0)), "{stdout}");
+    assert_eq!(counts["unexpected"].as_u64(), Some(0), "{stdout}");
+    let transform = &report["transform"];
+    assert_eq!(transform["failed_to_error_output"].as_u64(), Some(1), "{transform}");
+    assert_eq!(transform["failed_seqs"], serde_json::json!([2]));
+    assert_eq!(transform["error_codes"]["Lambda.ProcessingFailed"].as_u64(), Some(1));
+    assert!(transform["dropped_source"].as_str().unwrap().contains("no backend log"), "{transform}");
+
+    // Read as a plain S3 destination, the failed record is lost and its error document unexpected.
+    let (output, report) = verify(false);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert_eq!(report["counts"]["lost"].as_u64(), Some(1));
+    assert_eq!(report["counts"]["unexpected"].as_u64(), Some(1));
+}

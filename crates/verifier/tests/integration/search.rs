@@ -1,4 +1,4 @@
-//! `verify_search` against the embedded emulator's in-process search domain: documents put with
+//! `verify` of a search destination against the embedded emulator's in-process search domain: documents put with
 //! `_bulk` over HTTP and backup objects put with the S3 SDK, then read back through the index's
 //! REST API and S3.
 
@@ -12,7 +12,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use producer::Expectation;
 use scenario::{Delivery, Expect, Ordering, SearchBackupMode, SearchService};
-use verifier::{AssertionKind, AssertionStatus, Report, SearchCheck, VerifyOptions, verify_search};
+use verifier::{
+    AssertionKind, AssertionStatus, Destination, ObjectSource, Report, SearchCheck, VerifyError,
+    VerifyOptions,
+};
 
 const BUCKET: &str = "search-backup";
 const FAILED: &str = "backup/AmazonOpenSearchService-failed/";
@@ -29,8 +32,20 @@ fn expectation(generated: u64) -> Expectation {
     }
 }
 
+/// Verifies the search destination `check` through the verifier's one entry point.
+async fn verify_search(
+    s3: &aws_sdk_s3::Client,
+    expectation: &Expectation,
+    options: &VerifyOptions,
+    check: SearchCheck,
+) -> Result<Report, VerifyError> {
+    let options = VerifyOptions { destination: Destination::Search(check), ..options.clone() };
+    verifier::verify(ObjectSource::S3(s3), expectation, &options).await
+}
+
 fn options(timeout: Duration) -> VerifyOptions {
     VerifyOptions {
+        destination: Destination::S3,
         bucket: BUCKET.into(),
         prefix: "backup/".into(),
         expect: Expect {
