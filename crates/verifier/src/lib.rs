@@ -42,10 +42,12 @@ mod entry;
 mod error;
 mod error_output;
 mod export;
+mod files;
 mod findings;
 mod format;
 mod ground_truth;
 mod html;
+mod junit;
 mod local;
 mod matcher;
 mod options;
@@ -54,6 +56,7 @@ mod report;
 mod s3;
 mod search;
 mod search_summary;
+mod terminal;
 mod transform;
 mod unpack;
 
@@ -67,6 +70,7 @@ pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
 pub use export::{
     ExportError, ExportOptions, ExportSummary, Exported, export_ndjson, export_path, export_s3,
 };
+pub use files::{ReportPaths, WriteReportError};
 pub use findings::{
     BufferingSummary, CorruptExample, Counts, ExpectSummary, FailedSend, HistogramBucket, LATENCY_BUCKETS_MS,
     LateExample, LatencySummary, MAX_EXAMPLES, MAX_OBJECTS, ObjectSummary, ReorderedExample, SeqRange,
@@ -78,7 +82,7 @@ pub use ground_truth::InjectedFault;
 pub use local::FILE_PRECISION;
 pub use matcher::{Matcher, ReadSummary, TimeScale};
 pub use options::{Destination, DroppedLog, SearchCheck, VerifyOptions};
-pub use report::{Report, ReportPaths, SCHEMA_VERSION, WriteReportError};
+pub use report::{Report, SCHEMA_VERSION};
 pub use s3::{
     FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, fetch_objects, get_object, hour_prefixes,
     list_objects,

@@ -1,20 +1,15 @@
-//! The verification report: counts, specifics of every finding, assertions, and its two renderings.
+//! The verification report: counts, specifics of every finding, assertions, its `report.json`
+//! layout, and the setters that add a section.
 //!
-//! A [`Report`] is data. It renders as a short terminal summary ([`Report::summary`]) and as
-//! `report.json` ([`Report::write_json`]) and as JUnit XML for CI systems ([`Report::write_junit`]),
-//! one test case per assertion, and as `report.html` with charts ([`Report::write_html`], in
-//! `html.rs`); [`Report::write_all`] writes every file.
+//! A [`Report`] is data. Its renderings only read it, each in a file of its own: the terminal
+//! summary ([`Report::summary`], `terminal.rs`), JUnit XML for CI systems ([`Report::junit`],
+//! `junit.rs`), `report.html` with charts ([`Report::html`], `html.rs`); `files.rs` writes them
+//! ([`Report::write_all`]).
 
-use std::fmt::Write as _;
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
-use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 use scenario::{Delivery, Expect, Ordering};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::assertion::{Assertion, AssertionKind, AssertionStatus};
+use crate::assertion::{Assertion, AssertionKind};
 use crate::distribution::Distribution;
 use crate::findings::*;
 use crate::format::FormatSummary;
@@ -24,12 +19,6 @@ use crate::transform::TransformSummary;
 
 /// Version of the JSON layout below; bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 3;
-
-/// How many examples of each kind the terminal summary prints.
-const SUMMARY_EXAMPLES: usize = 5;
-
-/// How many lost ranges the terminal summary prints.
-const SUMMARY_RANGES: usize = 10;
 
 /// The outcome of verifying one run.
 ///
@@ -266,21 +255,6 @@ impl Serialize for Report {
     }
 }
 
-/// Writing a rendering of the report failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteReportError {
-    #[error("cannot serialise the report")]
-    Serialize(#[source] serde_json::Error),
-    #[error("cannot serialise the report as JUnit XML")]
-    Junit(#[source] quick_junit::SerializeError),
-    #[error("cannot write {path}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 impl Report {
     /// Whether the run was complete and no assertion failed (assertions that do not apply neither
     /// pass nor fail).
@@ -321,345 +295,6 @@ impl Report {
         }
     }
 
-    /// A summary a person reads in five seconds: verdicts with failure specifics, counts, latency.
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "{}: run {} in {}", self.verdict(), self.run_id, self.location());
-        if let Some(reason) = &self.incomplete {
-            let _ = writeln!(
-                out,
-                "  incomplete: {reason}; counts are what was read by then (unread records count as lost)"
-            );
-        }
-        let width = self.assertions.iter().map(|assertion| assertion.name().len()).max().unwrap_or(0);
-        for assertion in &self.assertions {
-            let verdict = match assertion.status {
-                AssertionStatus::Pass => "PASS",
-                AssertionStatus::Fail => "FAIL",
-                AssertionStatus::NotApplicable => "N/A ",
-            };
-            let _ = writeln!(out, "  {verdict}  {:width$}  {}", assertion.name(), assertion.detail);
-            if assertion.failed() {
-                for line in self.specifics(assertion.kind) {
-                    let _ = writeln!(out, "        {line}");
-                }
-            }
-        }
-        let counts = &self.counts;
-        let _ = writeln!(
-            out,
-            "records  {} generated, {} acknowledged, {} failed to send, {} delivered, {} lost, \
-             {} duplicated, {} reordered, {} corrupt, {} unexpected, {} late",
-            counts.generated,
-            counts.acknowledged,
-            counts.failed_to_send,
-            counts.delivered,
-            counts.lost,
-            counts.duplicated,
-            counts.reordered,
-            counts.corrupt,
-            counts.unexpected,
-            counts.late,
-        );
-        if counts.delivered_unacknowledged > 0 {
-            let _ = writeln!(
-                out,
-                "         {} delivered although not acknowledged: seq {}",
-                counts.delivered_unacknowledged,
-                render_seqs(&self.delivered_unacknowledged_seqs, counts.delivered_unacknowledged),
-            );
-        }
-        if counts.other_runs > 0 {
-            let _ =
-                writeln!(out, "         {} records of other runs in the bucket ignored", counts.other_runs);
-        }
-        let timed_out = if self.wait.complete || self.incomplete.is_some() {
-            ""
-        } else {
-            "; timed out waiting for records"
-        };
-        let latency = &self.latency;
-        if let Some(search) = &self.search {
-            // The index's documents and the failed-documents objects went through the matcher; an
-            // index has no arrival times.
-            let _ = writeln!(
-                out,
-                "index    {} documents and {} failed-documents objects read ({} bytes){timed_out}",
-                search.documents_read, search.failed_objects, counts.bytes
-            );
-            let _ = writeln!(out, "latency  {}", latency.precision);
-        } else {
-            let _ = writeln!(
-                out,
-                "objects  {} read ({} bytes), {} skipped as older than the run{timed_out}",
-                counts.objects, counts.bytes, counts.objects_skipped,
-            );
-        }
-        match (latency.p50_ms, latency.p90_ms, latency.p99_ms, latency.max_ms) {
-            _ if self.search.is_some() => {}
-            (Some(p50), Some(p90), Some(p99), Some(max)) => {
-                let _ = write!(
-                    out,
-                    "latency  p50 {p50} ms, p90 {p90} ms, p99 {p99} ms, max {max} ms ({})",
-                    latency.precision
-                );
-                if latency.clock_skew > 0 {
-                    let _ = write!(out, "; {} visible before sent (clock skew)", latency.clock_skew);
-                }
-                out.push('\n');
-            }
-            _ => {
-                let _ = writeln!(out, "latency  no records delivered ({})", latency.precision);
-            }
-        }
-        if let Some(transform) = &self.transform {
-            for line in transform.summary_lines() {
-                let _ = writeln!(out, "{line}");
-            }
-        }
-        if let Some(search) = &self.search {
-            for line in search.summary_lines(&self.bucket) {
-                let _ = writeln!(out, "{line}");
-            }
-        }
-        if let Some(distribution) = &self.distribution {
-            let _ = writeln!(out, "{}", distribution.summary_line());
-            if !distribution.throttled_keys.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "         most throttled keys: {}",
-                    distribution.hot_keys(SUMMARY_EXAMPLES)
-                );
-            }
-        }
-        out
-    }
-
-    /// The lines that explain a failed assertion.
-    fn specifics(&self, assertion: AssertionKind) -> Vec<String> {
-        let mut lines = Vec::new();
-        let counts = &self.counts;
-        match assertion {
-            AssertionKind::Sending => {
-                if counts.failed_to_send > 0 {
-                    let seqs: Vec<u64> = self.failed_to_send.iter().map(|failed| failed.seq).collect();
-                    lines.push(format!(
-                        "failed to send {} {}: seq {}",
-                        counts.failed_to_send,
-                        plural(counts.failed_to_send, "record", "records"),
-                        render_seqs(&seqs, counts.failed_to_send),
-                    ));
-                    // The last error of each, grouped: one line per distinct reason.
-                    let mut reasons: Vec<(&str, Vec<u64>)> = Vec::new();
-                    for failed in &self.failed_to_send {
-                        match reasons.iter_mut().find(|(reason, _)| *reason == failed.reason) {
-                            Some((_, seqs)) => seqs.push(failed.seq),
-                            None => reasons.push((&failed.reason, vec![failed.seq])),
-                        }
-                    }
-                    for (reason, seqs) in reasons.iter().take(SUMMARY_EXAMPLES) {
-                        lines.push(format!(
-                            "seq {}: {reason}",
-                            render_ranges(&compress(seqs.iter().copied()))
-                        ));
-                    }
-                    more(&mut lines, reasons.len() as u64, SUMMARY_EXAMPLES, "distinct errors");
-                }
-            }
-            AssertionKind::Delivery => {
-                if counts.lost > 0 {
-                    let shown = self.lost_ranges.len().min(SUMMARY_RANGES);
-                    let mut line = format!(
-                        "lost {} {}: seq {}",
-                        counts.lost,
-                        plural(counts.lost, "record", "records"),
-                        render_ranges(&self.lost_ranges[..shown])
-                    );
-                    if shown < self.lost_ranges.len() || self.lost_ranges_truncated {
-                        line.push_str(", … (all ranges in report.json)");
-                    }
-                    lines.push(line);
-                }
-                if counts.duplicated > 0 && self.expect.delivery == Delivery::ExactlyOnce {
-                    lines.push(format!(
-                        "duplicated {} extra {} of {} {}: seq {}",
-                        counts.duplicated,
-                        plural(counts.duplicated, "copy", "copies"),
-                        counts.duplicated_records,
-                        plural(counts.duplicated_records, "record", "records"),
-                        render_seqs(&self.duplicated_seqs, counts.duplicated_records),
-                    ));
-                }
-                for span in self.corrupt.iter().take(SUMMARY_EXAMPLES) {
-                    lines.push(format!(
-                        "corrupt {} {} in {} at offset {}: {:?}",
-                        span.length,
-                        plural(span.length, "byte", "bytes"),
-                        span.object,
-                        span.offset,
-                        span.excerpt
-                    ));
-                }
-                more(&mut lines, counts.corrupt, SUMMARY_EXAMPLES, "corrupt spans");
-            }
-            AssertionKind::Ordering => {
-                for example in self.reordered.iter().take(SUMMARY_EXAMPLES) {
-                    lines.push(format!(
-                        "key {:?}: kseq {} first delivered after kseq {} (in {})",
-                        example.key, example.kseq, example.after_kseq, example.object
-                    ));
-                }
-                more(&mut lines, counts.reordered, SUMMARY_EXAMPLES, "reordered records");
-            }
-            AssertionKind::Latency => {
-                for example in self.late.iter().take(SUMMARY_EXAMPLES) {
-                    lines.push(format!(
-                        "seq {} (key {:?}) took {} ms (in {})",
-                        example.seq, example.key, example.latency_ms, example.object
-                    ));
-                }
-                more(&mut lines, counts.late, SUMMARY_EXAMPLES, "late records");
-            }
-            AssertionKind::ObjectFormat => {
-                if let Some(format) = &self.format {
-                    lines.extend(format.specifics(SUMMARY_EXAMPLES));
-                }
-            }
-            AssertionKind::IndexedOrFailed
-            | AssertionKind::IndexCount
-            | AssertionKind::AllDocumentsBackup => {
-                if let Some(search) = &self.search {
-                    lines.extend(search.specifics(assertion));
-                }
-            }
-            AssertionKind::ShardBalance | AssertionKind::Throttling => {
-                if let Some(distribution) = &self.distribution {
-                    lines.extend(distribution.specifics(assertion));
-                }
-            }
-            AssertionKind::Buffering => {
-                if let Some(buffering) = &self.buffering {
-                    for key in buffering.oversized_objects.iter().take(SUMMARY_EXAMPLES) {
-                        lines.push(format!("oversized: {key}"));
-                    }
-                    for key in buffering.flushed_early_objects.iter().take(SUMMARY_EXAMPLES) {
-                        lines.push(format!("flushed before either threshold: {key}"));
-                    }
-                    for example in buffering.held_too_long_examples.iter().take(SUMMARY_EXAMPLES) {
-                        lines.push(format!(
-                            "held too long: seq {} (key {:?}) visible after {} ms (in {})",
-                            example.seq, example.key, example.latency_ms, example.object
-                        ));
-                    }
-                }
-            }
-            AssertionKind::NoUnexpectedRecords => {
-                for example in self.unexpected.examples.iter().take(SUMMARY_EXAMPLES) {
-                    let mut line = format!(
-                        "{}: {} at offset {}",
-                        example.reason.describe(),
-                        example.object,
-                        example.offset
-                    );
-                    if !example.detail.is_empty() {
-                        line.push_str(": ");
-                        line.push_str(&example.detail);
-                    }
-                    lines.push(line);
-                }
-                more(&mut lines, counts.unexpected, SUMMARY_EXAMPLES, "unexpected records");
-            }
-        }
-        lines
-    }
-
-    /// Writes `report.json` (pretty-printed) into `dir` atomically and returns its path.
-    ///
-    /// The report is written to a temporary file in `dir` first and then renamed over
-    /// `report.json`, so a reader never sees a half-written report.
-    pub fn write_json(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(WriteReportError::Serialize)?;
-        json.push(b'\n');
-        write_atomically(dir, "report.json", &json)
-    }
-
-    /// The report as JUnit XML: one test suite for the run, one test case per assertion.
-    ///
-    /// A failed assertion is a `<failure>` whose message is the assertion's detail and whose text
-    /// lists the specifics the terminal summary shows; the whole summary is the suite's system-out.
-    pub fn junit(&self) -> Result<String, WriteReportError> {
-        let mut suite = TestSuite::new(format!("streamproof run {}", self.run_id));
-        suite.add_property(Property::new("bucket", self.bucket.as_str()));
-        suite.add_property(Property::new("prefix", self.prefix.as_str()));
-        if let Some(search) = &self.search {
-            suite.add_property(Property::new("search_service", search.service.as_str()));
-            suite.add_property(Property::new("search_endpoint", search.endpoint.as_str()));
-            suite.add_property(Property::new("search_index", search.index.as_str()));
-        }
-        if let Some(distribution) = &self.distribution {
-            for (name, value) in distribution.properties() {
-                suite.add_property(Property::new(name, value));
-            }
-        }
-        suite.set_time(std::time::Duration::from_millis(self.wait.elapsed_ms));
-        if let Some(reason) = &self.incomplete {
-            // An incomplete run is an error of its own, so CI never reads it as a pass.
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(reason.as_str());
-            status.set_type("incomplete");
-            let mut case = TestCase::new("run completed", status);
-            case.set_classname(format!("streamproof.{}", self.bucket));
-            suite.add_test_case(case);
-        }
-        for assertion in &self.assertions {
-            let status = if assertion.status == AssertionStatus::NotApplicable {
-                let mut status = TestCaseStatus::skipped();
-                status.set_message(assertion.detail.as_str());
-                status
-            } else if assertion.passed() {
-                TestCaseStatus::success()
-            } else {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(assertion.detail.as_str());
-                status.set_type(assertion.name());
-                let specifics = self.specifics(assertion.kind);
-                if !specifics.is_empty() {
-                    status.set_description(specifics.join("\n"));
-                }
-                status
-            };
-            let mut case = TestCase::new(assertion.name(), status);
-            case.set_classname(format!("streamproof.{}", self.bucket));
-            if assertion.passed() {
-                case.set_system_out(assertion.detail.as_str());
-            }
-            suite.add_test_case(case);
-        }
-        suite.set_system_out(self.summary());
-        let mut junit = JunitReport::new("streamproof");
-        junit.add_test_suite(suite);
-        junit.to_string().map_err(WriteReportError::Junit)
-    }
-
-    /// Writes `junit.xml` into `dir` atomically and returns its path.
-    pub fn write_junit(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
-        write_atomically(dir, "junit.xml", self.junit()?.as_bytes())
-    }
-
-    /// Writes `report.html` (see [`Report::html`]) into `dir` atomically and returns its path.
-    pub fn write_html(&self, dir: &Path) -> Result<PathBuf, WriteReportError> {
-        write_atomically(dir, "report.html", self.html().as_bytes())
-    }
-
-    /// Writes every rendering into `dir`: `report.json`, `junit.xml` and `report.html`.
-    pub fn write_all(&self, dir: &Path) -> Result<ReportPaths, WriteReportError> {
-        Ok(ReportPaths {
-            json: self.write_json(dir)?,
-            junit: self.write_junit(dir)?,
-            html: self.write_html(dir)?,
-        })
-    }
-
     /// Adds the run's load distribution, and the assertions the expectations ask of it
     /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
     pub fn set_distribution(&mut self, distribution: Distribution) {
@@ -694,34 +329,6 @@ impl Report {
     pub fn transform_summary(&self) -> Option<&TransformSummary> {
         self.transform.as_ref()
     }
-}
-
-/// Where [`Report::write_all`] put each rendering.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportPaths {
-    pub json: PathBuf,
-    pub junit: PathBuf,
-    pub html: PathBuf,
-}
-
-/// Writes `bytes` to `dir/name` through a temporary file and a rename, so readers never see half a file.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, WriteReportError> {
-    let path = dir.join(name);
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    };
-    if let Err(source) = write() {
-        let _ = fs::remove_file(&temporary);
-        return Err(WriteReportError::Write { path: temporary, source });
-    }
-    fs::rename(&temporary, &path).map_err(|source| {
-        let _ = fs::remove_file(&temporary);
-        WriteReportError::Write { path: path.clone(), source }
-    })?;
-    Ok(path)
 }
 
 /// The `sending` assertion: no record exhausted its retries, or no more than
@@ -823,25 +430,6 @@ pub(crate) fn assertions(
         });
     }
     assertions
-}
-
-/// Renders example seqs compressed, noting when `total` is more than the examples show.
-fn render_seqs(seqs: &[u64], total: u64) -> String {
-    let mut rendered = render_ranges(&compress(seqs.iter().copied()));
-    if (seqs.len() as u64) < total {
-        rendered.push_str(", …");
-    }
-    rendered
-}
-
-fn more(lines: &mut Vec<String>, total: u64, shown: usize, what: &str) {
-    if total > shown as u64 {
-        lines.push(format!("… and {} more {what} (see report.json)", total - shown as u64));
-    }
-}
-
-fn plural<'a>(count: u64, one: &'a str, many: &'a str) -> &'a str {
-    if count == 1 { one } else { many }
 }
 
 #[cfg(test)]
