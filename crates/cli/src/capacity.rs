@@ -13,6 +13,7 @@ use producer::capacity::{
 };
 use scenario::{Rate, Scenario, Source};
 use serde::Serialize;
+use verifier::escape_html;
 
 use crate::exit;
 use crate::run::{RunError, new_run_id, run_on};
@@ -403,8 +404,8 @@ impl Sweep {
              <h1>Capacity sweep of {name} on {backend}</h1>\n<p>{rate:.0} records/s offered for {secs:.1} s \
              per shard count. Bars: accepted records/s measured; dashes: the plan's prediction; line: \
              throttled share of entries put.</p>\n",
-            name = escape(&self.scenario),
-            backend = escape(self.backend),
+            name = escape_html(&self.scenario),
+            backend = escape_html(self.backend),
             rate = self.rate,
             secs = self.duration_ms as f64 / 1000.0,
         );
@@ -413,12 +414,12 @@ impl Sweep {
                 out,
                 "<p class=\"note\">{} does not throttle: accepted rate and throttling say nothing about AWS; \
                  latency and completeness still count.</p>",
-                escape(self.backend)
+                escape_html(self.backend)
             );
         }
         out.push_str(&self.chart());
         out.push_str("<h2>Measurements</h2>\n<pre>");
-        out.push_str(&escape(&self.table()));
+        out.push_str(&escape_html(&self.table()));
         out.push_str("</pre>\n</body></html>\n");
         out
     }
@@ -631,10 +632,6 @@ fn bytes(value: f64) -> String {
 
 fn millis(value: Option<u64>) -> String {
     value.map_or_else(|| "–".to_owned(), |ms| format!("{ms}ms"))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -428,8 +428,9 @@ fn ms(value: Option<u64>) -> String {
     value.map_or_else(|| "–".to_owned(), |value| format!("{value} ms"))
 }
 
-/// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML content and attribute values (`&`, `<`, `>`, `"` and `'`); every HTML
+/// page the workspace writes (the run report, the capacity report) escapes with this.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

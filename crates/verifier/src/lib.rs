@@ -79,6 +79,7 @@ pub use findings::{
 };
 pub use format::{ConcatenatedObject, FormatSummary};
 pub use ground_truth::InjectedFault;
+pub use html::escape as escape_html;
 pub use local::FILE_PRECISION;
 pub use matcher::{Matcher, ReadSummary, TimeScale};
 pub use options::{Destination, DroppedLog, SearchCheck, VerifyOptions};
