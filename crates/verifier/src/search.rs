@@ -14,12 +14,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use cluster_http::{Answer as Exchanged, ClusterClient, ExchangeError};
 use futures::StreamExt;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use producer::Expectation;
 use scenario::{SearchBackupMode, SearchService};
 use serde::Deserialize;
@@ -38,9 +35,6 @@ use crate::transform::TransformCheck;
 
 /// Documents per scroll page.
 const SCROLL_SIZE: u32 = 1_000;
-
-/// How long the cluster may take to answer one request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How much of an error response a [`VerifyError::Search`] quotes.
 const BODY_SNIPPET: usize = 300;
@@ -321,9 +315,7 @@ enum Answer<T> {
 /// The cluster's REST API over plain HTTP.
 #[derive(Debug)]
 struct SearchClient {
-    http: Client<HttpConnector, Full<Bytes>>,
-    /// The endpoint without a trailing slash.
-    base: String,
+    http: ClusterClient,
 }
 
 impl SearchClient {
@@ -337,10 +329,12 @@ impl SearchClient {
                     .into(),
             });
         }
-        Ok(SearchClient {
-            http: Client::builder(TokioExecutor::new()).build_http(),
-            base: endpoint.trim_end_matches('/').to_owned(),
-        })
+        let http = ClusterClient::new(endpoint).map_err(|error| VerifyError::Search {
+            method: "GET",
+            url: endpoint.to_owned(),
+            reason: error.to_string(),
+        })?;
+        Ok(SearchClient { http })
     }
 
     /// `POST /<index>/_refresh`, so that every indexed document is searchable; a missing index is fine.
@@ -404,7 +398,7 @@ impl SearchClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.http.url(path)
     }
 
     /// One request; a 404 `index_not_found_exception` is [`Answer::NoSuchIndex`], any other status
@@ -418,25 +412,12 @@ impl SearchClient {
         let url = self.url(path);
         let method_name = method_name(&method);
         let error = |reason: String| VerifyError::Search { method: method_name, url: url.clone(), reason };
-        let mut request = Request::builder().method(method).uri(&url);
-        let body = match body {
-            Some(body) => {
-                request = request.header("content-type", "application/json");
-                Full::new(Bytes::from(body.to_string()))
-            }
-            None => Full::new(Bytes::new()),
-        };
-        let request = request.body(body).map_err(|e| error(format!("not a valid request: {e}")))?;
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request))
-            .await
-            .map_err(|_| error(format!("no response within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(aws_error::chain(&e)))?;
-        let status = response.status();
-        let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
-            .await
-            .map_err(|_| error(format!("the body did not arrive within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| error(format!("reading the body: {}", aws_error::chain(&e))))?
-            .to_bytes();
+        let body = body.map(|body| ("application/json", Bytes::from(body.to_string())));
+        let Exchanged { status, body: bytes } =
+            self.http.exchange(method, path, body).await.map_err(|e| match e {
+                ExchangeError::Failed { reason, .. } => error(reason),
+                other @ ExchangeError::NotPlainHttp { .. } => error(other.to_string()),
+            })?;
         if status == StatusCode::NOT_FOUND
             && serde_json::from_slice::<ErrorResponse>(&bytes)
                 .is_ok_and(|response| response.error.kind == "index_not_found_exception")

@@ -20,10 +20,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use cluster_http::ClusterClient;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -37,18 +34,12 @@ use vocabulary::SearchBackupMode;
 
 /// How often Firehose retries documents that failed (emulator time).
 const RETRY_INTERVAL: Duration = Duration::from_secs(5);
-/// How long to wait for an external cluster to answer one `_bulk` request (wall time).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest `_bulk` response read from an external cluster.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// The search-delivery state of one delivery stream's task.
 #[derive(Debug)]
 pub(crate) struct SearchDelivery {
     /// The client for an external cluster; `None` for the in-process domain.
-    client: Option<HttpClient>,
+    client: Option<ClusterClient>,
     /// Batches with documents not indexed yet.
     batches: Vec<InFlight>,
     /// Backup and failed-document objects to write to S3, in order.
@@ -118,9 +109,10 @@ struct ActionMeta<'a> {
 
 impl SearchDelivery {
     pub(crate) fn new(search: &SearchDestination) -> SearchDelivery {
-        let client = match search.cluster {
+        let client = match &search.cluster {
             Cluster::InProcess(_) => None,
-            Cluster::External(_) => Some(Client::builder(TokioExecutor::new()).build_http()),
+            // The endpoint was checked to be plain http:// when the stream was created.
+            Cluster::External(base) => ClusterClient::new(base).ok(),
         };
         SearchDelivery {
             client,
@@ -235,7 +227,7 @@ impl SearchDelivery {
                     }
                 })
             }
-            (Cluster::External(base), Some(client)) => post_bulk(client, base, body, search).await,
+            (Cluster::External(_), Some(client)) => post_bulk(client, body, search).await,
             (Cluster::External(_), None) => Err(RequestFailure {
                 code: search.service.connection_failed().to_owned(),
                 message: "no HTTP client for the cluster endpoint".to_owned(),
@@ -399,32 +391,21 @@ fn bulk_body(search: &SearchDestination, batch: &InFlight) -> Vec<u8> {
     body
 }
 
-/// Sends a `_bulk` request to an external cluster.
+/// Sends a `_bulk` request to an external cluster (wall time, within the client's bounds).
 async fn post_bulk(
-    client: &HttpClient,
-    base: &str,
+    client: &ClusterClient,
     body: Vec<u8>,
     search: &SearchDestination,
 ) -> Result<BulkResponse, RequestFailure> {
-    let failure =
-        |message: String| RequestFailure { code: search.service.connection_failed().to_owned(), message };
-    let url = format!("{base}/_bulk");
-    let request = http::Request::post(&url)
-        .header(http::header::CONTENT_TYPE, "application/x-ndjson")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|err| failure(format!("invalid request to {url}: {err}")))?;
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, client.request(request)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(err)) => return Err(failure(format!("POST {url} failed: {err}"))),
-        Err(_) => {
-            return Err(failure(format!("POST {url} got no answer within {} s", REQUEST_TIMEOUT.as_secs())));
-        }
-    };
-    let status = response.status();
-    let body = match Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err) => return Err(failure(format!("reading the response of POST {url} failed: {err}"))),
-    };
+    let url = client.url("/_bulk");
+    let answer = client
+        .exchange(http::Method::POST, "/_bulk", Some(("application/x-ndjson", Bytes::from(body))))
+        .await
+        .map_err(|error| RequestFailure {
+            code: search.service.connection_failed().to_owned(),
+            message: error.to_string(),
+        })?;
+    let (status, body) = (answer.status, answer.body);
     if !status.is_success() {
         return Err(RequestFailure {
             code: status.as_u16().to_string(),

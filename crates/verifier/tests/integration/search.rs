@@ -7,9 +7,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use emulator::{Emulator, EmulatorConfig};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use producer::Expectation;
 use scenario::{Delivery, Expect, Ordering, SearchBackupMode, SearchService};
 use verifier::{
@@ -91,24 +88,17 @@ async fn bulk(endpoint: &str, index: &str, seqs: &[u64]) {
             record(*seq)
         ));
     }
-    let json = request(hyper::Method::POST, &format!("{endpoint}/_bulk"), body).await;
+    let json = request(http::Method::POST, endpoint, "/_bulk", body).await;
     assert_eq!(json["errors"], false, "{json}");
 }
 
 /// The JSON answer of a successful request.
-async fn request(method: hyper::Method, url: &str, body: String) -> serde_json::Value {
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/x-ndjson")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
-    let response = client.request(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    assert!(status.is_success(), "{url}: {status} {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+async fn request(method: http::Method, endpoint: &str, path: &str, body: String) -> serde_json::Value {
+    let client = cluster_http::ClusterClient::new(endpoint).unwrap();
+    let answer =
+        client.exchange(method, path, Some(("application/x-ndjson", Bytes::from(body)))).await.unwrap();
+    assert!(answer.status.is_success(), "{path}: {} {}", answer.status, cluster_http::excerpt(&answer.body));
+    serde_json::from_slice(&answer.body).unwrap()
 }
 
 async fn start() -> (Emulator, aws_sdk_s3::Client, String) {
@@ -172,8 +162,7 @@ async fn indexed_failed_and_backed_up_records_pass_across_rotated_indices() {
     assert_eq!(status(&report, AssertionKind::Ordering), AssertionStatus::NotApplicable);
     assert_eq!(status(&report, AssertionKind::AllDocumentsBackup), AssertionStatus::Pass);
     // Every scroll the verifier opened, it closed.
-    let cleared =
-        request(hyper::Method::DELETE, &format!("{endpoint}/_search/scroll/_all"), String::new()).await;
+    let cleared = request(http::Method::DELETE, &endpoint, "/_search/scroll/_all", String::new()).await;
     assert_eq!(cleared["num_freed"], 0, "{cleared}");
     emulator.shutdown().await;
 }
