@@ -72,6 +72,6 @@ async fn docker_real_opensearch_indexes_every_record_of_the_all_documents_scenar
     let mut seqs = cluster.seqs(&search.index, &outcome.envelope_field).await;
     seqs.sort_unstable();
     assert_eq!(seqs, (0..2_000).collect::<Vec<u64>>());
-    let (_, info) = cluster.call(hyper::Method::GET, "/", None).await;
+    let (_, info) = cluster.call(http::Method::GET, "/", None).await;
     assert_eq!(info["version"]["number"], "2.19.0");
 }

@@ -9,27 +9,20 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
+use cluster_http::ClusterClient;
 use emulator::FaultKind;
 use environment::{Backend, Environment};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::Method;
 use streamproof::run::{RunError, RunOptions, RunOutcome, backend_for, run, run_on_keeping, search_check};
 
 /// A search cluster's REST API over plain HTTP.
 pub(crate) struct Cluster {
-    endpoint: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: ClusterClient,
 }
 
 impl Cluster {
     pub(crate) fn new(endpoint: &str) -> Cluster {
-        Cluster {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+        Cluster { client: ClusterClient::new(endpoint).unwrap() }
     }
 
     /// The status and JSON body of `method <path>` with `body`.
@@ -39,16 +32,9 @@ impl Cluster {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let bytes = body.map_or_else(Bytes::new, |body| Bytes::from(body.to_string()));
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.endpoint))
-            .header("content-type", "application/json")
-            .body(Full::new(bytes))
-            .unwrap();
-        let response = self.client.request(request).await.unwrap_or_else(|e| panic!("{path}: {e}"));
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = body.map(|body| ("application/json", Bytes::from(body.to_string())));
+        let answer = self.client.exchange(method, path, body).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (status, body) = (answer.status.as_u16(), answer.body);
         let json = serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
         (status, json)

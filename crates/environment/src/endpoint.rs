@@ -73,6 +73,7 @@ impl Endpoint {
     }
 
     /// Kinesis, Firehose and S3 clients for this endpoint (S3 in path style).
+    #[expect(clippy::disallowed_methods, reason = "this is the wrapper the lint points at")]
     pub async fn clients(&self) -> Clients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             // LocalStack's CreateDeliveryStream blocks until its Kinesis consumer starts (up to ~30 s).

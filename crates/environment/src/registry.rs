@@ -159,6 +159,10 @@ pub fn process_alive(pid: u32) -> bool {
 
 /// Asks the holder `pid` to tear its environment down (SIGTERM) and waits until it has exited.
 /// Returns false if it was still running at the deadline.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "another process's exit cannot be waited on: poll its liveness until the deadline"
+)]
 pub fn stop_holder(pid: u32, deadline: Duration) -> bool {
     let Ok(raw) = i32::try_from(pid) else { return true };
     if kill(Pid::from_raw(raw), Signal::SIGTERM).is_err() {

@@ -41,6 +41,10 @@ impl Harness {
         Harness::with_config(EmulatorConfig::default()).await
     }
 
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the emulator's tests cannot use environment, which depends on the emulator"
+    )]
     pub(crate) async fn with_config(config: EmulatorConfig) -> Harness {
         let emulator = Emulator::start(config).await.expect("the emulator starts");
         let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -121,6 +121,10 @@ async fn streaming_uploads_with_trailing_checksums_are_decoded() {
 }
 
 #[tokio::test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "builds clients with credentials of its own, which Endpoint::clients does not take"
+)]
 async fn any_credentials_are_accepted() {
     let h = Harness::start().await;
     let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -27,6 +27,10 @@ const DOMAIN_ARN: &str = "arn:aws:es:us-east-1:000000000000:domain/streamproof";
 const WAIT: Duration = Duration::from_secs(30);
 
 /// One plain HTTP call; returns the status and the JSON body.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "checks the in-process domain's raw HTTP answers, beneath any client wrapper"
+)]
 async fn call(method: &str, url: &str, body: &str) -> (u16, Value) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
