@@ -6,8 +6,11 @@
 
 mod error;
 mod model;
+mod pipeline;
 mod raw;
 mod validate;
+mod values;
+mod workload;
 
 pub use error::{Invalid, ScenarioError};
 pub use model::{
