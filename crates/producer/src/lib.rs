@@ -12,8 +12,10 @@ pub mod hot_keys;
 mod keys;
 mod progress;
 mod rate;
+mod retry;
 pub mod schema;
 pub mod send;
+mod target;
 
 pub use envelope::Envelope;
 pub use expectation::{Expectation, ExpectationFileError, PartSeqs};
@@ -21,8 +23,10 @@ pub use generate::Records;
 pub use hot_keys::ThrottledKey;
 pub use keys::{Part, PartParseError};
 pub use progress::ProgressMode;
+pub use retry::RetryPolicy;
 pub use schema::Generator;
 pub use send::{
-    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, RetryPolicy, STOPPED_BEFORE_ACK,
-    ShardLoad, Target, produce, produce_until, produce_with,
+    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, STOPPED_BEFORE_ACK, ShardLoad, produce,
+    produce_until, produce_with,
 };
+pub use target::Target;
