@@ -10,7 +10,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use crate::clock::Clock;
-use crate::s3::store::{ListQuery, Object, S3Store, StoreError};
+use crate::s3::store::{ListQuery, Object, S3Store, StoreError, md5_of};
 
 /// Serves the S3 operations the emulator supports; every other operation answers `NotImplemented`.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ impl S3 for S3Backend {
         let size_hint = input.content_length.and_then(|len| usize::try_from(len).ok()).unwrap_or(0);
         let data = collect_body(input.body, size_hint).await?;
         if let Some(expected) = input.content_md5.as_deref() {
-            let actual = STANDARD.encode(md5_bytes(&data));
+            let actual = STANDARD.encode(md5_of(&data));
             if actual != expected {
                 return Err(s3_error!(
                     BadDigest,
@@ -253,9 +253,4 @@ impl S3 for S3Backend {
             ..Default::default()
         }))
     }
-}
-
-fn md5_bytes(data: &[u8]) -> [u8; 16] {
-    use md5::{Digest, Md5};
-    Md5::digest(data).into()
 }

@@ -105,10 +105,14 @@ impl Resume {
     }
 }
 
+/// The MD5 digest of `data`, as S3 checks `Content-MD5` and names objects by.
+pub(crate) fn md5_of(data: &[u8]) -> [u8; 16] {
+    Md5::digest(data).into()
+}
+
 /// The quoted ETag S3 reports for an object written in one piece: the MD5 of its data.
 pub(crate) fn etag_of(data: &[u8]) -> String {
-    let digest: [u8; 16] = Md5::digest(data).into();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    md5_of(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An object's metadata as stored beside its data.
