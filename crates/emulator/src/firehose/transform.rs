@@ -607,7 +607,9 @@ exports.withCallback = (event, context, callback) => {
         )
         .unwrap();
         let mut config = config(dir.path(), Runtime::Python, "slow:handle");
-        config.timeout = Duration::from_millis(1500);
+        // Long enough that a fresh interpreter starts within it on a loaded machine; the hang
+        // (60 s) is far beyond it.
+        config.timeout = Duration::from_secs(5);
         config.retries = 0;
         let mut transformer = Transformer::new(config, "arn".to_owned(), "us-east-1".to_owned());
         let outcomes = transformer.transform(&inputs(1)).await;
