@@ -328,137 +328,24 @@ async fn run_steps(
     keep: bool,
 ) -> Result<RunOutcome, RunError> {
     check_backend(environment, scenario)?;
-    let run_id = new_run_id();
-    let run_id = run_id.as_str();
-    let clients = environment.endpoint().clients().await;
-    let provisioning = async {
-        let provisioned = environment.provision(&clients, scenario, run_id, PROVISION_DEADLINE).await?;
-        if environment.capabilities().needs_canary {
-            environment::prove_ready(
-                &clients,
-                &provisioned,
-                run_id,
-                &scenario.workload.envelope_field,
-                PROVISION_DEADLINE,
-            )
-            .await?;
-        }
-        Ok::<_, RunError>(provisioned)
+    let plan = RunPlan {
+        environment,
+        scenario,
+        interrupt,
+        run_id: new_run_id(),
+        clients: environment.endpoint().clients().await,
     };
-    let provisioned = tokio::select! {
-        provisioned = provisioning => provisioned?,
-        () = interrupt.stopped() => return Err(interrupt.interrupted("provisioning")),
-    };
-    tracing::info!(
-        stream = provisioned.stream_name.as_deref().unwrap_or("(direct put)"),
-        delivery_stream = %provisioned.delivery_stream_name,
-        bucket = %provisioned.bucket,
-        "pipeline provisioned"
-    );
-
-    let target = match (&scenario.pipeline.source, &provisioned.stream_name) {
-        (Source::KinesisStream, Some(stream)) => {
-            Target::Kinesis { client: clients.kinesis.clone(), stream_name: stream.clone() }
-        }
-        _ => Target::Firehose {
-            client: clients.firehose.clone(),
-            delivery_stream_name: provisioned.delivery_stream_name.clone(),
-        },
-    };
-    let options = ProduceOptions {
-        run_id: run_id.to_owned(),
-        retry: producer::RetryPolicy::for_workload(&scenario.workload),
-    };
-    let produced = producer::produce_until(
-        &target,
-        &scenario.workload,
-        &options,
-        &ProduceControl::default(),
-        interrupt.stop.clone(),
-    )
-    .await?;
-    tracing::info!(
-        acknowledged = produced.metrics.acknowledged,
-        rate = produced.metrics.achieved_rate(),
-        "production finished"
-    );
-
-    let verify_options = VerifyOptions {
-        bucket: provisioned.bucket.clone(),
-        prefix: provisioned.prefix.clone(),
-        destination: destination(environment, scenario, &provisioned),
-        expect: scenario.expect.clone(),
-        poll_interval: poll_interval(scenario),
-        buffering: Some(verifier::BufferingCheck::new(
-            scenario.pipeline.buffering,
-            environment.name(),
-            environment.capabilities().buffering,
-        )),
-        time_scale: environment
-            .time_scale()
-            .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
-    };
-    let source = ObjectSource::S3(&clients.s3);
-    let mut phase = "producing";
-    let report = if interrupt.cause().is_some() {
-        None
-    } else {
-        tokio::select! {
-            report = verifier::verify(source, &produced.expectation, &verify_options) => Some(report?),
-            () = interrupt.stopped() => {
-                phase = "waiting for delivery";
-                None
-            }
-        }
-    };
-    let report = match report {
-        Some(report) => report,
-        None => {
-            // Interrupted: read what is there once, without waiting for the rest.
-            let mut last_read = verify_options.clone();
-            last_read.expect.timeout = Duration::ZERO;
-            let read = verifier::verify(source, &produced.expectation, &last_read);
-            let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
-                .await
-                .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
-            let cause = interrupt.cause().unwrap_or("a stop request");
-            report.mark_incomplete(format!("interrupted by {cause} while {phase}"));
-            report
-        }
-    };
-
-    let mut report = report;
-    let shards = matches!(target, Target::Kinesis { .. }).then_some(scenario.pipeline.shards);
-    report.set_distribution(verifier::Distribution::new(
-        &produced.metrics,
-        shards,
-        environment.name(),
-        environment.capabilities().throttling,
-    ));
+    let provisioned = plan.provision().await?;
+    let (target, produced) = plan.produce(&provisioned).await?;
+    let report = plan.verify(&provisioned, &produced).await?;
     let faults = environment.fault_log();
-    if scenario.faults.is_some() || !faults.is_empty() {
-        let envelope_field = &scenario.workload.envelope_field;
-        report.set_ground_truth(faults.iter().map(|fault| injected_fault(fault, envelope_field)).collect());
-    }
-    if !environment.capabilities().compression_and_prefixes {
-        report.object_format_not_applicable(format!(
-            "the {} backend does not apply the AppendDelimiterToRecord processor",
-            environment.name()
-        ));
-    }
-
-    let dir = report_dir.join(format!("{}-{run_id}", scenario.name));
+    let report = plan.complete(report, &target, &produced, &faults);
+    let dir = report_dir.join(format!("{}-{}", scenario.name, plan.run_id));
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
     let report_path = report.write_all(&dir)?.json;
-
-    let teardown_error = if keep {
-        tracing::info!(bucket = %provisioned.bucket, "keeping the provisioned resources (--keep)");
-        None
-    } else {
-        environment::teardown(&clients, &provisioned).await.err().map(|error| error.to_string())
-    };
+    let teardown_error = plan.teardown(&provisioned, keep).await;
     Ok(RunOutcome {
-        run_id: run_id.to_owned(),
+        run_id: plan.run_id.clone(),
         backend: environment.name(),
         endpoint: environment.endpoint().url.clone(),
         provisioned,
@@ -471,6 +358,172 @@ async fn run_steps(
         expectation: produced.expectation,
         teardown_error,
     })
+}
+
+/// One run of a scenario on a running backend: what each step needs, shared by the steps.
+struct RunPlan<'a> {
+    environment: &'a Environment,
+    scenario: &'a Scenario,
+    interrupt: &'a Interrupt,
+    run_id: String,
+    clients: environment::Clients,
+}
+
+impl RunPlan<'_> {
+    /// Creates the bucket, stream and delivery stream (and proves them ready where the backend
+    /// needs a canary); an interruption here is [`RunError::Interrupted`].
+    async fn provision(&self) -> Result<Provisioned, RunError> {
+        let (environment, scenario, run_id) = (self.environment, self.scenario, self.run_id.as_str());
+        let provisioning = async {
+            let provisioned =
+                environment.provision(&self.clients, scenario, run_id, PROVISION_DEADLINE).await?;
+            if environment.capabilities().needs_canary {
+                environment::prove_ready(
+                    &self.clients,
+                    &provisioned,
+                    run_id,
+                    &scenario.workload.envelope_field,
+                    PROVISION_DEADLINE,
+                )
+                .await?;
+            }
+            Ok::<_, RunError>(provisioned)
+        };
+        let provisioned = tokio::select! {
+            provisioned = provisioning => provisioned?,
+            () = self.interrupt.stopped() => return Err(self.interrupt.interrupted("provisioning")),
+        };
+        tracing::info!(
+            stream = provisioned.stream_name.as_deref().unwrap_or("(direct put)"),
+            delivery_stream = %provisioned.delivery_stream_name,
+            bucket = %provisioned.bucket,
+            "pipeline provisioned"
+        );
+        Ok(provisioned)
+    }
+
+    /// Puts the workload to the provisioned stream (or Direct PUT delivery stream) until it is all
+    /// sent or the run is stopped.
+    async fn produce(&self, provisioned: &Provisioned) -> Result<(Target, producer::Produced), RunError> {
+        let target = match (&self.scenario.pipeline.source, &provisioned.stream_name) {
+            (Source::KinesisStream, Some(stream)) => {
+                Target::Kinesis { client: self.clients.kinesis.clone(), stream_name: stream.clone() }
+            }
+            _ => Target::Firehose {
+                client: self.clients.firehose.clone(),
+                delivery_stream_name: provisioned.delivery_stream_name.clone(),
+            },
+        };
+        let options = ProduceOptions {
+            run_id: self.run_id.clone(),
+            retry: producer::RetryPolicy::for_workload(&self.scenario.workload),
+        };
+        let produced = producer::produce_until(
+            &target,
+            &self.scenario.workload,
+            &options,
+            &ProduceControl::default(),
+            self.interrupt.stop.clone(),
+        )
+        .await?;
+        tracing::info!(
+            acknowledged = produced.metrics.acknowledged,
+            rate = produced.metrics.achieved_rate(),
+            "production finished"
+        );
+        Ok((target, produced))
+    }
+
+    /// Reads what the destination delivered until every acknowledged record is seen or the
+    /// timeout passes; interrupted, reads once more and marks the report incomplete.
+    async fn verify(
+        &self,
+        provisioned: &Provisioned,
+        produced: &producer::Produced,
+    ) -> Result<Report, RunError> {
+        let (environment, scenario, interrupt) = (self.environment, self.scenario, self.interrupt);
+        let verify_options = VerifyOptions {
+            bucket: provisioned.bucket.clone(),
+            prefix: provisioned.prefix.clone(),
+            destination: destination(environment, scenario, provisioned),
+            expect: scenario.expect.clone(),
+            poll_interval: poll_interval(scenario),
+            buffering: Some(verifier::BufferingCheck::new(
+                scenario.pipeline.buffering,
+                environment.name(),
+                environment.capabilities().buffering,
+            )),
+            time_scale: environment
+                .time_scale()
+                .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
+        };
+        let source = ObjectSource::S3(&self.clients.s3);
+        let mut phase = "producing";
+        let report = if interrupt.cause().is_some() {
+            None
+        } else {
+            tokio::select! {
+                report = verifier::verify(source, &produced.expectation, &verify_options) => Some(report?),
+                () = interrupt.stopped() => {
+                    phase = "waiting for delivery";
+                    None
+                }
+            }
+        };
+        if let Some(report) = report {
+            return Ok(report);
+        }
+        // Interrupted: read what is there once, without waiting for the rest.
+        let mut last_read = verify_options.clone();
+        last_read.expect.timeout = Duration::ZERO;
+        let read = verifier::verify(source, &produced.expectation, &last_read);
+        let mut report = tokio::time::timeout(FINAL_READ_DEADLINE, read)
+            .await
+            .map_err(|_elapsed| interrupt.interrupted("reading the bucket a last time"))??;
+        let cause = interrupt.cause().unwrap_or("a stop request");
+        report.mark_incomplete(format!("interrupted by {cause} while {phase}"));
+        Ok(report)
+    }
+
+    /// Adds what only the harness knows: the producer's load distribution, the backend's ground
+    /// truth of injected faults, and the checks the backend cannot support.
+    fn complete(
+        &self,
+        mut report: Report,
+        target: &Target,
+        produced: &producer::Produced,
+        faults: &[FaultEvent],
+    ) -> Report {
+        let (environment, scenario) = (self.environment, self.scenario);
+        let shards = matches!(target, Target::Kinesis { .. }).then_some(scenario.pipeline.shards);
+        report.set_distribution(verifier::Distribution::new(
+            &produced.metrics,
+            shards,
+            environment.name(),
+            environment.capabilities().throttling,
+        ));
+        if scenario.faults.is_some() || !faults.is_empty() {
+            let envelope_field = &scenario.workload.envelope_field;
+            report
+                .set_ground_truth(faults.iter().map(|fault| injected_fault(fault, envelope_field)).collect());
+        }
+        if !environment.capabilities().compression_and_prefixes {
+            report.object_format_not_applicable(format!(
+                "the {} backend does not apply the AppendDelimiterToRecord processor",
+                environment.name()
+            ));
+        }
+        report
+    }
+
+    /// Deletes what the run provisioned unless `keep`; the error, if teardown failed.
+    async fn teardown(&self, provisioned: &Provisioned, keep: bool) -> Option<String> {
+        if keep {
+            tracing::info!(bucket = %provisioned.bucket, "keeping the provisioned resources (--keep)");
+            return None;
+        }
+        environment::teardown(&self.clients, provisioned).await.err().map(|error| error.to_string())
+    }
 }
 
 /// What delivered the run's records, as the verifier reads them: the search index and its
