@@ -38,21 +38,14 @@ pub(crate) fn pipeline(locator: &Locator<'_>, raw: Spanned<RawPipeline>) -> Resu
         },
     };
     check_bucket(locator, &raw.bucket)?;
-    let prefix = prefix_template(locator, raw.prefix.as_ref(), "pipeline.prefix", PrefixTemplate::parse)?;
-    if prefix.has_expressions()
-        && raw.error_output_prefix.as_ref().is_none_or(|error| error.get_ref().is_empty())
-    {
-        return Err(locator.at(
-            raw.prefix.as_ref().map_or(0, |prefix| prefix.span().start),
-            "pipeline.error_output_prefix",
-            "`error_output_prefix` is required when `prefix` uses !{...} expressions \
-             (Firehose refuses an empty ErrorOutputPrefix then)",
-        ));
-    }
+    let prefix_at = raw.prefix.as_ref().map_or(0, |prefix| prefix.span().start);
+    let prefix =
+        prefix_template(locator, raw.prefix.as_ref(), "pipeline.prefix", prefix_at, PrefixTemplate::parse)?;
     let error_output_prefix = prefix_template(
         locator,
         raw.error_output_prefix.as_ref(),
         "pipeline.error_output_prefix",
+        prefix_at,
         |error| PrefixTemplate::parse_error_output(prefix.configured(), error),
     )?;
     let compression = match raw.compression {
@@ -404,11 +397,13 @@ fn transform(locator: &Locator<'_>, raw: Spanned<RawTransform>) -> Result<Transf
     })
 }
 
-/// A prefix read with `parse` (an empty one is the default), or the error naming `field`.
+/// A prefix read with `parse` (an empty one is the default), or the error naming `field`, at the
+/// text, or at `prefix_at` (the `prefix`) when the error is that the prefix needs this one.
 fn prefix_template(
     locator: &Locator<'_>,
     text: Option<&Spanned<String>>,
     field: &str,
+    prefix_at: usize,
     parse: impl FnOnce(Option<&str>) -> Result<PrefixTemplate, PrefixError>,
 ) -> Result<PrefixTemplate, ScenarioError> {
     parse(text.map(|text| text.get_ref().as_str())).map_err(|error| {
@@ -428,6 +423,14 @@ fn prefix_template(
             PrefixError::ErrorOutputTypeMissing => {
                 "an error_output_prefix with expressions must contain !{firehose:error-output-type}"
                     .to_owned()
+            }
+            PrefixError::ErrorOutputPrefixRequired => {
+                return locator.at(
+                    prefix_at,
+                    field,
+                    "`error_output_prefix` is required when `prefix` uses !{...} expressions \
+                     (Firehose refuses an empty ErrorOutputPrefix then)",
+                );
             }
             other @ PrefixError::TimestampPattern(_) => other.to_string(),
         };

@@ -80,6 +80,9 @@ pub enum PrefixError {
     ErrorOutputTypeInPrefix,
     #[error("ErrorOutputPrefix uses expressions, so it must contain !{{firehose:error-output-type}}")]
     ErrorOutputTypeMissing,
+    /// AWS's own words for it (`InvalidArgumentException` of CreateDeliveryStream).
+    #[error("ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.")]
+    ErrorOutputPrefixRequired,
 }
 
 /// The `!{firehose:error-output-type}` values Firehose writes error output under, for an S3 destination.
@@ -112,14 +115,17 @@ impl PrefixTemplate {
     ///
     /// With expressions it must contain `!{firehose:error-output-type}`. Empty, it stands for
     /// `<Prefix>!{firehose:error-output-type}/` (and so, without a timestamp expression, gets the
-    /// hourly folders appended); Firehose refuses an empty one when `Prefix` has expressions, which
-    /// the caller checks with [`PrefixTemplate::has_expressions`] and [`PrefixTemplate::configured`].
+    /// hourly folders appended); Firehose refuses an empty one when `Prefix` has expressions
+    /// ([`PrefixError::ErrorOutputPrefixRequired`]).
     pub fn parse_error_output(
         prefix: Option<&str>,
         error_output_prefix: Option<&str>,
     ) -> Result<PrefixTemplate, PrefixError> {
         match error_output_prefix {
             None | Some("") => {
+                if PrefixTemplate::parse_any(prefix)?.has_expressions() {
+                    return Err(PrefixError::ErrorOutputPrefixRequired);
+                }
                 let default = format!("{}!{{firehose:error-output-type}}/", prefix.unwrap_or_default());
                 let segments = PrefixTemplate::parse_any(Some(&default))?.segments;
                 Ok(PrefixTemplate { configured: None, segments })
@@ -358,6 +364,12 @@ mod tests {
             PrefixTemplate::parse_error_output(None, Some("errors/!{timestamp:yyyy}/")).unwrap_err(),
             PrefixError::ErrorOutputTypeMissing
         );
+        for empty in [None, Some("")] {
+            assert_eq!(
+                PrefixTemplate::parse_error_output(Some("logs/!{timestamp:yyyy}/"), empty).unwrap_err(),
+                PrefixError::ErrorOutputPrefixRequired
+            );
+        }
         let plain = PrefixTemplate::parse_error_output(None, Some("errors/")).unwrap();
         assert_eq!(evaluate(&plain, oldest), "errors/2024/03/05/07/");
         let under_plain = PrefixTemplate::parse_error_output(Some("logs/"), Some("")).unwrap();

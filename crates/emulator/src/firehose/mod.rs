@@ -180,11 +180,6 @@ fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Dest
     let error_output_template =
         PrefixTemplate::parse_error_output(config.prefix.as_deref(), config.error_output_prefix.as_deref())
             .map_err(invalid_prefix)?;
-    if prefix_template.has_expressions() && config.error_output_prefix.as_deref().is_none_or(str::is_empty) {
-        return Err(ApiError::invalid_argument(
-            "ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.",
-        ));
-    }
     Ok(Destination {
         role_arn: config.role_arn,
         bucket_arn: config.bucket_arn,
