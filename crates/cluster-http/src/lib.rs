@@ -42,10 +42,21 @@ pub struct Answer {
 /// An exchange that got no usable answer; the message names the method and URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("{url}: only plain http:// cluster endpoints are supported (there is no TLS client)")]
+    /// `url` is not `http://`; the caller names the URL beside this message.
+    #[error("only plain http:// cluster endpoints are supported (there is no TLS client)")]
     NotPlainHttp { url: String },
     #[error("{method} {url} failed: {reason}")]
     Failed { method: Method, url: String, reason: String },
+}
+
+impl ExchangeError {
+    /// What went wrong, without the method and URL, for a caller whose message names them itself.
+    pub fn reason(&self) -> String {
+        match self {
+            ExchangeError::Failed { reason, .. } => reason.clone(),
+            ExchangeError::NotPlainHttp { .. } => self.to_string(),
+        }
+    }
 }
 
 impl ClusterClient {
@@ -145,5 +156,7 @@ mod tests {
         assert_eq!(excerpt(b"short"), "short");
         let long = "x".repeat(EXCERPT_CHARS + 5);
         assert_eq!(excerpt(long.as_bytes()).chars().count(), EXCERPT_CHARS + 1);
+        // Cut between characters, never inside one.
+        assert_eq!(excerpt("é".repeat(400).as_bytes()).chars().count(), EXCERPT_CHARS + 1);
     }
 }

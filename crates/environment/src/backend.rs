@@ -295,10 +295,7 @@ impl Environment {
     /// Records the backend's data transformations dropped or failed so far (empty where it runs
     /// no local handlers).
     pub fn transform_log(&self) -> Vec<emulator::TransformEvent> {
-        match &self.running {
-            Running::Embedded(emulator) => emulator.transform_log(),
-            Running::LocalStackHost(_) | Running::Container(_) | Running::External => Vec::new(),
-        }
+        self.transform_log_reader()()
     }
 
     /// A reader of [`Environment::transform_log`] that outlives this borrow; it reads nothing

@@ -15,10 +15,8 @@ pub(crate) async fn request(
     path: &str,
 ) -> Result<(StatusCode, Bytes), EnvError> {
     let url = format!("{}{path}", endpoint.trim_end_matches('/'));
-    let failed = |error: cluster_http::ExchangeError| EnvError::Search {
-        url: url.clone(),
-        message: error.to_string(),
-    };
+    let failed =
+        |error: cluster_http::ExchangeError| EnvError::Search { url: url.clone(), message: error.reason() };
     let client = ClusterClient::new(endpoint).map_err(failed)?;
     let answer = client.exchange(method, path, None).await.map_err(failed)?;
     Ok((answer.status, answer.body))
