@@ -180,7 +180,7 @@ async fn a_constant_partition_key_puts_every_record_on_one_shard() {
     // Nothing is lost or out of order: only the distribution shows the bug.
     assert_eq!(report.counts.lost, 0);
     assert_eq!(report.counts.delivered, report.counts.acknowledged);
-    let failed: Vec<&str> = report.assertions.iter().filter(|a| a.failed()).map(|a| a.name()).collect();
+    let failed: Vec<&str> = report.assertions().iter().filter(|a| a.failed()).map(|a| a.name()).collect();
     assert_eq!(failed, ["shard balance"], "{}", report.summary());
     let distribution = report.distribution.as_ref().expect("a distribution");
     // Kinesis routes the one key by its MD5 hash; the producer saw that shard in every response.
@@ -216,7 +216,7 @@ async fn a_hot_key_beyond_its_shards_limits_is_throttled_and_named() {
     assert_eq!(report.counts.lost, 0);
     assert_eq!(report.counts.reordered, 0);
     assert_eq!(report.counts.delivered, report.counts.acknowledged);
-    let failed: Vec<&str> = report.assertions.iter().filter(|a| a.failed()).map(|a| a.name()).collect();
+    let failed: Vec<&str> = report.assertions().iter().filter(|a| a.failed()).map(|a| a.name()).collect();
     assert_eq!(failed, ["throttling"], "{}", report.summary());
     let distribution = report.distribution.as_ref().expect("a distribution");
     assert_eq!(distribution.throttled, outcome.metrics.throttled);
@@ -256,7 +256,7 @@ async fn a_run_whose_every_put_is_refused_fails_sending_and_names_every_seq() {
     let outcome = run_bug("every-put-refused.toml").await;
     let report = &outcome.report;
     // Nothing was acknowledged, so every other assertion holds vacuously: sending alone fails.
-    for assertion in &report.assertions {
+    for assertion in &report.assertions() {
         assert_eq!(assertion.failed(), assertion.name() == "sending", "{assertion:?}");
     }
     assert_eq!(
@@ -294,7 +294,7 @@ async fn concatenated_json_fails_the_ndjson_format_and_names_every_object() {
     let outcome = run_bug("concatenated-json.toml").await;
     let report = &outcome.report;
     // Nothing is lost: the bug is only in how line-oriented readers see the objects.
-    for assertion in &report.assertions {
+    for assertion in &report.assertions() {
         assert_eq!(assertion.failed(), assertion.name() == "object format", "{assertion:?}");
     }
     assert_eq!(report.counts.delivered, 500);

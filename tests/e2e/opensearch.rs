@@ -257,7 +257,7 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
     let again = verifier::verify(source, &outcome.expectation, &options).await.unwrap();
     assert!(!again.passed(), "{}", again.summary());
     let failed_assertions: Vec<&str> = again
-        .assertions
+        .assertions()
         .iter()
         .filter(|assertion| assertion.failed())
         .map(|assertion| assertion.name())

@@ -496,7 +496,7 @@ impl RunPlan<'_> {
     ) -> Report {
         let (environment, scenario) = (self.environment, self.scenario);
         let shards = matches!(target, Target::Kinesis { .. }).then_some(scenario.pipeline.shards);
-        report.set_distribution(verifier::Distribution::new(
+        report.distribution = Some(verifier::Distribution::new(
             &produced.metrics,
             shards,
             environment.name(),
@@ -504,8 +504,8 @@ impl RunPlan<'_> {
         ));
         if scenario.faults.is_some() || !faults.is_empty() {
             let envelope_field = &scenario.workload.envelope_field;
-            report
-                .set_ground_truth(faults.iter().map(|fault| injected_fault(fault, envelope_field)).collect());
+            report.ground_truth =
+                Some(faults.iter().map(|fault| injected_fault(fault, envelope_field)).collect());
         }
         if !environment.capabilities().compression_and_prefixes {
             report.object_format_not_applicable(format!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use scenario::BufferingHints;
 
+use crate::assertion::{Assertion, AssertionKind};
 use crate::findings::{BufferingSummary, LateExample, MAX_EXAMPLES, ObjectSummary, SizeDistribution, millis};
 
 const MIB: u64 = 1024 * 1024;
@@ -49,6 +50,15 @@ impl BufferingCheck {
         self.not_modelled
             .is_none()
             .then(|| u64::try_from((self.hints.interval() + self.slack).as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// The summary of a destination with no objects the hints govern (a search index whose S3
+    /// backup holds only failed documents): not applicable, for `why`.
+    pub(crate) fn not_applicable(&self, why: &str) -> BufferingSummary {
+        let mut summary = self.analyse(&[], 0, Vec::new());
+        summary.applicable = false;
+        summary.not_applicable = Some(why.to_owned());
+        summary
     }
 
     /// Judges `objects`; `held_too_long` counts the first deliveries beyond [`Self::held_bound_ns`].
@@ -102,6 +112,24 @@ impl BufferingCheck {
         summary.held_too_long = held_too_long;
         summary.held_too_long_examples = held_too_long_examples;
         summary
+    }
+}
+
+impl BufferingSummary {
+    /// The `buffering` assertion: no object oversized or flushed early, no record held too long;
+    /// not applicable, with the reason, where the backend cannot be held to the hints.
+    pub(crate) fn assertion(&self) -> Assertion {
+        if let Some(why) = &self.not_applicable {
+            return Assertion::not_applicable(AssertionKind::Buffering, why.clone());
+        }
+        Assertion::verdict(
+            AssertionKind::Buffering,
+            self.oversized + self.flushed_early + self.held_too_long == 0,
+            format!(
+                "{} MiB / {} s: {} oversized, {} flushed early, {} held too long",
+                self.size_mb, self.interval_seconds, self.oversized, self.flushed_early, self.held_too_long
+            ),
+        )
     }
 }
 

@@ -126,6 +126,15 @@ pub struct ConcatenatedObject {
 }
 
 impl FormatSummary {
+    /// The summary of a destination with no objects to hold to the format (a search index whose S3
+    /// backup holds only failed documents): not applicable, for `why`.
+    pub(crate) fn not_applicable(why: &str) -> FormatSummary {
+        FormatSummary {
+            not_applicable: Some(why.to_owned()),
+            ..FormatState::default().summary(Some(ObjectFormat::Ndjson)).expect("ndjson is a format")
+        }
+    }
+
     /// The assertion over the summary.
     pub(crate) fn assertion(&self) -> Assertion {
         if let Some(why) = &self.not_applicable {

@@ -51,7 +51,7 @@ impl Report {
         }
 
         out.push_str("<h2>Assertions</h2>\n<table>");
-        for assertion in &self.assertions {
+        for assertion in &self.assertions() {
             let (class, label) = match assertion.status {
                 AssertionStatus::Pass => ("pass", "PASS"),
                 AssertionStatus::Fail => ("fail", "FAIL"),
@@ -515,7 +515,7 @@ mod tests {
         };
         let matcher = crate::Matcher::new(&expectation, &expect, "test clock");
         let mut report = matcher.report(&crate::ReadSummary::default());
-        report.set_distribution(Distribution {
+        report.distribution = Some(Distribution {
             shards: 3,
             per_shard: vec![shard(0, 0), shard(1, 500), shard(10, 0)],
             hottest_shard: Some("shardId-000000000001".into()),

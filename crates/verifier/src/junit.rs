@@ -38,7 +38,7 @@ impl Report {
             case.set_classname(format!("streamproof.{}", self.bucket));
             suite.add_test_case(case);
         }
-        for assertion in &self.assertions {
+        for assertion in &self.assertions() {
             let status = if assertion.status == AssertionStatus::NotApplicable {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(assertion.detail.as_str());

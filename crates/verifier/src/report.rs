@@ -1,12 +1,14 @@
-//! The verification report: counts, specifics of every finding, assertions, its `report.json`
-//! layout, and the setters that add a section.
+//! The verification report: counts, specifics of every finding, its `report.json` layout, and the
+//! assertions derived from them.
 //!
-//! A [`Report`] is data. Its renderings only read it, each in a file of its own: the terminal
+//! A [`Report`] is data: sections of findings. Its assertions are never stored; [`Report::assertions`]
+//! derives every one of them from the sections, in one place, each time they are read, so adding a
+//! section (the load distribution, the ground truth) cannot leave a verdict stale. Its renderings only read it, each in a file of its own: the terminal
 //! summary ([`Report::summary`], `terminal.rs`), JUnit XML for CI systems ([`Report::junit`],
 //! `junit.rs`), `report.html` with charts ([`Report::html`], `html.rs`); `files.rs` writes them
 //! ([`Report::write_all`]).
 
-use scenario::{Delivery, Expect, Ordering};
+use scenario::{Delivery, Ordering};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::assertion::{Assertion, AssertionKind};
@@ -122,9 +124,11 @@ pub const SCHEMA_VERSION: u32 = 3;
 ///   "assertions": [{"name": "delivery", "passed": false, "status": "fail",
 ///                   "detail": "exactly once: 1 lost, ..."}]
 ///   // status: "pass" | "fail" | "not_applicable"; passed is true only for "pass".
-///   // Names: sending, delivery, ordering, latency, no unexpected records, buffering when analysed, and
-///   // "shard balance" (max_shard_share) and "throttling" (max_throttled_fraction) when set; with a
-///   // search destination also "indexed or failed", "index count" and "all-documents backup".
+///   // Names, in this order: sending, delivery, ordering, latency, no unexpected records, buffering
+///   // when analysed, "object format" when [expect] format is set, "shard balance" (max_shard_share)
+///   // and "throttling" (max_throttled_fraction) when set; with a search destination also "indexed or
+///   // failed", "index count" and "all-documents backup". With a search destination backed up
+///   // FailedDocumentsOnly, `buffering` and `format` (when asked for) say why they are not applicable.
 /// }
 /// ```
 ///
@@ -170,20 +174,22 @@ pub struct Report {
     pub buffering: Option<BufferingSummary>,
     /// The object-format check, when the expectations name a format (`[expect] format`).
     pub format: Option<FormatSummary>,
-    /// Records per shard and throttled keys, as the producer saw them ([`Report::set_distribution`]).
+    /// Records per shard and throttled keys, as the producer saw them (set by the run, which has its figures).
     pub distribution: Option<Distribution>,
-    /// The faults the backend injected, when the run had a fault plan ([`Report::set_ground_truth`]).
+    /// The faults the backend injected, when the run had a fault plan (set by the run, from the backend).
     pub ground_truth: Option<Vec<InjectedFault>>,
     /// Records a data transformation dropped or sent to the error output, when the run had one.
     pub transform: Option<TransformSummary>,
     /// The search index and its S3 backup, when the run delivered to OpenSearch or Elasticsearch.
     pub search: Option<SearchSummary>,
-    pub assertions: Vec<Assertion>,
+    /// Why ordering and latency do not apply (a source with no order and no arrival time, such as a
+    /// search index); `None` when they do. Not a field of `report.json`: the assertions say it.
+    pub unordered: Option<String>,
 }
 
-/// `report.json`: the fields in the order above, with `passed` read from [`Report::passed`] (never
-/// stored, so no change to the assertions can leave it stale), and `transform` and `search` only
-/// when the run had them.
+/// `report.json`: the fields in the order above, with `passed` and `assertions` derived
+/// ([`Report::passed`], [`Report::assertions`]), and `transform` and `search` only when the run had
+/// them.
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // Every field, by name: a field added to `Report` and not written here does not compile.
@@ -214,7 +220,7 @@ impl Serialize for Report {
             ground_truth,
             transform,
             search,
-            assertions,
+            unordered: _,
         } = self;
         let mut out = serializer.serialize_struct("Report", 27)?;
         out.serialize_field("schema_version", schema_version)?;
@@ -250,7 +256,7 @@ impl Serialize for Report {
             Some(search) => out.serialize_field("search", search)?,
             None => out.skip_field("search")?,
         }
-        out.serialize_field("assertions", assertions)?;
+        out.serialize_field("assertions", &self.assertions())?;
         out.end()
     }
 }
@@ -259,7 +265,7 @@ impl Report {
     /// Whether the run was complete and no assertion failed (assertions that do not apply neither
     /// pass nor fail).
     pub fn passed(&self) -> bool {
-        self.incomplete.is_none() && !self.assertions.iter().any(Assertion::failed)
+        self.incomplete.is_none() && !self.assertions().iter().any(Assertion::failed)
     }
 
     /// Marks the report as covering only part of the run, for `reason` (e.g. an interruption): it
@@ -279,9 +285,56 @@ impl Report {
         }
     }
 
-    /// The report's assertion of `kind`, if it has one.
-    pub fn assertion(&self, kind: AssertionKind) -> Option<&Assertion> {
-        self.assertions.iter().find(|assertion| assertion.kind == kind)
+    /// The report's assertions, in [`AssertionKind::ALL`] order: those the expectations and the
+    /// sections present call for.
+    pub fn assertions(&self) -> Vec<Assertion> {
+        AssertionKind::ALL.into_iter().filter_map(|kind| self.assertion(kind)).collect()
+    }
+
+    /// The report's assertion of `kind`, if its expectations and sections call for one: the one
+    /// place every verdict is derived.
+    pub fn assertion(&self, kind: AssertionKind) -> Option<Assertion> {
+        let (expect, counts) = (&self.expect, &self.counts);
+        if let (Some(why), AssertionKind::Ordering | AssertionKind::Latency) = (&self.unordered, kind) {
+            return Some(Assertion::not_applicable(kind, why.clone()));
+        }
+        Some(match kind {
+            AssertionKind::Sending => sending(expect, counts),
+            AssertionKind::Delivery => delivery(expect, counts),
+            AssertionKind::Ordering => match expect.ordering {
+                Ordering::PerKey => Assertion::verdict(
+                    kind,
+                    counts.reordered == 0,
+                    format!("per key: {} reordered", counts.reordered),
+                ),
+                Ordering::None => Assertion::verdict(kind, true, "not asserted".into()),
+            },
+            AssertionKind::Latency => Assertion::verdict(
+                kind,
+                counts.late == 0,
+                format!("{} late (bound {} ms)", counts.late, expect.max_latency_ms),
+            ),
+            AssertionKind::NoUnexpectedRecords => Assertion::verdict(
+                kind,
+                counts.unexpected == 0,
+                if counts.unexpected == 0 {
+                    "0 unexpected".into()
+                } else {
+                    format!("{} unexpected: {}", counts.unexpected, self.unexpected.by_reason())
+                },
+            ),
+            AssertionKind::Buffering => self.buffering.as_ref()?.assertion(),
+            AssertionKind::ObjectFormat => self.format.as_ref()?.assertion(),
+            AssertionKind::ShardBalance => {
+                self.distribution.as_ref()?.shard_assertion(expect.max_shard_share?)
+            }
+            AssertionKind::Throttling => {
+                self.distribution.as_ref()?.throttle_assertion(expect.max_throttled_fraction?)
+            }
+            AssertionKind::IndexedOrFailed
+            | AssertionKind::IndexCount
+            | AssertionKind::AllDocumentsBackup => self.search.as_ref()?.assertion(kind, counts)?,
+        })
     }
 
     /// Where the run's records were read: the bucket and prefix, or a search destination's index.
@@ -295,34 +348,12 @@ impl Report {
         }
     }
 
-    /// Adds the run's load distribution, and the assertions the expectations ask of it
-    /// (`max_shard_share`, `max_throttled_fraction`); unset bounds leave the figures informational.
-    pub fn set_distribution(&mut self, distribution: Distribution) {
-        self.assertions
-            .retain(|a| !matches!(a.kind, AssertionKind::ShardBalance | AssertionKind::Throttling));
-        if let Some(max_share) = self.expect.max_shard_share {
-            self.assertions.push(distribution.shard_assertion(max_share));
-        }
-        if let Some(max_fraction) = self.expect.max_throttled_fraction {
-            self.assertions.push(distribution.throttle_assertion(max_fraction));
-        }
-        self.distribution = Some(distribution);
-    }
-
-    /// Marks the object-format assertion as not applicable (a backend that ignores the
+    /// Marks the object-format check as not applicable (a backend that ignores the
     /// `AppendDelimiterToRecord` processor decides the layout itself); `why` says so.
     pub fn object_format_not_applicable(&mut self, why: impl Into<String>) {
-        let Some(format) = self.format.as_mut() else { return };
-        format.not_applicable = Some(why.into());
-        let assertion = format.assertion();
-        for existing in self.assertions.iter_mut().filter(|a| a.kind == AssertionKind::ObjectFormat) {
-            *existing = assertion.clone();
+        if let Some(format) = self.format.as_mut() {
+            format.not_applicable = Some(why.into());
         }
-    }
-
-    /// Adds the faults the backend injected, as ground truth (`ground_truth` in `report.json`).
-    pub fn set_ground_truth(&mut self, faults: Vec<InjectedFault>) {
-        self.ground_truth = Some(faults);
     }
 
     /// The transformation's figures, when the run had a data transformation.
@@ -334,7 +365,7 @@ impl Report {
 /// The `sending` assertion: no record exhausted its retries, or no more than
 /// `expect.max_failed_fraction` of those sent; a run that had nothing acknowledged fails whatever
 /// the scenario allows, since nothing about the pipeline can then be concluded.
-fn sending(expect: &Expect, counts: &Counts) -> Assertion {
+fn sending(expect: &ExpectSummary, counts: &Counts) -> Assertion {
     let (failed, sent) = (counts.failed_to_send, counts.acknowledged + counts.failed_to_send);
     if counts.acknowledged == 0 {
         let detail = if sent == 0 {
@@ -364,14 +395,9 @@ fn percent(share: f64) -> String {
     if value == 0.0 || value >= 1.0 { format!("{value:.1} %") } else { format!("{value:.3} %") }
 }
 
-/// The assertions the expectations ask for, in a fixed order.
-pub(crate) fn assertions(
-    expect: &Expect,
-    counts: &Counts,
-    unexpected: &UnexpectedSummary,
-    buffering: Option<&BufferingSummary>,
-) -> Vec<Assertion> {
-    let delivery = match expect.delivery {
+/// The `delivery` assertion: nothing lost or corrupt, and with exactly-once nothing duplicated.
+fn delivery(expect: &ExpectSummary, counts: &Counts) -> Assertion {
+    match expect.delivery {
         Delivery::ExactlyOnce => Assertion::verdict(
             AssertionKind::Delivery,
             counts.lost == 0 && counts.duplicated == 0 && counts.corrupt == 0,
@@ -388,52 +414,13 @@ pub(crate) fn assertions(
                 counts.lost, counts.corrupt, counts.duplicated
             ),
         ),
-    };
-    let ordering = match expect.ordering {
-        Ordering::PerKey => Assertion::verdict(
-            AssertionKind::Ordering,
-            counts.reordered == 0,
-            format!("per key: {} reordered", counts.reordered),
-        ),
-        Ordering::None => Assertion::verdict(AssertionKind::Ordering, true, "not asserted".into()),
-    };
-    let latency = Assertion::verdict(
-        AssertionKind::Latency,
-        counts.late == 0,
-        format!("{} late (bound {} ms)", counts.late, millis(expect.max_latency)),
-    );
-    let unexpected = Assertion::verdict(
-        AssertionKind::NoUnexpectedRecords,
-        counts.unexpected == 0,
-        if counts.unexpected == 0 {
-            "0 unexpected".into()
-        } else {
-            format!("{} unexpected: {}", counts.unexpected, unexpected.by_reason())
-        },
-    );
-    let mut assertions = vec![sending(expect, counts), delivery, ordering, latency, unexpected];
-    if let Some(buffering) = buffering {
-        assertions.push(match &buffering.not_applicable {
-            Some(why) => Assertion::not_applicable(AssertionKind::Buffering, why.clone()),
-            None => Assertion::verdict(
-                AssertionKind::Buffering,
-                buffering.oversized + buffering.flushed_early + buffering.held_too_long == 0,
-                format!(
-                    "{} MiB / {} s: {} oversized, {} flushed early, {} held too long",
-                    buffering.size_mb,
-                    buffering.interval_seconds,
-                    buffering.oversized,
-                    buffering.flushed_early,
-                    buffering.held_too_long
-                ),
-            ),
-        });
     }
-    assertions
 }
 
 #[cfg(test)]
 mod tests {
+    use scenario::Expect;
+
     use super::*;
 
     /// A passing report of three records delivered in one object.

@@ -23,9 +23,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::assertion::{Assertion, AssertionKind};
 use crate::error::VerifyError;
-use crate::findings::{MAX_EXAMPLES, SeqRange};
+use crate::findings::{MAX_EXAMPLES, SeqRange, WaitSummary};
+use crate::format::FormatSummary;
 use crate::matcher::{Matcher, ReadSummary};
 use crate::options::{Destination, SearchCheck, VerifyOptions};
 use crate::report::Report;
@@ -105,7 +105,7 @@ fn search_report(
     options: &VerifyOptions,
     elapsed: Duration,
 ) -> Report {
-    let mut report = read.matcher.report(&ReadSummary {
+    let index = read.matcher.report(&ReadSummary {
         bucket: options.bucket.clone(),
         prefix: options.prefix.clone(),
         objects_skipped: 0,
@@ -113,64 +113,67 @@ fn search_report(
     });
     let (in_both, failed_acknowledged) = read.matcher.seen_and_failed();
     // The failed-documents backup was read as error output; its figures belong to the search summary.
-    let failed = report.transform.take();
+    let failed = index.transform.as_ref();
     let summary = SearchSummary {
         service: check.service.name().to_owned(),
         endpoint: check.endpoint.clone(),
         index: check.index_pattern(),
         backup_mode: check.backup_mode.as_str().to_owned(),
-        indexed: report.counts.delivered + report.counts.duplicated_records,
+        indexed: index.counts.delivered + index.counts.duplicated_records,
         index_count: read.index_count,
         documents_read: read.documents,
-        failed_documents: failed.as_ref().map_or(0, |failed| failed.failed_to_error_output),
-        error_codes: failed.as_ref().map(|failed| failed.error_codes.clone()).unwrap_or_default(),
+        failed_documents: failed.map_or(0, |failed| failed.failed_to_error_output),
+        error_codes: failed.map(|failed| failed.error_codes.clone()).unwrap_or_default(),
         failed_acknowledged,
         failed_prefix: check.failed_prefix.clone(),
-        failed_objects: failed.as_ref().map_or(0, |failed| failed.error_objects),
-        failed_without_envelope: failed.as_ref().map_or(0, |failed| failed.failed_without_envelope),
+        failed_objects: failed.map_or(0, |failed| failed.error_objects),
+        failed_without_envelope: failed.map_or(0, |failed| failed.failed_without_envelope),
         in_both,
-        missing: sample(&report.lost_ranges),
-        missing_count: report.counts.lost,
+        missing: sample(&index.lost_ranges),
+        missing_count: index.counts.lost,
         backup_prefix: check.backup_prefix.clone(),
         backup_records: backup.map(|backup| backup.counts.delivered + backup.counts.duplicated_records),
         backup_objects: backup.map(|backup| backup.counts.objects),
         backup_missing: backup.map(|backup| sample(&backup.lost_ranges)).unwrap_or_default(),
         backup_missing_count: backup.map_or(0, |backup| backup.counts.lost),
     };
-    report.assertions.extend(summary.assertions(&report.counts));
-    match backup {
-        // The backup objects are what the buffering hints govern: their timeline and analysis.
-        Some(backup) => {
-            report.objects = backup.objects.clone();
-            report.objects_truncated = backup.objects_truncated;
-            report.buffering = backup.buffering.clone();
-            report
-                .assertions
-                .extend(backup.assertions.iter().filter(|a| a.kind == AssertionKind::Buffering).cloned());
-        }
-        None if options.buffering.is_some() => report.assertions.push(Assertion::not_applicable(
-            AssertionKind::Buffering,
-            "not applicable with S3BackupMode FailedDocumentsOnly: the index has no objects and the \
-             backup holds only failed documents"
-                .into(),
-        )),
-        None => {}
+    let (objects, objects_truncated, buffering, format) = match backup {
+        // The backup objects are what the buffering hints and the object format (`[expect] format`)
+        // govern: their timeline, analysis and layout.
+        Some(backup) => (
+            backup.objects.clone(),
+            backup.objects_truncated,
+            backup.buffering.clone(),
+            backup.format.clone(),
+        ),
+        None => (
+            index.objects.clone(),
+            index.objects_truncated,
+            options.buffering.as_ref().map(|check| {
+                check.not_applicable(
+                    "not applicable with S3BackupMode FailedDocumentsOnly: the index has no objects and the \
+                     backup holds only failed documents",
+                )
+            }),
+            index.format.as_ref().map(|_| {
+                FormatSummary::not_applicable(
+                    "not applicable with S3BackupMode FailedDocumentsOnly: the index holds documents, not \
+                     objects",
+                )
+            }),
+        ),
+    };
+    let complete = read.matcher.complete() && backup.is_none_or(|backup| backup.wait.complete);
+    Report {
+        wait: WaitSummary { complete, ..index.wait },
+        objects,
+        objects_truncated,
+        buffering,
+        format,
+        transform: None,
+        search: Some(summary),
+        ..index
     }
-    // The object format (`[expect] format`) is about S3 objects: the backup's with AllDocuments.
-    if let Some(at) = report.assertions.iter().position(|a| a.kind == AssertionKind::ObjectFormat) {
-        let backup_format = backup.and_then(|backup| {
-            let assertion = backup.assertion(AssertionKind::ObjectFormat)?;
-            Some((backup.format.clone(), assertion.clone()))
-        });
-        (report.format, report.assertions[at]) = backup_format.unwrap_or_else(|| {
-            let why = "not applicable with S3BackupMode FailedDocumentsOnly: the index holds documents, not \
-                       objects";
-            (None, Assertion::not_applicable(AssertionKind::ObjectFormat, why.into()))
-        });
-    }
-    report.wait.complete = read.matcher.complete() && backup.is_none_or(|backup| backup.wait.complete);
-    report.search = Some(summary);
-    report
 }
 
 /// The seqs of `ranges`, at most [`MAX_EXAMPLES`].
@@ -692,7 +695,7 @@ mod tests {
         );
         assert_eq!(report.search.as_ref().unwrap().backup_records, Some(4));
         assert_eq!(report.objects.len(), 1, "the backup objects make the timeline");
-        assert!(report.buffering.is_some() && report.assertions.iter().any(|a| a.name() == "buffering"));
+        assert!(report.buffering.is_some() && report.assertions().iter().any(|a| a.name() == "buffering"));
 
         let partial = backup(&[0, 2]);
         let report = self::report(&read, SearchBackupMode::AllDocuments, Some(&partial));
@@ -729,12 +732,15 @@ mod tests {
                 snapshot: Snapshot { count: 2, failed_objects: vec![] },
             }
         };
-        let format = |report: &Report| report.assertion(crate::AssertionKind::ObjectFormat).cloned().unwrap();
+        let format = |report: &Report| report.assertion(crate::AssertionKind::ObjectFormat).unwrap();
 
         let mode = SearchBackupMode::FailedDocumentsOnly;
         let report = search_report(&index_read(mode), None, &check(mode), &options, Duration::ZERO);
         assert_eq!(format(&report).status, AssertionStatus::NotApplicable);
-        assert!(report.format.is_none() && report.passed(), "{}", report.summary());
+        // The format section says why, as it does on a backend that cannot support the check.
+        let why = report.format.as_ref().and_then(|format| format.not_applicable.as_deref());
+        assert!(why.is_some_and(|why| why.contains("FailedDocumentsOnly")), "{why:?}");
+        assert!(report.passed(), "{}", report.summary());
 
         // With AllDocuments, backup objects whose records run together fail the check.
         let mode = SearchBackupMode::AllDocuments;

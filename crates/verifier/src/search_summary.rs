@@ -50,51 +50,64 @@ pub struct SearchSummary {
 }
 
 impl SearchSummary {
-    /// The assertions of a search destination (see the crate docs), given the report's counts.
-    pub(crate) fn assertions(&self, counts: &Counts) -> Vec<Assertion> {
-        let indexed_or_failed = Assertion::verdict(
-            AssertionKind::IndexedOrFailed,
-            self.missing_count == 0,
-            format!(
-                "{} indexed, {} in the failed-documents backup ({} in both), {} in neither",
-                self.indexed, self.failed_documents, self.in_both, self.missing_count
-            ),
-        );
-        let expected =
-            (counts.acknowledged + counts.delivered_unacknowledged).saturating_sub(self.failed_acknowledged);
-        let mut detail = format!(
-            "_count {}, expected {expected} ({} acknowledged − {} failed",
-            self.index_count, counts.acknowledged, self.failed_acknowledged
-        );
-        if counts.delivered_unacknowledged > 0 {
-            detail.push_str(&format!(
-                " + {} indexed although not acknowledged",
-                counts.delivered_unacknowledged
-            ));
-        }
-        detail.push(')');
-        if self.documents_read != self.index_count {
-            detail.push_str(&format!("; the scroll returned {} documents", self.documents_read));
-        }
-        let index_count = Assertion::verdict(AssertionKind::IndexCount, self.index_count == expected, detail);
-        let all_documents = match self.backup_records {
-            None => Assertion::not_applicable(
-                AssertionKind::AllDocumentsBackup,
-                "not applicable with S3BackupMode FailedDocumentsOnly: only failed documents are backed up"
-                    .into(),
-            ),
-            Some(records) => Assertion::verdict(
-                AssertionKind::AllDocumentsBackup,
-                self.backup_missing_count == 0,
+    /// The search destination's assertion of `kind` (see the crate docs), given the report's
+    /// counts; `None` for a kind that is not a search destination's.
+    pub(crate) fn assertion(&self, kind: AssertionKind, counts: &Counts) -> Option<Assertion> {
+        Some(match kind {
+            AssertionKind::IndexedOrFailed => Assertion::verdict(
+                kind,
+                self.missing_count == 0,
                 format!(
-                    "{records} records in {} objects under {:?}, {} acknowledged records missing",
-                    self.backup_objects.unwrap_or(0),
-                    self.backup_prefix,
-                    self.backup_missing_count
+                    "{} indexed, {} in the failed-documents backup ({} in both), {} in neither",
+                    self.indexed, self.failed_documents, self.in_both, self.missing_count
                 ),
             ),
-        };
-        vec![indexed_or_failed, index_count, all_documents]
+            AssertionKind::IndexCount => {
+                let expected = (counts.acknowledged + counts.delivered_unacknowledged)
+                    .saturating_sub(self.failed_acknowledged);
+                let mut detail = format!(
+                    "_count {}, expected {expected} ({} acknowledged − {} failed",
+                    self.index_count, counts.acknowledged, self.failed_acknowledged
+                );
+                if counts.delivered_unacknowledged > 0 {
+                    detail.push_str(&format!(
+                        " + {} indexed although not acknowledged",
+                        counts.delivered_unacknowledged
+                    ));
+                }
+                detail.push(')');
+                if self.documents_read != self.index_count {
+                    detail.push_str(&format!("; the scroll returned {} documents", self.documents_read));
+                }
+                Assertion::verdict(kind, self.index_count == expected, detail)
+            }
+            AssertionKind::AllDocumentsBackup => match self.backup_records {
+                None => Assertion::not_applicable(
+                    kind,
+                    "not applicable with S3BackupMode FailedDocumentsOnly: only failed documents are backed up"
+                        .into(),
+                ),
+                Some(records) => Assertion::verdict(
+                    kind,
+                    self.backup_missing_count == 0,
+                    format!(
+                        "{records} records in {} objects under {:?}, {} acknowledged records missing",
+                        self.backup_objects.unwrap_or(0),
+                        self.backup_prefix,
+                        self.backup_missing_count
+                    ),
+                ),
+            },
+            AssertionKind::Sending
+            | AssertionKind::Delivery
+            | AssertionKind::Ordering
+            | AssertionKind::Latency
+            | AssertionKind::NoUnexpectedRecords
+            | AssertionKind::Buffering
+            | AssertionKind::ObjectFormat
+            | AssertionKind::ShardBalance
+            | AssertionKind::Throttling => return None,
+        })
     }
 
     /// The lines that explain a failed search assertion.

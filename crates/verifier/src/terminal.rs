@@ -26,8 +26,9 @@ impl Report {
                 "  incomplete: {reason}; counts are what was read by then (unread records count as lost)"
             );
         }
-        let width = self.assertions.iter().map(|assertion| assertion.name().len()).max().unwrap_or(0);
-        for assertion in &self.assertions {
+        let assertions = self.assertions();
+        let width = assertions.iter().map(|assertion| assertion.name().len()).max().unwrap_or(0);
+        for assertion in &assertions {
             let verdict = match assertion.status {
                 AssertionStatus::Pass => "PASS",
                 AssertionStatus::Fail => "FAIL",
