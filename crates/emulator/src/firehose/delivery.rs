@@ -1,35 +1,28 @@
-//! A running delivery stream: its buffer, the task that reads its Kinesis source, and delivery to S3
-//! (or, through `search_delivery.rs`, to an OpenSearch or Elasticsearch destination).
+//! A running delivery stream: its buffers, and the task that moves records through its stages —
+//! the Kinesis source (`source.rs`), the `Lambda` processing stage and its error output
+//! (`processing.rs`), and the sink, S3 or a search destination (`sink.rs`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::clock::Clock;
-use crate::faults::{FaultEvent, FaultKind, ObjectFaults, apply_object_faults};
-use crate::firehose::buffer::{Batch, Buffer, Faulted};
+use crate::firehose::buffer::{Batch, Buffer};
 use crate::firehose::config::{Destination, Source};
-use crate::firehose::key;
 use crate::firehose::output::{Output, TaskContext};
-use crate::firehose::processor::{InputBuffer, TransformEvent, TransformEventKind};
+use crate::firehose::processing::{ErrorObject, transform_batch, write_error_objects};
+use crate::firehose::processor::InputBuffer;
 use crate::firehose::quota::{DirectPutQuota, DirectPutWindow};
 use crate::firehose::search::SearchDestination;
-use crate::firehose::search_delivery::SearchDelivery;
-use crate::firehose::transform::{TransformInput, TransformOutcome, Transformer, error_document};
-use crate::kinesis::store::Stream;
+use crate::firehose::sink::Sink;
+use crate::firehose::source::{KinesisReader, SourceDeleted, wait_for_change};
+use crate::firehose::transform::Transformer;
 use crate::sync::lock;
-use vocabulary::ErrorOutputType;
-
-/// How long to wait before retrying a failed write of error output (wall time).
-const RETRY_DELAY: Duration = Duration::from_secs(1);
-/// Records read from one shard per lock acquisition.
-const READ_CHUNK: usize = 10_000;
 
 /// One delivery stream, shared by the API handlers and its delivery task.
 #[derive(Debug)]
@@ -48,8 +41,6 @@ pub(crate) struct DeliveryStream {
     stop: watch::Sender<bool>,
     record_id_base: u64,
     next_record_id: AtomicU64,
-    /// Ordinal of the next batch fault injection applies to.
-    next_batch: AtomicU64,
     /// Stamps the arrival of records for the `Lambda` processor.
     clock: Clock,
     /// What Direct PUT accepted in the current second, against the stream's quotas.
@@ -102,7 +93,6 @@ impl DeliveryStream {
             stop: watch::Sender::new(false),
             record_id_base: uuid::Uuid::new_v4().as_u64_pair().0,
             next_record_id: AtomicU64::new(0),
-            next_batch: AtomicU64::new(0),
             clock: *clock,
             direct_put: std::sync::Mutex::new(DirectPutWindow::default()),
         }
@@ -175,6 +165,11 @@ impl DeliveryStream {
         }
     }
 
+    /// Where this stream's objects go, for the task's sink and backup.
+    pub(crate) fn output<'a>(&'a self, context: &'a TaskContext) -> Output<'a> {
+        Output { name: &self.name, destination: &self.destination, context }
+    }
+
     /// Asks the delivery task to stop.
     pub(crate) fn stop(&self) {
         self.stop.send_replace(true);
@@ -190,14 +185,11 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
     let mut stop = stream.stop.subscribe();
     let mut reader = match &stream.source {
         Source::DirectPut => None,
-        Source::Kinesis { stream: source, start_positions, .. } => Some(KinesisReader {
-            stream: Arc::clone(source),
-            changes: source.subscribe(),
-            positions: start_positions.clone(),
-            scratch: Vec::new(),
-            stalled: stall(&stream, &context, source, start_positions.len()),
-        }),
+        Source::Kinesis { stream: source, start_positions, .. } => {
+            Some(KinesisReader::new(&stream.name, &context, source, start_positions))
+        }
     };
+    let out = stream.output(&context);
     // Error output is written apart from the sink, on its own retry schedule.
     let mut error_retry_at: Option<Instant> = None;
     let mut transformer = stream
@@ -206,10 +198,13 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         .as_ref()
         .map(|lambda| Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()));
     let mut error_objects: VecDeque<ErrorObject> = VecDeque::new();
-    let mut sink = Sink::new(&stream);
+    let mut sink = Sink::new(stream.search.as_ref());
     while !*stop.borrow() {
         if let Some(active) = reader.as_mut()
-            && let Err(SourceDeleted) = read_source(active, &stream)
+            // The task itself reacts to the buffer after reading, so it needs no wake-up.
+            && let Err(SourceDeleted) = active.read(|records| {
+                stream.buffer_records(records.iter().map(|data| &data[..]));
+            })
         {
             tracing::warn!(delivery_stream = %stream.name, "the source Kinesis stream was deleted");
             reader = None;
@@ -221,12 +216,13 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
                 pending.input.as_mut().filter(|input| input.is_due(now)).and_then(InputBuffer::take)
             };
             if let Some((records, oldest)) = due {
-                let object = transform_batch(&stream, &context, transformer, &records, oldest).await;
+                let (delivered, object) = transform_batch(&out, transformer, &records, oldest).await;
+                stream.buffer_output(delivered.iter().map(Vec::as_slice));
                 error_objects.extend(object);
             }
         }
         if error_retry_at.is_none_or(|at| at <= Instant::now()) {
-            error_retry_at = write_error_objects(&stream, &context, &mut error_objects).err();
+            error_retry_at = write_error_objects(&out, &mut error_objects).err();
         }
         let now = Instant::now();
         let batches = {
@@ -238,7 +234,7 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             }
             if sink.accepting(now) { std::mem::take(&mut pending.ready) } else { VecDeque::new() }
         };
-        let unwritten = sink.send(&stream, &context, batches, &mut stop).await;
+        let unwritten = sink.send(&out, batches, &mut stop).await;
         if !unwritten.is_empty() {
             let mut pending = lock(&stream.pending);
             // Unwritten batches go back in front of anything that filled meanwhile, to keep order.
@@ -248,7 +244,7 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         }
         let deadline = {
             let pending = lock(&stream.pending);
-            let stall_ends = reader.as_ref().and_then(|reader| reader.stalled).map(|(_, until)| until);
+            let stall_ends = reader.as_ref().and_then(KinesisReader::stall_ends);
             let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
             let sink_due = sink.deadline(!pending.ready.is_empty(), now);
             [pending.buffer.deadline(), error_retry_at, stall_ends, input_due, sink_due]
@@ -281,397 +277,6 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
     }
 }
 
-/// Where a stream's flushed batches go. Each sink owns its retry and pause rules; both write objects
-/// through the stream's [`Output`].
-#[derive(Debug)]
-enum Sink<'s> {
-    /// Objects in the destination bucket, written in order: after a failed write, no later batch is
-    /// written before `retry_at`.
-    S3 { retry_at: Option<Instant> },
-    /// An OpenSearch or Elasticsearch destination, which schedules its own retries per batch; while
-    /// its S3 backup cannot be written, Firehose pauses delivery: no new batch goes to the cluster.
-    Search { search: &'s SearchDestination, delivery: Box<SearchDelivery> },
-}
-
-impl<'s> Sink<'s> {
-    fn new(stream: &'s DeliveryStream) -> Sink<'s> {
-        match &stream.search {
-            Some(search) => Sink::Search { search, delivery: Box::new(SearchDelivery::new(search)) },
-            None => Sink::S3 { retry_at: None },
-        }
-    }
-
-    /// Whether the sink takes new batches now.
-    fn accepting(&self, now: Instant) -> bool {
-        match self {
-            Sink::S3 { retry_at } => retry_at.is_none_or(|at| at <= now),
-            Sink::Search { delivery, .. } => !delivery.backup_failing(),
-        }
-    }
-
-    /// Delivers what it can of `batches` (and of what it already holds); returns the batches it
-    /// did not take, in order.
-    async fn send(
-        &mut self,
-        stream: &DeliveryStream,
-        context: &TaskContext,
-        batches: VecDeque<Batch>,
-        stop: &mut watch::Receiver<bool>,
-    ) -> VecDeque<Batch> {
-        match self {
-            Sink::S3 { retry_at } => {
-                if !retry_at.is_none_or(|at| at <= Instant::now()) {
-                    return batches;
-                }
-                let (unwritten, again) = deliver(stream, context, batches);
-                *retry_at = again;
-                unwritten
-            }
-            Sink::Search { search, delivery } => {
-                // A request to an external cluster can take long; stopping does not wait for it.
-                let output = stream.output(context);
-                tokio::select! {
-                    biased;
-                    _ = stop.changed() => {}
-                    () = delivery.step(&output, search, batches) => {}
-                }
-                VecDeque::new()
-            }
-        }
-    }
-
-    /// When the task must act for the sink: a retry that is due, or batches that are `ready` and
-    /// that it takes now.
-    fn deadline(&self, ready: bool, now: Instant) -> Option<Instant> {
-        match self {
-            Sink::S3 { retry_at } => retry_at.or(ready.then_some(now)),
-            Sink::Search { delivery, .. } => {
-                let ready_now = (ready && !delivery.backup_failing()).then_some(now);
-                [delivery.deadline(), ready_now].into_iter().flatten().min()
-            }
-        }
-    }
-
-    /// Records the sink holds that are not delivered yet.
-    fn pending_records(&self) -> usize {
-        match self {
-            Sink::S3 { .. } => 0,
-            Sink::Search { delivery, .. } => delivery.pending_records(),
-        }
-    }
-}
-
-/// The source stream was deleted.
-#[derive(Debug)]
-struct SourceDeleted;
-
-/// Error documents of one invocation, to be written under the error output prefix.
-#[derive(Debug)]
-struct ErrorObject {
-    key: String,
-    body: Bytes,
-    /// Ground truth to log once the object is written.
-    events: Vec<TransformEvent>,
-}
-
-/// Runs one processor batch through the function: `Ok` outputs go to the destination buffer,
-/// `Dropped` records are logged, unsuccessfully processed ones become the returned error object.
-async fn transform_batch(
-    stream: &DeliveryStream,
-    context: &TaskContext,
-    transformer: &mut Transformer,
-    records: &[TransformInput],
-    oldest: Instant,
-) -> Option<ErrorObject> {
-    let lambda = stream.destination.lambda.as_ref()?;
-    let outcomes = transformer.transform(records).await;
-    let ended_ms = crate::clock::unix_millis(context.clock.now());
-    let mut delivered = Vec::new();
-    let mut dropped = Vec::new();
-    let mut documents = Vec::new();
-    let mut failed = Vec::new();
-    for (record, outcome) in records.iter().zip(outcomes) {
-        match outcome {
-            TransformOutcome::Ok(data) => delivered.push(data),
-            TransformOutcome::Dropped => dropped.push(TransformEvent {
-                stream: stream.name.clone(),
-                kind: TransformEventKind::Dropped,
-                data: record.data.clone(),
-            }),
-            TransformOutcome::Failed { error_code, error_message, attempts } => {
-                let function_arn = &lambda.config.function_arn;
-                documents.extend(error_document(
-                    record,
-                    &error_code,
-                    &error_message,
-                    attempts,
-                    ended_ms,
-                    function_arn,
-                ));
-                documents.push(b'\n');
-                failed.push((error_code, record.data.clone()));
-            }
-        }
-    }
-    tracing::debug!(
-        delivery_stream = %stream.name,
-        records = records.len(),
-        delivered = delivered.len(),
-        dropped = dropped.len(),
-        failed = failed.len(),
-        "transformed records"
-    );
-    stream.buffer_output(delivered.iter().map(Vec::as_slice));
-    lambda.log.record_all(dropped);
-    if failed.is_empty() {
-        return None;
-    }
-    let destination = &stream.destination;
-    let key = key::error_output_key(
-        &destination.error_output_template,
-        ErrorOutputType::ProcessingFailed,
-        &stream.name,
-        context.clock.at(oldest),
-        uuid::Uuid::new_v4(),
-        destination.compression.default_extension(),
-    );
-    let events = failed
-        .into_iter()
-        .map(|(error_code, data)| TransformEvent {
-            stream: stream.name.clone(),
-            kind: TransformEventKind::Failed { error_code, object: key.clone() },
-            data,
-        })
-        .collect();
-    Some(ErrorObject { body: destination.compression.apply(&Bytes::from(documents)), key, events })
-}
-
-/// Writes pending error objects in order; on a failed write, returns when to try again.
-fn write_error_objects(
-    stream: &DeliveryStream,
-    context: &TaskContext,
-    objects: &mut VecDeque<ErrorObject>,
-) -> Result<(), Instant> {
-    while let Some(object) = objects.pop_front() {
-        match stream.output(context).write(&object.key, object.body.clone()) {
-            Ok(_) => {
-                tracing::debug!(delivery_stream = %stream.name, key = %object.key, "wrote processing-failed records");
-                if let Some(lambda) = stream.destination.lambda.as_ref() {
-                    lambda.log.record_all(object.events);
-                }
-            }
-            Err(err) => {
-                tracing::warn!(delivery_stream = %stream.name, %err, "writing error output failed; will retry");
-                objects.push_front(object);
-                return Err(Instant::now() + RETRY_DELAY);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Reads every new record of the source, shard by shard in shard order, into the buffer.
-fn read_source(reader: &mut KinesisReader, stream: &DeliveryStream) -> Result<(), SourceDeleted> {
-    reader.changes.borrow_and_update();
-    if reader.stalled.is_some_and(|(_, until)| until <= Instant::now()) {
-        reader.stalled = None;
-    }
-    for shard in 0..reader.positions.len() {
-        if reader.stalled.is_some_and(|(stalled, _)| stalled == shard) {
-            continue;
-        }
-        loop {
-            reader.scratch.clear();
-            let outcome = reader
-                .stream
-                .read_data(shard, reader.positions[shard], READ_CHUNK, usize::MAX, &mut reader.scratch)
-                .map_err(|_| SourceDeleted)?;
-            reader.positions[shard] = outcome.next_position;
-            if reader.scratch.is_empty() {
-                break;
-            }
-            // The task itself reacts to the buffer after reading, so it needs no wake-up.
-            stream.buffer_records(reader.scratch.iter().map(|data| &data[..]));
-            if outcome.oldest_unread_ms.is_none() {
-                break;
-            }
-        }
-    }
-    reader.scratch.clear();
-    Ok(())
-}
-
-/// Writes batches to S3 in order. Returns the batches not written yet, in order, and when to try
-/// again: after a write that failed, or when a delayed object's hold ends.
-fn deliver(
-    stream: &DeliveryStream,
-    context: &TaskContext,
-    mut batches: VecDeque<Batch>,
-) -> (VecDeque<Batch>, Option<Instant>) {
-    while let Some(mut batch) = batches.pop_front() {
-        let destination = &stream.destination;
-        if batch.faulted.is_none()
-            && let Some(plan) = context.faults.object_faults()
-        {
-            for object in stream.apply_faults(plan, context, batch).into_iter().rev() {
-                batches.push_front(object);
-            }
-            continue;
-        }
-        if let Some(faulted) = batch.faulted.as_mut()
-            && !faulted.delay.is_zero()
-        {
-            let now = Instant::now();
-            let until = *faulted.hold_until.get_or_insert(now + faulted.delay);
-            if now < until {
-                batches.push_front(batch);
-                return (batches, Some(until));
-            }
-        }
-        if batch.data.is_empty() {
-            // Faults removed every record: Firehose writes no empty object.
-            context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
-            continue;
-        }
-        let key = match &batch.faulted {
-            Some(faulted) => faulted.key.clone(),
-            None => stream.output(context).object_key(batch.oldest),
-        };
-        let body = destination.compression.apply(&batch.data);
-        match stream.output(context).write(&key, body) {
-            Ok(_) => {
-                tracing::debug!(
-                    delivery_stream = %stream.name,
-                    %key,
-                    size = batch.data.len(),
-                    records = batch.records,
-                    "delivered object"
-                );
-                context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
-            }
-            Err(err) => {
-                let Some(again) = stream.output(context).retry_at(batch.oldest) else {
-                    tracing::error!(
-                        delivery_stream = %stream.name,
-                        bucket = %stream.destination.bucket,
-                        %err,
-                        records = batch.records,
-                        "S3 delivery failed for the whole retention period of 24 hours; the records are discarded"
-                    );
-                    continue;
-                };
-                tracing::warn!(
-                    delivery_stream = %stream.name,
-                    bucket = %stream.destination.bucket,
-                    %err,
-                    "S3 delivery failed; will retry"
-                );
-                batches.push_front(batch);
-                return (batches, Some(again));
-            }
-        }
-    }
-    (batches, None)
-}
-
-impl DeliveryStream {
-    /// Where this stream's objects go, for the task's sink and backup.
-    pub(crate) fn output<'a>(&'a self, context: &'a TaskContext) -> Output<'a> {
-        Output { name: &self.name, destination: &self.destination, context }
-    }
-
-    /// Turns a flushed batch into the objects fault injection makes of it, each with its key and
-    /// the ground truth to log once it is written.
-    fn apply_faults(&self, plan: &ObjectFaults, context: &TaskContext, batch: Batch) -> Vec<Batch> {
-        let ordinal = self.next_batch.fetch_add(1, Ordering::Relaxed);
-        let delimiter: &[u8] = if self.destination.append_delimiter { b"\n" } else { b"" };
-        let mut records = Vec::with_capacity(batch.lens.len());
-        let mut at = 0;
-        for &len in &batch.lens {
-            let len = len as usize;
-            records.push(&batch.data[at..at + len]);
-            at += len + delimiter.len();
-        }
-        let objects = apply_object_faults(plan, context.faults.seed(), ordinal, &records, delimiter);
-        let keys: Vec<String> =
-            objects.iter().map(|_| self.output(context).object_key(batch.oldest)).collect();
-        objects
-            .into_iter()
-            .enumerate()
-            .map(|(index, object)| {
-                let written = !object.data.is_empty();
-                let events = object
-                    .events
-                    .into_iter()
-                    .map(|mut event| {
-                        event.stream.clone_from(&self.name);
-                        event.object = written.then(|| keys[index].clone());
-                        if let FaultKind::S3PutFailure { retry } = &mut event.kind {
-                            retry.clone_from(&keys[index + 1]);
-                        }
-                        event
-                    })
-                    .collect();
-                Batch {
-                    records: object.pieces.len(),
-                    data: Bytes::from(object.data),
-                    lens: Vec::new(),
-                    oldest: batch.oldest,
-                    faulted: Some(Faulted {
-                        key: keys[index].clone(),
-                        delay: context.clock.to_wall(object.delay),
-                        hold_until: None,
-                        events,
-                    }),
-                }
-            })
-            .collect()
-    }
-}
-
-/// The in-process Kinesis consumer of a Kinesis-source delivery stream.
-#[derive(Debug)]
-struct KinesisReader {
-    stream: Arc<Stream>,
-    changes: watch::Receiver<u64>,
-    /// The next record counter to read, per shard.
-    positions: Vec<u64>,
-    /// Reused between reads so steady-state reading does not allocate.
-    scratch: Vec<Bytes>,
-    /// A shard not read until the instant, by fault injection.
-    stalled: Option<(usize, Instant)>,
-}
-
-/// The planned stall of one of the source's `shards`, logged as ground truth when it starts.
-fn stall(
-    stream: &DeliveryStream,
-    context: &TaskContext,
-    source: &Stream,
-    shards: usize,
-) -> Option<(usize, Instant)> {
-    let stall = context.faults.stall()?;
-    let shard = usize::try_from(stall.shard).ok().filter(|shard| *shard < shards)?;
-    context.faults.record(FaultEvent {
-        kind: FaultKind::StallShard { by: stall.by },
-        stream: stream.name.clone(),
-        ordinal: 0,
-        shard_id: Some(source.shards[shard].id.clone()),
-        partition_key: None,
-        object: None,
-        data: Vec::new(),
-    });
-    Some((shard, Instant::now() + context.clock.to_wall(stall.by)))
-}
-
-/// Waits for the source to change; returns false when it can no longer change.
-/// Without a source it never completes.
-async fn wait_for_change(reader: Option<&mut KinesisReader>) -> bool {
-    match reader {
-        Some(reader) => reader.changes.changed().await.is_ok(),
-        None => std::future::pending().await,
-    }
-}
-
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -681,8 +286,10 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
-    use crate::faults::{FaultInjector, FaultPlan};
+    use crate::faults::{FaultInjector, FaultKind, FaultPlan};
     use crate::firehose::api::ProcessingConfiguration;
     use crate::firehose::config::Compression;
     use crate::s3::store::S3Store;

@@ -6,11 +6,14 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 pub(crate) mod key;
 pub(crate) mod output;
+pub(crate) mod processing;
 pub(crate) mod processor;
 pub(crate) mod quota;
 pub(crate) mod registry;
 pub(crate) mod search;
 pub(crate) mod search_delivery;
+pub(crate) mod sink;
+pub(crate) mod source;
 pub(crate) mod transform;
 
 use std::sync::Arc;

@@ -3,5 +3,6 @@
 mod decode_cases;
 mod decode_robustness;
 mod histories;
+mod matcher;
 mod s3;
 mod search;
