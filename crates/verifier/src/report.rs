@@ -136,7 +136,10 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// not fail the report), `latency.histogram`, `objects`, `objects_truncated` and `buffering`, and
 /// later `incomplete` (absent in older files means complete). Version 3 added `format`, `distribution`,
 /// `ground_truth`, and `expect.max_shard_share` and `expect.max_throttled_fraction`, and later the
-/// `sending` assertion, `failed_to_send` and `expect.max_failed_fraction`.
+/// `sending` assertion, `failed_to_send` and `expect.max_failed_fraction`. Still within version 3, the
+/// assertions come in one fixed order (above; before, the search and distribution ones came last), and a
+/// search destination backed up FailedDocumentsOnly gives `buffering` and `format` sections that say
+/// why they are not applicable instead of `null`: no field changed its name or meaning.
 ///
 /// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
 /// acknowledged records not read yet count as lost, and the report does not pass.
