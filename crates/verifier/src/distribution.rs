@@ -35,7 +35,7 @@ pub struct ThrottledKeySummary {
     pub shard: Option<String>,
 }
 
-/// The load distribution of a run; see [`Report`] for its place in `report.json`.
+/// The load distribution of a run; see [`crate::Report`] for its place in `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Distribution {
     /// Shards of the stream; 0 when records went to Firehose directly (Direct PUT has no shards).

@@ -151,7 +151,7 @@ pub struct WaitSummary {
     pub elapsed_ms: u64,
 }
 
-/// The counts of a report; see [`Report`] for their meaning.
+/// The counts of a report; see [`crate::Report`] for their meaning.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub generated: u64,
