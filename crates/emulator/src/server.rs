@@ -1,5 +1,11 @@
 //! The HTTP server: accepts connections and routes each request to Kinesis, Firehose or S3.
 //!
+//! Every connection speaks HTTP/1.1 or cleartext HTTP/2 (h2c with prior knowledge, told apart by
+//! the HTTP/2 connection preface), as hyper-util's auto builder does: the AWS SDK for JavaScript's
+//! Kinesis client uses HTTP/2 by default, the others HTTP/1.1. An HTTP/1.1 `Upgrade: h2c` request
+//! is answered over HTTP/1.1, which RFC 9113 §3.1 leaves to the server (and which deprecates the
+//! upgrade).
+//!
 //! All three services share one port. Requests with `X-Amz-Target: Kinesis_20131202.<Op>` or
 //! `Firehose_20150804.<Op>` are awsJson1_1 calls; everything else is S3 REST.
 
@@ -11,9 +17,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use s3s::service::S3Service;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -69,7 +75,8 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |request| route(Arc::clone(&state), s3.clone(), request));
-    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

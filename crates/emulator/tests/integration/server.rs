@@ -59,3 +59,40 @@ async fn raw_post(emulator: &Emulator, target: &str, body: &str) -> String {
     socket.read_to_string(&mut response).await.unwrap();
     response
 }
+
+/// Cleartext HTTP/2 with prior knowledge, as the AWS SDK for JavaScript's Kinesis client speaks to an
+/// `http://` endpoint, reaches every service on the same port as HTTP/1.1 does.
+#[tokio::test]
+#[expect(clippy::disallowed_methods, reason = "an HTTP/2-only client, beneath any SDK, is the point")]
+async fn cleartext_http2_with_prior_knowledge_is_served_on_the_same_port() {
+    use http_body_util::{BodyExt as _, Full};
+    let h = Harness::start().await;
+    h.kinesis.create_stream().stream_name("h2").shard_count(1).send().await.unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<bytes::Bytes>>();
+    let call = |request: http::Request<Full<bytes::Bytes>>| {
+        let client = client.clone();
+        async move {
+            let response = client.request(request).await.expect("an HTTP/2 answer");
+            assert_eq!(response.version(), http::Version::HTTP_2);
+            let status = response.status();
+            (status, response.into_body().collect().await.unwrap().to_bytes())
+        }
+    };
+    let endpoint = h.emulator.endpoint();
+    let kinesis = http::Request::post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .body(Full::new(bytes::Bytes::from_static(b"{}")))
+        .unwrap();
+    let (status, body) = call(kinesis).await;
+    assert_eq!(status, http::StatusCode::OK, "{body:?}");
+    let streams: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(streams["StreamNames"], serde_json::json!(["h2"]));
+
+    let s3 = http::Request::get(format!("{endpoint}/")).body(Full::new(bytes::Bytes::new())).unwrap();
+    let (status, body) = call(s3).await;
+    assert_eq!(status, http::StatusCode::OK, "{body:?}");
+    assert!(String::from_utf8_lossy(&body).contains("ListAllMyBucketsResult"), "{body:?}");
+}
