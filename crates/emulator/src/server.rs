@@ -136,7 +136,7 @@ async fn route(
             Err(err) => json::error(&err),
         },
         Target::Search => serve_search(&state, request).await,
-        Target::S3 => serve_s3(&s3, request).await,
+        Target::S3 => s3::http::serve(&state.s3, &s3, request).await,
     };
     Ok(response)
 }
@@ -161,33 +161,4 @@ async fn serve_search(state: &State, request: Request<Incoming>) -> Response<s3s
         }
         Err(err) => search::http::too_large(&err.to_string()),
     }
-}
-
-async fn serve_s3(s3: &S3Service, request: Request<Incoming>) -> Response<s3s::Body> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let prepared = match s3::request::prepare(request).await {
-        Ok(prepared) => prepared,
-        Err(err) => {
-            tracing::debug!(%method, %path, %err, "rejected S3 request");
-            let error = s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, err.to_string());
-            return error.to_http_response().unwrap_or_else(|_| internal_error());
-        }
-    };
-    match s3.call(prepared).await {
-        Ok(response) => {
-            tracing::debug!(%method, %path, status = %response.status(), "S3 request");
-            response
-        }
-        Err(err) => {
-            tracing::warn!(%method, %path, ?err, "S3 request failed inside s3s");
-            internal_error()
-        }
-    }
-}
-
-fn internal_error() -> Response<s3s::Body> {
-    let mut response = Response::new(s3s::Body::empty());
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
 }

@@ -1,6 +1,10 @@
 //! S3: path-style and virtual-host-style REST served by s3s over the store that Firehose also writes to.
 
 pub(crate) mod backend;
+pub(crate) mod cors;
+pub(crate) mod dto;
+pub(crate) mod http;
+pub(crate) mod multipart;
 pub(crate) mod request;
 pub(crate) mod store;
 
@@ -19,7 +23,8 @@ use store::S3Store;
 /// No `S3Auth` is configured: [`request::prepare`] strips signatures first, so s3s sees anonymous
 /// requests and allows them.
 pub(crate) fn service(store: Arc<S3Store>, clock: Clock, region: &str) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(S3Backend { store, clock, region: region.to_owned() });
+    let mut builder =
+        S3ServiceBuilder::new(S3Backend { store, uploads: Arc::default(), clock, region: region.to_owned() });
     builder.set_host(LocalHost);
     builder.build()
 }
@@ -41,7 +46,8 @@ impl S3Host for LocalHost {
     }
 }
 
-fn bucket_of_host(host: &str) -> Option<&str> {
+/// The bucket of a virtual-host-style `Host` header, `<bucket>.localhost[:port]`.
+pub(crate) fn bucket_of_host(host: &str) -> Option<&str> {
     let name =
         host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host, |(name, _)| name);
     name.strip_suffix(BASE_DOMAIN)?.strip_suffix('.').filter(|bucket| !bucket.is_empty())

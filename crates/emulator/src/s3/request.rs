@@ -26,6 +26,35 @@ const PRESIGN_PARAMS: &[&str] = &[
     "Expires",
 ];
 
+/// The region a request was signed for (its SigV4 credential scope), kept as a request extension
+/// once the signature is gone: S3 endpoints are regional, and CreateBucket's LocationConstraint is
+/// checked against the region the request was sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SignedRegion(pub(crate) String);
+
+/// The region of a SigV4 credential, `<key>/<date>/<region>/<service>/aws4_request`.
+fn credential_region(credential: &str) -> Option<&str> {
+    let mut fields = credential.split('/');
+    let region = fields.nth(2)?;
+    (fields.next().is_some() && !region.is_empty()).then_some(region)
+}
+
+/// The region `parts` were signed for: the `Credential=` of an `Authorization` header, or a
+/// presigned URL's `X-Amz-Credential`.
+fn signed_region(parts: &http::request::Parts) -> Option<SignedRegion> {
+    let from_header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|value| {
+        let credential = value.split_once("Credential=")?.1;
+        credential_region(credential.split([',', ' ']).next()?).map(str::to_owned)
+    });
+    let from_query = || {
+        let query = parts.uri.query()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "X-Amz-Credential")
+            .and_then(|(_, credential)| credential_region(&credential).map(str::to_owned))
+    };
+    from_header.or_else(from_query).map(SignedRegion)
+}
+
 /// Why a request could not be prepared.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PrepareError {
@@ -38,6 +67,9 @@ pub(crate) enum PrepareError {
 /// Turns a signed request into an anonymous one with a plain body.
 pub(crate) async fn prepare(request: Request<Incoming>) -> Result<Request<s3s::Body>, PrepareError> {
     let (mut parts, body) = request.into_parts();
+    if let Some(region) = signed_region(&parts) {
+        parts.extensions.insert(region);
+    }
     parts.headers.remove(AUTHORIZATION);
     if let Some(uri) = strip_presign_params(&parts.uri) {
         parts.uri = uri;

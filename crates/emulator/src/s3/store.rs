@@ -31,7 +31,49 @@ const META_EXT: &str = "meta.json";
 #[derive(Debug)]
 struct Bucket {
     created: OffsetDateTime,
+    config: BucketConfig,
     objects: BTreeMap<String, Object>,
+}
+
+/// A bucket's settings beside its objects, as S3's bucket subresources hold them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BucketConfig {
+    /// The `LocationConstraint` it was created with; `None` is us-east-1, as S3 reports it.
+    #[serde(default)]
+    pub(crate) location: Option<String>,
+    /// The bucket's tag set, once one was put.
+    #[serde(default)]
+    pub(crate) tags: Option<Vec<(String, String)>>,
+    /// `Enabled` or `Suspended` once versioning was configured; `None` for a bucket never versioned.
+    #[serde(default)]
+    pub(crate) versioning: Option<String>,
+    /// The bucket's CORS rules, once configured.
+    #[serde(default)]
+    pub(crate) cors: Option<Vec<CorsRule>>,
+}
+
+/// One CORS rule of a bucket, as `PutBucketCors` gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct CorsRule {
+    pub(crate) id: Option<String>,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allowed_methods: Vec<String>,
+    pub(crate) allowed_headers: Vec<String>,
+    pub(crate) expose_headers: Vec<String>,
+    pub(crate) max_age_seconds: Option<i32>,
+}
+
+/// What a write stores besides the key: the data, its headers, and for an object assembled from
+/// parts the ETag S3 gives it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NewObject {
+    pub(crate) data: Bytes,
+    pub(crate) content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names in lower case.
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) tags: Vec<(String, String)>,
+    /// `None`: the MD5 of the data. A multipart object's is `<md5 of the part MD5s>-<parts>`.
+    pub(crate) etag: Option<String>,
 }
 
 /// A stored object.
@@ -43,6 +85,9 @@ pub(crate) struct Object {
     /// Emulator time of the write, truncated to milliseconds.
     pub(crate) last_modified: OffsetDateTime,
     pub(crate) content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names in lower case.
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// Why a store operation failed; the names are the S3 error codes.
@@ -62,14 +107,26 @@ pub(crate) enum StoreError {
     Disk,
 }
 
-/// A ListObjectsV2 request.
+/// A ListObjects (v1: `marker`) or ListObjectsV2 (`continuation_token`, `start_after`) request.
 #[derive(Debug, Default)]
 pub(crate) struct ListQuery<'a> {
     pub(crate) prefix: &'a str,
     pub(crate) delimiter: Option<&'a str>,
     pub(crate) continuation_token: Option<&'a str>,
     pub(crate) start_after: Option<&'a str>,
+    /// ListObjects' `Marker`: keys after it, and after every key under it when it is a common
+    /// prefix of this listing (the `NextMarker` of a page that ended on one).
+    pub(crate) marker: Option<&'a str>,
     pub(crate) max_keys: usize,
+}
+
+impl ListQuery<'_> {
+    /// The common prefix `key` rolls up into: the prefix, then up to the first delimiter after it.
+    fn common_prefix_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        let delimiter = self.delimiter.filter(|delimiter| !delimiter.is_empty())?;
+        let rest = key.strip_prefix(self.prefix)?;
+        rest.find(delimiter).map(|at| &key[..self.prefix.len() + at + delimiter.len()])
+    }
 }
 
 /// One page of a listing.
@@ -78,6 +135,8 @@ pub(crate) struct ListPage {
     pub(crate) objects: Vec<(String, Object)>,
     pub(crate) common_prefixes: Vec<String>,
     pub(crate) next_continuation_token: Option<String>,
+    /// On a truncated page, its last key or common prefix (ListObjects' `NextMarker`).
+    pub(crate) next_marker: Option<String>,
 }
 
 /// Where a listing resumes: after a key, or after every key under a common prefix.
@@ -121,11 +180,20 @@ struct ObjectMeta {
     key: String,
     last_modified_ms: i64,
     content_type: Option<String>,
+    /// Absent for an object whose ETag is the MD5 of its data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct BucketMeta {
     created_ms: i64,
+    #[serde(default, flatten)]
+    config: BucketConfig,
 }
 
 fn from_millis(ms: i64) -> OffsetDateTime {
@@ -143,6 +211,14 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, data)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Writes a bucket's `bucket.json`: its creation time and settings.
+fn write_bucket_meta(dir: &Path, created: OffsetDateTime, config: &BucketConfig) -> Result<(), StoreError> {
+    let meta = BucketMeta { created_ms: crate::clock::unix_millis(created), config: config.clone() };
+    let path = dir.join(BUCKET_FILE);
+    write_atomically(&path, &serde_json::to_vec(&meta).unwrap_or_default())
+        .map_err(|err| disk_error("write a bucket's settings", &path, &err))
 }
 
 fn disk_error(action: &str, path: &Path, err: &std::io::Error) -> StoreError {
@@ -176,14 +252,17 @@ impl S3Store {
                     serde_json::from_slice(&std::fs::read(&path)?).map_err(std::io::Error::other)?;
                 let data = Bytes::from(std::fs::read(bucket_dir.join(format!("{stem}.{DATA_EXT}")))?);
                 let object = Object {
-                    etag: etag_of(&data),
+                    etag: meta.etag.unwrap_or_else(|| etag_of(&data)),
                     data,
                     last_modified: from_millis(meta.last_modified_ms),
                     content_type: meta.content_type,
+                    metadata: meta.metadata,
+                    tags: meta.tags,
                 };
                 objects.insert(meta.key, object);
             }
-            buckets.insert(name, Bucket { created: from_millis(meta.created_ms), objects });
+            let bucket = Bucket { created: from_millis(meta.created_ms), config: meta.config, objects };
+            buckets.insert(name, bucket);
         }
         tracing::info!(dir = %dir.display(), buckets = buckets.len(), "loaded S3 data");
         Ok(S3Store { buckets: Mutex::new(buckets), data_dir: Some(dir.to_owned()) })
@@ -193,21 +272,52 @@ impl S3Store {
         self.data_dir.as_ref().map(|dir| dir.join(bucket))
     }
 
-    /// Creates a bucket.
+    /// Creates a bucket in us-east-1 with no settings.
+    #[cfg(test)]
     pub(crate) fn create_bucket(&self, name: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.create_bucket_with(name, BucketConfig::default(), now)
+    }
+
+    /// Creates a bucket with `config` (its location).
+    pub(crate) fn create_bucket_with(
+        &self,
+        name: &str,
+        config: BucketConfig,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut buckets = lock(&self.buckets);
         if buckets.contains_key(name) {
             return Err(StoreError::BucketAlreadyOwnedByYou);
         }
         let created = truncate_to_millis(now);
         if let Some(dir) = self.bucket_dir(name) {
-            let meta = serde_json::to_vec(&BucketMeta { created_ms: crate::clock::unix_millis(created) })
-                .unwrap_or_default();
             std::fs::create_dir_all(&dir)
-                .and_then(|()| write_atomically(&dir.join(BUCKET_FILE), &meta))
                 .map_err(|err| disk_error("create a bucket directory", &dir, &err))?;
+            write_bucket_meta(&dir, created, &config)?;
         }
-        buckets.insert(name.to_owned(), Bucket { created, objects: BTreeMap::new() });
+        buckets.insert(name.to_owned(), Bucket { created, config, objects: BTreeMap::new() });
+        Ok(())
+    }
+
+    /// A bucket's settings.
+    pub(crate) fn bucket_config(&self, name: &str) -> Result<BucketConfig, StoreError> {
+        lock(&self.buckets).get(name).map(|bucket| bucket.config.clone()).ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// Changes a bucket's settings with `change`, persisting them when the store does.
+    pub(crate) fn update_bucket_config(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut BucketConfig),
+    ) -> Result<(), StoreError> {
+        let mut buckets = lock(&self.buckets);
+        let bucket = buckets.get_mut(name).ok_or(StoreError::NoSuchBucket)?;
+        let mut config = bucket.config.clone();
+        change(&mut config);
+        if let Some(dir) = self.bucket_dir(name) {
+            write_bucket_meta(&dir, bucket.created, &config)?;
+        }
+        bucket.config = config;
         Ok(())
     }
 
@@ -216,9 +326,12 @@ impl S3Store {
         lock(&self.buckets).contains_key(name)
     }
 
-    /// Names and creation times of all buckets, sorted by name.
-    pub(crate) fn list_buckets(&self) -> Vec<(String, OffsetDateTime)> {
-        lock(&self.buckets).iter().map(|(name, bucket)| (name.clone(), bucket.created)).collect()
+    /// Names, creation times and settings of all buckets, sorted by name.
+    pub(crate) fn list_buckets(&self) -> Vec<(String, OffsetDateTime, BucketConfig)> {
+        lock(&self.buckets)
+            .iter()
+            .map(|(name, bucket)| (name.clone(), bucket.created, bucket.config.clone()))
+            .collect()
     }
 
     /// Deletes an empty bucket.
@@ -238,7 +351,8 @@ impl S3Store {
         }
     }
 
-    /// Writes an object, replacing any object with the same key, and returns it as stored.
+    /// Writes an object of `data` with no metadata, replacing any object with the same key, and
+    /// returns it as stored.
     pub(crate) fn put_object(
         &self,
         bucket: &str,
@@ -247,29 +361,81 @@ impl S3Store {
         content_type: Option<String>,
         now: OffsetDateTime,
     ) -> Result<Object, StoreError> {
+        self.put(bucket, key, NewObject { data, content_type, ..NewObject::default() }, now)
+    }
+
+    /// Writes `new` under `key`, replacing any object with the same key, and returns it as stored.
+    pub(crate) fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        new: NewObject,
+        now: OffsetDateTime,
+    ) -> Result<Object, StoreError> {
         // Hash before locking; it is the expensive part of a write.
-        let object =
-            Object { etag: etag_of(&data), data, last_modified: truncate_to_millis(now), content_type };
+        let etag_is_md5 = new.etag.is_none();
+        let object = Object {
+            etag: new.etag.unwrap_or_else(|| etag_of(&new.data)),
+            data: new.data,
+            last_modified: truncate_to_millis(now),
+            content_type: new.content_type,
+            metadata: new.metadata,
+            tags: new.tags,
+        };
         let mut buckets = lock(&self.buckets);
         let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
         if let Some(dir) = self.bucket_dir(bucket) {
-            let stem = object_stem(key);
-            let meta = ObjectMeta {
-                key: key.to_owned(),
-                last_modified_ms: crate::clock::unix_millis(object.last_modified),
-                content_type: object.content_type.clone(),
-            };
-            // Data first: a metadata file always has its data beside it.
-            let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
-            write_atomically(&data_path, &object.data)
-                .and_then(|()| {
-                    let meta = serde_json::to_vec(&meta).unwrap_or_default();
-                    write_atomically(&dir.join(format!("{stem}.{META_EXT}")), &meta)
-                })
-                .map_err(|err| disk_error("write an object", &data_path, &err))?;
+            self.write_object_files(&dir, key, &object, etag_is_md5)?;
         }
         objects.insert(key.to_owned(), object.clone());
         Ok(object)
+    }
+
+    /// Replaces an object's tag set.
+    pub(crate) fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), StoreError> {
+        let mut buckets = lock(&self.buckets);
+        let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
+        let object = objects.get_mut(key).ok_or(StoreError::NoSuchKey)?;
+        let mut tagged = object.clone();
+        tagged.tags = tags;
+        if let Some(dir) = self.bucket_dir(bucket) {
+            let etag_is_md5 = tagged.etag == etag_of(&tagged.data);
+            self.write_object_files(&dir, key, &tagged, etag_is_md5)?;
+        }
+        *object = tagged;
+        Ok(())
+    }
+
+    /// Writes an object's data and metadata files into its bucket's directory `dir`.
+    fn write_object_files(
+        &self,
+        dir: &Path,
+        key: &str,
+        object: &Object,
+        etag_is_md5: bool,
+    ) -> Result<(), StoreError> {
+        let stem = object_stem(key);
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            last_modified_ms: crate::clock::unix_millis(object.last_modified),
+            content_type: object.content_type.clone(),
+            etag: (!etag_is_md5).then(|| object.etag.clone()),
+            metadata: object.metadata.clone(),
+            tags: object.tags.clone(),
+        };
+        // Data first: a metadata file always has its data beside it.
+        let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
+        write_atomically(&data_path, &object.data)
+            .and_then(|()| {
+                let meta = serde_json::to_vec(&meta).unwrap_or_default();
+                write_atomically(&dir.join(format!("{stem}.{META_EXT}")), &meta)
+            })
+            .map_err(|err| disk_error("write an object", &data_path, &err))
     }
 
     /// Reads an object; the data is shared, not copied.
@@ -297,9 +463,13 @@ impl S3Store {
 
     /// Lists one page of keys in lexicographic order, grouping keys under `delimiter` into common prefixes.
     pub(crate) fn list(&self, bucket: &str, query: &ListQuery<'_>) -> Result<ListPage, StoreError> {
-        let resume = match query.continuation_token {
-            Some(token) => Some(Resume::decode(token).ok_or(StoreError::InvalidContinuationToken)?),
-            None => query.start_after.map(|key| Resume::AfterKey(key.to_owned())),
+        let resume = match (query.continuation_token, query.marker) {
+            (Some(token), _) => Some(Resume::decode(token).ok_or(StoreError::InvalidContinuationToken)?),
+            (None, Some(marker)) => Some(match query.common_prefix_of(marker) {
+                Some(prefix) if prefix == marker => Resume::AfterPrefix(marker.to_owned()),
+                _ => Resume::AfterKey(marker.to_owned()),
+            }),
+            (None, None) => query.start_after.map(|key| Resume::AfterKey(key.to_owned())),
         };
         let buckets = lock(&self.buckets);
         let bucket = buckets.get(bucket).ok_or(StoreError::NoSuchBucket)?;
@@ -326,10 +496,7 @@ impl S3Store {
             if skip_prefix.is_some_and(|prefix| key.starts_with(prefix)) {
                 continue;
             }
-            let common_prefix = query.delimiter.filter(|d| !d.is_empty()).and_then(|delimiter| {
-                let rest = &key[query.prefix.len()..];
-                rest.find(delimiter).map(|at| &key[..query.prefix.len() + at + delimiter.len()])
-            });
+            let common_prefix = query.common_prefix_of(key);
             if let (Some(prefix), Some(Resume::AfterPrefix(previous))) = (common_prefix, &last)
                 && prefix == previous
             {
@@ -337,6 +504,7 @@ impl S3Store {
             }
             if count == query.max_keys {
                 page.next_continuation_token = last.as_ref().map(Resume::encode);
+                page.next_marker = last.map(|(Resume::AfterKey(last) | Resume::AfterPrefix(last))| last);
                 break;
             }
             count += 1;
@@ -377,8 +545,8 @@ mod tests {
                 prefix,
                 delimiter,
                 continuation_token: token.as_deref(),
-                start_after: None,
                 max_keys,
+                ..ListQuery::default()
             };
             let page = store.list("b", &query).unwrap();
             let mut items: Vec<String> = page.objects.iter().map(|(k, _)| k.clone()).collect();
@@ -443,7 +611,7 @@ mod tests {
             store.delete_bucket("gone").unwrap();
         }
         let store = S3Store::open(dir.path()).unwrap();
-        assert_eq!(store.list_buckets().iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(store.list_buckets().iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>(), ["b"]);
         let object = store.get_object("b", "a/b/../c?d").unwrap();
         assert_eq!(&object.data[..], b"one");
         assert_eq!(object.content_type.as_deref(), Some("text/plain"));
@@ -451,6 +619,56 @@ mod tests {
         assert_eq!(object.etag, etag_of(b"one"));
         assert_eq!(&store.get_object("b", "k").unwrap().data[..], b"two");
         assert_eq!(store.get_object("b", "deleted").unwrap_err(), StoreError::NoSuchKey);
+    }
+
+    #[test]
+    fn a_marker_that_is_a_common_prefix_resumes_after_every_key_under_it() {
+        let store = store_with(&["a/1", "a/2", "b/1", "c"]);
+        let after = |marker: &'static str, delimiter: Option<&'static str>| {
+            let query = ListQuery { delimiter, marker: Some(marker), max_keys: 10, ..ListQuery::default() };
+            let page = store.list("b", &query).unwrap();
+            let mut items: Vec<String> = page.objects.iter().map(|(k, _)| k.clone()).collect();
+            items.extend(page.common_prefixes.iter().map(|p| format!("{p}*")));
+            items
+        };
+        assert_eq!(after("a/", Some("/")), ["c", "b/*"]);
+        // Without a delimiter a marker is only a key: everything after it, "a/1" included.
+        assert_eq!(after("a/", None), ["a/1", "a/2", "b/1", "c"]);
+        let truncated = store.list("b", &ListQuery { max_keys: 2, ..ListQuery::default() }).unwrap();
+        assert_eq!(truncated.next_marker.as_deref(), Some("a/2"));
+    }
+
+    #[test]
+    fn settings_metadata_tags_and_multipart_etags_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let config = BucketConfig {
+            location: Some("eu-west-1".into()),
+            tags: Some(vec![("env".into(), "ci".into())]),
+            ..BucketConfig::default()
+        };
+        {
+            let store = S3Store::open(dir.path()).unwrap();
+            store.create_bucket_with("b", config.clone(), now).unwrap();
+            store.update_bucket_config("b", |config| config.versioning = Some("Enabled".into())).unwrap();
+            let new = NewObject {
+                data: Bytes::from_static(b"joined"),
+                metadata: BTreeMap::from([("team".to_owned(), "logs".to_owned())]),
+                etag: Some("0123-2".into()),
+                ..NewObject::default()
+            };
+            store.put("b", "k", new, now).unwrap();
+            store.set_object_tags("b", "k", vec![("t".into(), "1".into())]).unwrap();
+        }
+        let store = S3Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.bucket_config("b").unwrap(),
+            BucketConfig { versioning: Some("Enabled".into()), ..config }
+        );
+        let object = store.get_object("b", "k").unwrap();
+        assert_eq!(object.etag, "0123-2");
+        assert_eq!(object.metadata["team"], "logs");
+        assert_eq!(object.tags, [("t".to_owned(), "1".to_owned())]);
     }
 
     #[test]

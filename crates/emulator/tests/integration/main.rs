@@ -8,6 +8,7 @@ mod kinesis;
 mod quotas;
 mod routing;
 mod s3;
+mod s3_api;
 mod search;
 mod server;
 mod throttling;
