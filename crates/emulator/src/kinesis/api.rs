@@ -47,6 +47,8 @@ pub(crate) struct StreamDescriptionSummary {
     pub(crate) stream_creation_timestamp: f64,
     pub(crate) enhanced_monitoring: Vec<EnhancedMetrics>,
     pub(crate) encryption_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key_id: Option<String>,
     pub(crate) open_shard_count: usize,
     pub(crate) consumer_count: usize,
 }
@@ -87,6 +89,8 @@ pub(crate) struct StreamDescription {
     pub(crate) stream_creation_timestamp: f64,
     pub(crate) enhanced_monitoring: Vec<EnhancedMetrics>,
     pub(crate) encryption_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,3 +251,115 @@ pub(crate) struct RecordOut<'a> {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Empty {}
+
+/// AddTagsToStream, and TagResource (with `ResourceARN`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AddTagsInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(rename = "ResourceARN")]
+    pub(crate) resource_arn: Option<String>,
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
+}
+
+/// RemoveTagsFromStream, and UntagResource (with `ResourceARN`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RemoveTagsInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(rename = "ResourceARN")]
+    pub(crate) resource_arn: Option<String>,
+    pub(crate) tag_keys: Vec<String>,
+}
+
+/// ListTagsForStream, and ListTagsForResource (with `ResourceARN`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListTagsInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(rename = "ResourceARN")]
+    pub(crate) resource_arn: Option<String>,
+    pub(crate) exclusive_start_tag_key: Option<String>,
+    pub(crate) limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TagOut {
+    pub(crate) key: String,
+    pub(crate) value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListTagsForStreamOutput {
+    pub(crate) tags: Vec<TagOut>,
+    pub(crate) has_more_tags: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListTagsForResourceOutput {
+    pub(crate) tags: Vec<TagOut>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RetentionInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) retention_period_hours: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MonitoringInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) shard_level_metrics: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MonitoringOutput {
+    pub(crate) stream_name: String,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) current_shard_level_metrics: Vec<String>,
+    pub(crate) desired_shard_level_metrics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EncryptionInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) encryption_type: String,
+    pub(crate) key_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UpdateStreamModeInput {
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) stream_mode_details: StreamModeDetails,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeLimitsOutput {
+    pub(crate) shard_limit: i64,
+    pub(crate) open_shard_count: usize,
+    pub(crate) on_demand_stream_count: usize,
+    pub(crate) on_demand_stream_count_limit: usize,
+}

@@ -2,6 +2,7 @@
 
 pub(crate) mod api;
 pub(crate) mod sequence;
+pub(crate) mod settings;
 pub(crate) mod store;
 
 use std::sync::Arc;
@@ -15,9 +16,10 @@ use crate::clock::unix_millis;
 use crate::error::ApiError;
 use crate::json;
 use crate::state::State;
+use crate::sync::lock;
 use api::*;
 use sequence::{SequenceNumber, ShardIterator};
-use store::{Entry, PutOutcome, StartingPosition, Stream, StreamMode};
+use store::{Entry, PutOutcome, StartingPosition, Stream, StreamMode, StreamSettings};
 
 /// The `X-Amz-Target` prefix of Kinesis operations.
 pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202.";
@@ -34,8 +36,6 @@ const MAX_GET_RECORDS: usize = 10_000;
 const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
 /// The default per-account shard quota.
 const MAX_SHARDS_PER_STREAM: i64 = 500;
-/// Retention AWS reports for a new stream; records are kept for the emulator's lifetime for now.
-const RETENTION_HOURS: u32 = 24;
 
 /// Runs the Kinesis operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
@@ -50,7 +50,8 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
         "GetShardIterator" => get_shard_iterator(state, body),
         "GetRecords" => get_records(state, body),
         "DeleteStream" => delete_stream(state, body),
-        _ => Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}"))),
+        _ => settings::handle(state, op, body)
+            .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
     };
     match result {
         Ok(response) => response,
@@ -121,8 +122,13 @@ fn lookup(state: &State, name: Option<&str>, arn: Option<&str>) -> Result<Arc<St
     state.kinesis.get(name, arn)
 }
 
-fn mode_details(stream: &Stream) -> StreamModeDetails {
-    StreamModeDetails { stream_mode: stream.mode.as_str().to_owned() }
+fn mode_details(settings: &StreamSettings) -> StreamModeDetails {
+    StreamModeDetails { stream_mode: settings.mode.as_str().to_owned() }
+}
+
+/// What the Describe operations report of a stream's monitoring and encryption.
+fn monitoring(settings: &StreamSettings) -> Vec<EnhancedMetrics> {
+    vec![EnhancedMetrics { shard_level_metrics: settings.shard_level_metrics.iter().cloned().collect() }]
 }
 
 fn shard_description(stream: &Stream, index: usize) -> Shard {
@@ -142,16 +148,18 @@ fn shard_description(stream: &Stream, index: usize) -> Shard {
 fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
     let input: StreamSelector = json::parse(body)?;
     let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let settings = lock(&stream.settings).clone();
     Ok(json::ok(&DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {
             stream_name: stream.name.clone(),
             stream_arn: stream.arn.clone(),
             stream_status: "ACTIVE",
-            stream_mode_details: mode_details(&stream),
-            retention_period_hours: RETENTION_HOURS,
+            stream_mode_details: mode_details(&settings),
+            retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
-            enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: Vec::new() }],
-            encryption_type: "NONE",
+            enhanced_monitoring: monitoring(&settings),
+            encryption_type: if settings.kms_key_id.is_some() { "KMS" } else { "NONE" },
+            key_id: settings.kms_key_id.clone(),
             open_shard_count: stream.shards.len(),
             consumer_count: 0,
         },
@@ -167,18 +175,20 @@ fn describe_stream(state: &State, body: &[u8]) -> OpResult {
         None => 0,
     };
     let end = (first + limit).min(stream.shards.len());
+    let settings = lock(&stream.settings).clone();
     Ok(json::ok(&DescribeStreamOutput {
         stream_description: StreamDescription {
             stream_name: stream.name.clone(),
             stream_arn: stream.arn.clone(),
             stream_status: "ACTIVE",
-            stream_mode_details: mode_details(&stream),
+            stream_mode_details: mode_details(&settings),
             shards: (first..end).map(|i| shard_description(&stream, i)).collect(),
             has_more_shards: end < stream.shards.len(),
-            retention_period_hours: RETENTION_HOURS,
+            retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
-            enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: Vec::new() }],
-            encryption_type: "NONE",
+            enhanced_monitoring: monitoring(&settings),
+            encryption_type: if settings.kms_key_id.is_some() { "KMS" } else { "NONE" },
+            key_id: settings.kms_key_id.clone(),
         },
     }))
 }
@@ -418,6 +428,7 @@ fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {
             )));
         }
     };
+    stream.trim_expired(unix_millis(state.clock.now()));
     let position = stream.starting_position(shard_index, start)?;
     let iterator = ShardIterator {
         stream_uid: stream.uid,
@@ -441,6 +452,7 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
             "The shard iterator refers to a stream that no longer exists.",
         ));
     }
+    stream.trim_expired(unix_millis(state.clock.now()));
     let mut records = Vec::new();
     let outcome = stream
         .read_records(shard_index, iterator.position, limit, MAX_GET_RECORDS_BYTES, &mut records)

@@ -59,7 +59,8 @@ pub(crate) struct Stream {
     /// Distinguishes this incarnation from a later stream with the same name.
     pub(crate) uid: u64,
     pub(crate) created: OffsetDateTime,
-    pub(crate) mode: StreamMode,
+    /// What the settings operations change: mode, retention, tags, monitoring, encryption.
+    pub(crate) settings: Mutex<StreamSettings>,
     pub(crate) shards: Vec<ShardInfo>,
     ranges: Vec<HashKeyRange>,
     /// Whether writes beyond the per-shard limits are refused.
@@ -67,6 +68,34 @@ pub(crate) struct Stream {
     log: Mutex<StreamLog>,
     /// Bumped after every write, so in-process readers wake up instead of polling.
     changes: watch::Sender<u64>,
+}
+
+/// A stream's settings, as DescribeStreamSummary reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StreamSettings {
+    pub(crate) mode: StreamMode,
+    /// 24 hours for a new stream, up to 8760 (CreateStream, IncreaseStreamRetentionPeriod).
+    pub(crate) retention_hours: u32,
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
+    /// The shard-level metrics enhanced monitoring has on.
+    pub(crate) shard_level_metrics: std::collections::BTreeSet<String>,
+    /// The KMS key of server-side encryption, when it is on.
+    pub(crate) kms_key_id: Option<String>,
+}
+
+impl StreamSettings {
+    /// The retention period of a new stream.
+    pub(crate) const DEFAULT_RETENTION_HOURS: u32 = 24;
+
+    fn new(mode: StreamMode) -> StreamSettings {
+        StreamSettings {
+            mode,
+            retention_hours: Self::DEFAULT_RETENTION_HOURS,
+            tags: std::collections::BTreeMap::new(),
+            shard_level_metrics: std::collections::BTreeSet::new(),
+            kms_key_id: None,
+        }
+    }
 }
 
 /// The fixed description of one shard.
@@ -218,7 +247,7 @@ impl KinesisStore {
             arn: self.stream_arn(name),
             uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
             created,
-            mode,
+            settings: Mutex::new(StreamSettings::new(mode)),
             shards,
             ranges,
             shard_write_limits: self.shard_write_limits,
@@ -263,6 +292,13 @@ impl KinesisStore {
     /// Looks a stream up by ARN only, as Firehose does for its source.
     pub(crate) fn get_by_arn(&self, arn: &str) -> Option<Arc<Stream>> {
         self.get(None, Some(arn)).ok()
+    }
+
+    /// Every stream, sorted by name.
+    pub(crate) fn streams(&self) -> Vec<Arc<Stream>> {
+        let mut streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
+        streams.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        streams
     }
 
     /// Names of all streams, sorted.
@@ -514,6 +550,20 @@ impl Stream {
         Ok(ReadOutcome { next_position, oldest_unread_ms })
     }
 
+    /// Drops the records older than the retention period at emulator time `now_ms`: past it they
+    /// are no longer readable (IncreaseStreamRetentionPeriod, "Changing the data retention period").
+    pub(crate) fn trim_expired(&self, now_ms: i64) {
+        let hours = i64::from(lock(&self.settings).retention_hours);
+        let cutoff = now_ms.saturating_sub(hours * 3_600_000);
+        let mut log = lock(&self.log);
+        for shard in &mut log.shards {
+            let expired = shard.records.partition_point(|record| record.arrival_ms < cutoff);
+            if expired > 0 {
+                shard.records.drain(..expired);
+            }
+        }
+    }
+
     /// The LATEST position of every shard, in shard order.
     pub(crate) fn latest_positions(&self) -> Result<Vec<u64>, StreamDeleted> {
         let log = lock(&self.log);
@@ -586,6 +636,31 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, FaultKind::InternalFailure);
         assert_eq!((events[0].partition_key.as_deref(), &events[0].data[..]), (Some("c"), &b"2"[..]));
+    }
+
+    #[test]
+    fn records_older_than_the_retention_period_are_no_longer_readable() {
+        let (_store, stream) = store_with_stream(1);
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(FaultPlan::default());
+        stream.put(vec![entry("a", "0")], &clock, &faults).unwrap();
+        let arrival = crate::clock::unix_millis(clock.now());
+        let hour = 3_600_000;
+        let read = || {
+            let mut out = Vec::new();
+            stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
+            out.len()
+        };
+        stream.trim_expired(arrival + 23 * hour);
+        assert_eq!(read(), 1, "within the default 24 hours");
+        lock(&stream.settings).retention_hours = 48;
+        stream.trim_expired(arrival + 47 * hour);
+        assert_eq!(read(), 1, "within a retention period increased to 48 hours");
+        stream.trim_expired(arrival + 49 * hour);
+        assert_eq!(read(), 0);
+        // The shard keeps numbering after the trimmed records.
+        let trim_horizon = stream.starting_position(0, StartingPosition::TrimHorizon).unwrap();
+        assert_eq!(trim_horizon, 1);
     }
 
     #[test]

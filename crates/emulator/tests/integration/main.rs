@@ -5,6 +5,7 @@ mod common;
 mod faults;
 mod firehose;
 mod kinesis;
+mod kinesis_settings;
 mod quotas;
 mod routing;
 mod s3;
