@@ -388,8 +388,17 @@ pub async fn teardown(clients: &Clients, provisioned: &Provisioned) -> Result<()
     Ok(())
 }
 
+/// Creates `bucket` in the clients' region: outside us-east-1 S3 needs that region as the
+/// LocationConstraint (CreateBucket), and refuses the request without it.
 async fn create_bucket(clients: &Clients, bucket: &str) -> Result<(), EnvError> {
-    match clients.s3.create_bucket().bucket(bucket).send().await {
+    let region = clients.s3.config().region().map(|region| region.as_ref().to_owned());
+    let configuration = region.filter(|region| region != "us-east-1").map(|region| {
+        aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+            .build()
+    });
+    let request = clients.s3.create_bucket().bucket(bucket).set_create_bucket_configuration(configuration);
+    match request.send().await {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
         Err(e) => Err(EnvError::aws(format!("CreateBucket {bucket}"), e)),

@@ -19,6 +19,9 @@ pub(crate) struct CreateDeliveryStreamInput {
     pub(crate) opensearch_destination_configuration: Option<SearchDestinationConfiguration>,
     #[serde(rename = "ElasticsearchDestinationConfiguration")]
     pub(crate) elasticsearch_destination_configuration: Option<SearchDestinationConfiguration>,
+    /// The stream's tags, at most 50 (CreateDeliveryStream).
+    #[serde(default)]
+    pub(crate) tags: Vec<Tag>,
     /// Everything else, so other destinations can be refused by name rather than silently ignored.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, serde_json::Value>,
@@ -328,3 +331,41 @@ pub(crate) struct ListDeliveryStreamsOutput {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Empty {}
+
+/// One tag of a delivery stream.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Tag {
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TagDeliveryStreamInput {
+    pub(crate) delivery_stream_name: String,
+    pub(crate) tags: Vec<Tag>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UntagDeliveryStreamInput {
+    pub(crate) delivery_stream_name: String,
+    pub(crate) tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListTagsForDeliveryStreamInput {
+    pub(crate) delivery_stream_name: String,
+    pub(crate) exclusive_start_tag_key: Option<String>,
+    pub(crate) limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListTagsForDeliveryStreamOutput {
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) has_more_tags: bool,
+}

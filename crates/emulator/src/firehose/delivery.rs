@@ -45,6 +45,8 @@ pub(crate) struct DeliveryStream {
     clock: Clock,
     /// What Direct PUT accepted in the current second, against the stream's quotas.
     direct_put: std::sync::Mutex<DirectPutWindow>,
+    /// The stream's tags (`tags.rs`).
+    pub(crate) tags: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// Data not yet in S3: the filling buffer and batches waiting to be written.
@@ -95,6 +97,7 @@ impl DeliveryStream {
             next_record_id: AtomicU64::new(0),
             clock: *clock,
             direct_put: std::sync::Mutex::new(DirectPutWindow::default()),
+            tags: std::sync::Mutex::default(),
         }
     }
 

@@ -14,6 +14,7 @@ pub(crate) mod search;
 pub(crate) mod search_delivery;
 pub(crate) mod sink;
 pub(crate) mod source;
+pub(crate) mod tags;
 pub(crate) mod transform;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultKind};
 use crate::json;
 use crate::state::State;
+use crate::sync::lock;
 use api::*;
 use config::{Compression, Destination, Source};
 use delivery::DeliveryStream;
@@ -51,7 +53,8 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
         "PutRecord" => put_record(state, body),
         "PutRecordBatch" => put_record_batch(state, body),
         "DeleteDeliveryStream" => delete_delivery_stream(state, body),
-        _ => Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}"))),
+        _ => tags::handle(state, op, body)
+            .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
     };
     match result {
         Ok(response) => response,
@@ -267,6 +270,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         (Some(other), _) => return Err(ApiError::unsupported(format_args!("DeliveryStreamType {other}"))),
     };
     let arn = format!("arn:aws:firehose:{}:{}:deliverystream/{name}", state.region, state.account_id);
+    let tags = tags::merged(&std::collections::BTreeMap::new(), input.tags)?;
     let stream = Arc::new(DeliveryStream::new(
         name.clone(),
         arn.clone(),
@@ -276,6 +280,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         search,
         &state.clock,
     ));
+    *lock(&stream.tags) = tags;
     let context = TaskContext {
         s3: Arc::clone(&state.s3),
         clock: state.clock,

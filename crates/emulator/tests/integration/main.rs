@@ -4,6 +4,7 @@ mod buffering;
 mod common;
 mod faults;
 mod firehose;
+mod firehose_tags;
 mod kinesis;
 mod kinesis_settings;
 mod quotas;

@@ -141,7 +141,21 @@ async fn any_credentials_are_accepted() {
         .await;
     let other =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
-    other.create_bucket().bucket("mine").send().await.unwrap();
+    // Outside us-east-1, S3 wants the region as the bucket's LocationConstraint.
+    let unconstrained = other.create_bucket().bucket("mine").send().await.unwrap_err();
+    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&unconstrained);
+    assert_eq!(code, Some("IllegalLocationConstraintException"));
+    let here = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+        .build();
+    other.create_bucket().bucket("mine").create_bucket_configuration(here).send().await.unwrap();
+    let elsewhere = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+        .build();
+    let mismatched =
+        other.create_bucket().bucket("there").create_bucket_configuration(elsewhere).send().await;
+    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&mismatched.unwrap_err()).map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("IllegalLocationConstraintException"));
     other.put_object().bucket("mine").key("k").body(ByteStream::from_static(b"v")).send().await.unwrap();
     let listed = h.s3.list_objects_v2().bucket("mine").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
