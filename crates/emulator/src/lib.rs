@@ -40,6 +40,7 @@ mod search;
 mod server;
 mod state;
 mod sync;
+mod tags;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

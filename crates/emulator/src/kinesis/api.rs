@@ -252,39 +252,41 @@ pub(crate) struct RecordOut<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct Empty {}
 
-/// AddTagsToStream, and TagResource (with `ResourceARN`).
+/// The stream a tagging call names: by name or ARN, or (TagResource and its kin) by `ResourceARN`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TaggedStream {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    #[serde(rename = "ResourceARN")]
+    pub(crate) resource_arn: Option<String>,
+}
+
+/// AddTagsToStream and TagResource.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct AddTagsInput {
-    pub(crate) stream_name: Option<String>,
-    #[serde(rename = "StreamARN")]
-    pub(crate) stream_arn: Option<String>,
-    #[serde(rename = "ResourceARN")]
-    pub(crate) resource_arn: Option<String>,
+    #[serde(flatten)]
+    pub(crate) target: TaggedStream,
     pub(crate) tags: std::collections::BTreeMap<String, String>,
 }
 
-/// RemoveTagsFromStream, and UntagResource (with `ResourceARN`).
+/// RemoveTagsFromStream and UntagResource.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct RemoveTagsInput {
-    pub(crate) stream_name: Option<String>,
-    #[serde(rename = "StreamARN")]
-    pub(crate) stream_arn: Option<String>,
-    #[serde(rename = "ResourceARN")]
-    pub(crate) resource_arn: Option<String>,
+    #[serde(flatten)]
+    pub(crate) target: TaggedStream,
     pub(crate) tag_keys: Vec<String>,
 }
 
-/// ListTagsForStream, and ListTagsForResource (with `ResourceARN`).
+/// ListTagsForStream and ListTagsForResource.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct ListTagsInput {
-    pub(crate) stream_name: Option<String>,
-    #[serde(rename = "StreamARN")]
-    pub(crate) stream_arn: Option<String>,
-    #[serde(rename = "ResourceARN")]
-    pub(crate) resource_arn: Option<String>,
+    #[serde(flatten)]
+    pub(crate) target: TaggedStream,
     pub(crate) exclusive_start_tag_key: Option<String>,
     pub(crate) limit: Option<i64>,
 }

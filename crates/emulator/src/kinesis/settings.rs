@@ -14,9 +14,9 @@ use crate::kinesis::api::*;
 use crate::kinesis::store::{Stream, StreamMode};
 use crate::state::State;
 use crate::sync::lock;
+use crate::tags;
 
-/// Most tags a stream may have, and most one call may add or remove (AddTagsToStream).
-const MAX_TAGS: usize = 50;
+/// Most tags one call may add or remove (AddTagsToStream); a stream has at most `tags::MAX_TAGS`.
 const MAX_TAGS_PER_CALL: usize = 10;
 /// The retention period's bounds, in hours (IncreaseStreamRetentionPeriod).
 const MIN_RETENTION_HOURS: i64 = 24;
@@ -57,74 +57,31 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Option<OpResult> {
 }
 
 /// The stream a tagging call names: by name or ARN, or by `ResourceARN` (which must be a stream's).
-fn tagged(
-    state: &State,
-    name: Option<&str>,
-    arn: Option<&str>,
-    resource: Option<&str>,
-) -> Result<Arc<Stream>, ApiError> {
-    match resource {
+fn tagged(state: &State, target: &TaggedStream) -> Result<Arc<Stream>, ApiError> {
+    match target.resource_arn.as_deref() {
         Some(resource) if resource.contains(":stream/") && !resource.contains("/consumer/") => {
             state.kinesis.get(None, Some(resource))
         }
         Some(resource) => Err(ApiError::invalid_argument(format!(
             "ResourceARN {resource} is not the ARN of a Kinesis stream."
         ))),
-        None => state.kinesis.get(name, arn),
+        None => state.kinesis.get(target.stream_name.as_deref(), target.stream_arn.as_deref()),
     }
 }
 
 fn add_tags(state: &State, body: &[u8]) -> OpResult {
     let input: AddTagsInput = json::parse(body)?;
-    let stream = tagged(
-        state,
-        input.stream_name.as_deref(),
-        input.stream_arn.as_deref(),
-        input.resource_arn.as_deref(),
-    )?;
-    if input.tags.len() > MAX_TAGS_PER_CALL {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length \
-             less than or equal to {MAX_TAGS_PER_CALL}"
-        )));
-    }
-    for (key, value) in &input.tags {
-        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
-            return Err(ApiError::invalid_argument(format!(
-                "Tag key {key:?} must be 1 to 128 characters and its value at most 256."
-            )));
-        }
-    }
+    let stream = tagged(state, &input.target)?;
+    tags::check_count("tags", input.tags.len(), MAX_TAGS_PER_CALL, true)?;
     let mut settings = lock(&stream.settings);
-    let after =
-        settings.tags.keys().chain(input.tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
-    if after > MAX_TAGS {
-        return Err(ApiError::bad_request(
-            "LimitExceededException",
-            format!(
-                "Failed to add tags to stream {} because a given stream cannot have more than {MAX_TAGS} tags.",
-                stream.name
-            ),
-        ));
-    }
-    settings.tags.extend(input.tags);
+    settings.tags = tags::with_added(&settings.tags, input.tags, &format!("stream {}", stream.name))?;
     Ok(json::ok(&Empty {}))
 }
 
 fn remove_tags(state: &State, body: &[u8]) -> OpResult {
     let input: RemoveTagsInput = json::parse(body)?;
-    let stream = tagged(
-        state,
-        input.stream_name.as_deref(),
-        input.stream_arn.as_deref(),
-        input.resource_arn.as_deref(),
-    )?;
-    if input.tag_keys.is_empty() || input.tag_keys.len() > MAX_TAGS_PER_CALL {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length \
-             between 1 and {MAX_TAGS_PER_CALL}"
-        )));
-    }
+    let stream = tagged(state, &input.target)?;
+    tags::check_count("tagKeys", input.tag_keys.len(), MAX_TAGS_PER_CALL, true)?;
     let mut settings = lock(&stream.settings);
     for key in &input.tag_keys {
         settings.tags.remove(key);
@@ -132,37 +89,19 @@ fn remove_tags(state: &State, body: &[u8]) -> OpResult {
     Ok(json::ok(&Empty {}))
 }
 
-/// ListTagsForStream pages (`ExclusiveStartTagKey`, `Limit` up to 50, `HasMoreTags`); ListTagsForResource
-/// answers every tag.
+/// ListTagsForStream pages (`ExclusiveStartTagKey`, `Limit` up to 50, `HasMoreTags`);
+/// ListTagsForResource answers every tag.
 fn list_tags(state: &State, body: &[u8], by_resource: bool) -> OpResult {
     let input: ListTagsInput = json::parse(body)?;
-    let stream = tagged(
-        state,
-        input.stream_name.as_deref(),
-        input.stream_arn.as_deref(),
-        input.resource_arn.as_deref(),
-    )?;
-    let settings = lock(&stream.settings).clone();
-    let all = settings.tags.into_iter().map(|(key, value)| TagOut { key, value });
+    let stream = tagged(state, &input.target)?;
+    let all = lock(&stream.settings).tags.clone();
+    let out =
+        |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| TagOut { key, value }).collect();
     if by_resource {
-        return Ok(json::ok(&ListTagsForResourceOutput { tags: all.collect() }));
+        return Ok(json::ok(&ListTagsForResourceOutput { tags: out(all.into_iter().collect()) }));
     }
-    let limit = match input.limit {
-        None => MAX_TAGS,
-        Some(limit) if (1..=MAX_TAGS as i64).contains(&limit) => limit as usize,
-        Some(limit) => {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must \
-                 have value between 1 and {MAX_TAGS}"
-            )));
-        }
-    };
-    let after = input.exclusive_start_tag_key;
-    let mut tags: Vec<TagOut> =
-        all.filter(|tag| after.as_ref().is_none_or(|after| tag.key > *after)).collect();
-    let has_more_tags = tags.len() > limit;
-    tags.truncate(limit);
-    Ok(json::ok(&ListTagsForStreamOutput { tags, has_more_tags }))
+    let (listed, has_more_tags) = tags::page(&all, input.exclusive_start_tag_key.as_deref(), input.limit)?;
+    Ok(json::ok(&ListTagsForStreamOutput { tags: out(listed), has_more_tags }))
 }
 
 /// IncreaseStreamRetentionPeriod refuses a period shorter than the current one, Decrease a longer
