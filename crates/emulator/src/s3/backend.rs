@@ -11,8 +11,8 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use crate::clock::Clock;
 use crate::s3::dto::{
     BUCKET_TAGS, LOCATION_CONSTRAINTS, MAX_KEYS, OBJECT_TAGS, bucket_region, checked_tags, collect_body,
-    copy_range, copy_source, header_tags, listed, page_size, quoted_etag, tag_count, tag_pairs, tag_set,
-    user_metadata,
+    constraint_region, copy_range, copy_source, header_tags, listed, page_size, quoted_etag, tag_count,
+    tag_pairs, tag_set, user_metadata,
 };
 use crate::s3::multipart::Uploads;
 use crate::s3::request::SignedRegion;
@@ -50,13 +50,7 @@ impl S3 for S3Backend {
                     "The specified location-constraint is not valid"
                 ));
             }
-            Some(name)
-                if sent_to != "us-east-1"
-                    && bucket_region(&BucketConfig {
-                        location: Some(name.to_owned()),
-                        ..Default::default()
-                    }) != sent_to =>
-            {
+            Some(name) if sent_to != "us-east-1" && constraint_region(Some(name)) != sent_to => {
                 return Err(s3_error!(
                     IllegalLocationConstraintException,
                     "The {name} location constraint is incompatible for the region specific endpoint this request was sent to."

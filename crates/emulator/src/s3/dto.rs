@@ -65,13 +65,19 @@ impl From<MultipartError> for S3Error {
     }
 }
 
+/// The region a bucket created with `constraint` is in: us-east-1 without one, eu-west-1 for the
+/// legacy `EU`.
+pub(crate) fn constraint_region(constraint: Option<&str>) -> &str {
+    match constraint {
+        None => "us-east-1",
+        Some("EU") => "eu-west-1",
+        Some(region) => region,
+    }
+}
+
 /// The region a bucket with `config` is in, as HeadBucket and ListBuckets report it.
 pub(crate) fn bucket_region(config: &BucketConfig) -> String {
-    match config.location.as_deref() {
-        None => "us-east-1".to_owned(),
-        Some("EU") => "eu-west-1".to_owned(),
-        Some(region) => region.to_owned(),
-    }
+    constraint_region(config.location.as_deref()).to_owned()
 }
 
 /// Tags from an `x-amz-tagging` header: a URL-encoded query string, `k1=v1&k2=v2`.
