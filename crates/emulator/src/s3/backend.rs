@@ -3,20 +3,18 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 use crate::clock::Clock;
 use crate::s3::dto::{
-    BUCKET_TAGS, LOCATION_CONSTRAINTS, MAX_KEYS, OBJECT_TAGS, bucket_region, checked_tags, collect_body,
-    constraint_region, copy_range, copy_source, header_tags, listed, page_size, quoted_etag, tag_count,
-    tag_pairs, tag_set, user_metadata,
+    BUCKET_TAGS, LOCATION_CONSTRAINTS, MAX_KEYS, OBJECT_TAGS, bucket_region, check_content_md5, checked_tags,
+    collect_body, constraint_region, copy_range, copy_source, header_tags, listed, page_size, quoted_etag,
+    tag_count, tag_pairs, tag_set, user_metadata,
 };
 use crate::s3::multipart::Uploads;
 use crate::s3::request::SignedRegion;
-use crate::s3::store::{BucketConfig, CorsRule, ListQuery, NewObject, S3Store, StoreError, md5_of};
+use crate::s3::store::{BucketConfig, CorsRule, ListQuery, NewObject, S3Store, StoreError};
 
 /// Serves the S3 operations the emulator supports; every other operation answers `NotImplemented`.
 #[derive(Debug, Clone)]
@@ -123,15 +121,7 @@ impl S3 for S3Backend {
         let input = req.input;
         let size_hint = input.content_length.and_then(|len| usize::try_from(len).ok()).unwrap_or(0);
         let data = collect_body(input.body, size_hint).await?;
-        if let Some(expected) = input.content_md5.as_deref() {
-            let actual = STANDARD.encode(md5_of(&data));
-            if actual != expected {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The Content-MD5 you specified did not match what we received."
-                ));
-            }
-        }
+        check_content_md5(&data, input.content_md5.as_deref())?;
         let size = data.len();
         let new = NewObject {
             data,
@@ -305,7 +295,8 @@ impl S3 for S3Backend {
             ));
         }
         let new = NewObject {
-            etag: (source.etag != crate::s3::store::etag_of(&source.data)).then(|| source.etag.clone()),
+            // The same data, so the same ETag (a multipart source's included).
+            etag: Some(source.etag.clone()),
             content_type: if replace_metadata { input.content_type } else { source.content_type.clone() },
             metadata: if replace_metadata {
                 input.metadata.unwrap_or_default().into_iter().collect()
@@ -358,14 +349,7 @@ impl S3 for S3Backend {
         let input = req.input;
         let size_hint = input.content_length.and_then(|len| usize::try_from(len).ok()).unwrap_or(0);
         let data = collect_body(input.body, size_hint).await?;
-        if let Some(expected) = input.content_md5.as_deref()
-            && STANDARD.encode(md5_of(&data)) != expected
-        {
-            return Err(s3_error!(
-                BadDigest,
-                "The Content-MD5 you specified did not match what we received."
-            ));
-        }
+        check_content_md5(&data, input.content_md5.as_deref())?;
         let at = (input.bucket.as_str(), input.key.as_str(), input.upload_id.as_str());
         let etag = self.uploads.upload_part(at, input.part_number, data, self.clock.now())?;
         Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))

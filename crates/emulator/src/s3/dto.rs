@@ -2,13 +2,15 @@
 //! sources and ranges, bodies, and the error codes of the store's and multipart's errors, with the
 //! request values S3 refuses (location constraints, tag limits, page sizes).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use crate::s3::multipart::MultipartError;
-use crate::s3::store::{BucketConfig, Object, StoreError};
+use crate::s3::store::{BucketConfig, Object, StoreError, md5_of};
 
 /// The values CreateBucketConfiguration's `LocationConstraint` takes (S3 API reference,
 /// CreateBucketConfiguration); `EU` is the legacy name of eu-west-1. us-east-1 is not one of them:
@@ -106,6 +108,16 @@ pub(crate) fn checked_tags(pairs: Vec<(String, String)>, limit: usize) -> S3Resu
     Ok(pairs)
 }
 
+/// Refuses `data` whose MD5 is not the request's `Content-MD5` (base64), as PutObject and UploadPart do.
+pub(crate) fn check_content_md5(data: &[u8], expected: Option<&str>) -> S3Result<()> {
+    match expected {
+        Some(expected) if STANDARD.encode(md5_of(data)) != expected => {
+            Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An object's user metadata for a response, `None` when it has none.
 pub(crate) fn user_metadata(object: &Object) -> Option<Metadata> {
     (!object.metadata.is_empty()).then(|| object.metadata.clone().into_iter().collect())
@@ -116,6 +128,7 @@ pub(crate) fn tag_count(object: &Object) -> Option<i32> {
     (!object.tags.is_empty()).then(|| i32::try_from(object.tags.len()).unwrap_or(i32::MAX))
 }
 
+/// A stored tag set as S3 answers it.
 pub(crate) fn tag_set(pairs: &[(String, String)]) -> TagSet {
     pairs.iter().map(|(key, value)| Tag { key: Some(key.clone()), value: Some(value.clone()) }).collect()
 }

@@ -180,7 +180,7 @@ struct ObjectMeta {
     key: String,
     last_modified_ms: i64,
     content_type: Option<String>,
-    /// Absent for an object whose ETag is the MD5 of its data.
+    /// The object's ETag; absent in files written before it was kept, where it is the MD5 of the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     etag: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -211,6 +211,27 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, data)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Writes an object's data and metadata files into its bucket's directory `dir`.
+fn write_object_files(dir: &Path, key: &str, object: &Object) -> Result<(), StoreError> {
+    let stem = object_stem(key);
+    let meta = ObjectMeta {
+        key: key.to_owned(),
+        last_modified_ms: crate::clock::unix_millis(object.last_modified),
+        content_type: object.content_type.clone(),
+        etag: Some(object.etag.clone()),
+        metadata: object.metadata.clone(),
+        tags: object.tags.clone(),
+    };
+    // Data first: a metadata file always has its data beside it.
+    let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
+    write_atomically(&data_path, &object.data)
+        .and_then(|()| {
+            let meta = serde_json::to_vec(&meta).unwrap_or_default();
+            write_atomically(&dir.join(format!("{stem}.{META_EXT}")), &meta)
+        })
+        .map_err(|err| disk_error("write an object", &data_path, &err))
 }
 
 /// Writes a bucket's `bucket.json`: its creation time and settings.
@@ -373,7 +394,6 @@ impl S3Store {
         now: OffsetDateTime,
     ) -> Result<Object, StoreError> {
         // Hash before locking; it is the expensive part of a write.
-        let etag_is_md5 = new.etag.is_none();
         let object = Object {
             etag: new.etag.unwrap_or_else(|| etag_of(&new.data)),
             data: new.data,
@@ -385,7 +405,7 @@ impl S3Store {
         let mut buckets = lock(&self.buckets);
         let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
         if let Some(dir) = self.bucket_dir(bucket) {
-            self.write_object_files(&dir, key, &object, etag_is_md5)?;
+            write_object_files(&dir, key, &object)?;
         }
         objects.insert(key.to_owned(), object.clone());
         Ok(object)
@@ -404,38 +424,10 @@ impl S3Store {
         let mut tagged = object.clone();
         tagged.tags = tags;
         if let Some(dir) = self.bucket_dir(bucket) {
-            let etag_is_md5 = tagged.etag == etag_of(&tagged.data);
-            self.write_object_files(&dir, key, &tagged, etag_is_md5)?;
+            write_object_files(&dir, key, &tagged)?;
         }
         *object = tagged;
         Ok(())
-    }
-
-    /// Writes an object's data and metadata files into its bucket's directory `dir`.
-    fn write_object_files(
-        &self,
-        dir: &Path,
-        key: &str,
-        object: &Object,
-        etag_is_md5: bool,
-    ) -> Result<(), StoreError> {
-        let stem = object_stem(key);
-        let meta = ObjectMeta {
-            key: key.to_owned(),
-            last_modified_ms: crate::clock::unix_millis(object.last_modified),
-            content_type: object.content_type.clone(),
-            etag: (!etag_is_md5).then(|| object.etag.clone()),
-            metadata: object.metadata.clone(),
-            tags: object.tags.clone(),
-        };
-        // Data first: a metadata file always has its data beside it.
-        let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
-        write_atomically(&data_path, &object.data)
-            .and_then(|()| {
-                let meta = serde_json::to_vec(&meta).unwrap_or_default();
-                write_atomically(&dir.join(format!("{stem}.{META_EXT}")), &meta)
-            })
-            .map_err(|err| disk_error("write an object", &data_path, &err))
     }
 
     /// Reads an object; the data is shared, not copied.
