@@ -19,21 +19,23 @@ pub(crate) async fn serve(
 ) -> Response<s3s::Body> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let rules = bucket_of(&request).and_then(|bucket| store.bucket_config(&bucket).ok()).map(|c| c.cors);
+    // The bucket's CORS rules (`None`: no such bucket), read only for requests that carry CORS headers.
+    let rules = || bucket_of(&request).and_then(|bucket| store.bucket_config(&bucket).ok()).map(|c| c.cors);
     if method == Method::OPTIONS
         && let Some(preflight) = CorsRequest::preflight(request.headers())
     {
-        return match &rules {
+        return match rules() {
             Some(rules) => preflight_response(rules.as_deref(), &preflight),
             None => s3_error(s3s::S3ErrorCode::NoSuchBucket, "The specified bucket does not exist"),
         };
     }
     // An actual request from an origin a rule allows gets that rule's headers on its answer.
-    let granted: Option<(CorsRule, String)> = rules.flatten().and_then(|rules| {
-        let actual = CorsRequest::actual(request.headers(), &method)?;
-        let rule = matching(&rules, &actual)?.clone();
-        Some((rule, actual.origin.to_owned()))
-    });
+    let granted: Option<(CorsRule, String)> =
+        CorsRequest::actual(request.headers(), &method).and_then(|actual| {
+            let rules = rules().flatten()?;
+            let rule = matching(&rules, &actual)?.clone();
+            Some((rule, actual.origin.to_owned()))
+        });
     let prepared = match request::prepare(request).await {
         Ok(prepared) => prepared,
         Err(err) => {
