@@ -64,7 +64,7 @@ pub use firehose::transform::{
 
 use faults::FaultInjector;
 use firehose::registry::FirehoseRegistry;
-use kinesis::store::KinesisStore;
+use kinesis::store::{KinesisStore, ShardLimits};
 use s3::store::S3Store;
 use search::SearchRegistry;
 use state::State;
@@ -87,6 +87,11 @@ pub struct EmulatorConfig {
     /// and 1,000 records per second of emulator time. Entries beyond them fail with
     /// `ProvisionedThroughputExceededException`. Defaults to true; benchmarks turn it off.
     pub shard_write_limits: bool,
+    /// Whether Kinesis enforces the per-shard read limits of AWS: 5 GetRecords calls and 2 MiB
+    /// returned per second of emulator time. Calls beyond them fail with
+    /// `ProvisionedThroughputExceededException`. Defaults to true. Firehose's own reading of its
+    /// source stream is not counted.
+    pub shard_read_limits: bool,
     /// Where S3 buckets and objects persist across runs; `None` keeps them in memory only.
     /// Defaults to `None`. Kinesis records and Firehose buffers are always in memory.
     pub data_dir: Option<PathBuf>,
@@ -105,6 +110,7 @@ impl Default for EmulatorConfig {
             time_scale: 1.0,
             faults: FaultPlan::default(),
             shard_write_limits: true,
+            shard_read_limits: true,
             data_dir: None,
             lambdas: BTreeMap::new(),
         }
@@ -175,7 +181,11 @@ impl Emulator {
         let faults = Arc::new(FaultInjector::new(config.faults));
         let state = Arc::new(State {
             clock,
-            kinesis: KinesisStore::new(&config.region, &config.account_id, config.shard_write_limits),
+            kinesis: KinesisStore::new(
+                &config.region,
+                &config.account_id,
+                ShardLimits { writes: config.shard_write_limits, reads: config.shard_read_limits },
+            ),
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
             search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),

@@ -40,7 +40,8 @@ struct ServeArgs {
     /// Keep S3 buckets and objects in this directory, so they outlive the process.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Accept any write rate instead of AWS's per-shard limits (1 MiB/s and 1,000 records/s).
+    /// Accept any write and read rate instead of AWS's per-shard limits (writes: 1 MiB/s and 1,000
+    /// records/s; GetRecords: 5 calls/s and 2 MiB/s).
     #[arg(long)]
     no_shard_limits: bool,
     /// Inject a fault, acknowledged to clients as a success and logged as ground truth; repeatable.
@@ -129,6 +130,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         time_scale: args.time_scale,
         data_dir: args.data_dir.clone(),
         shard_write_limits: !args.no_shard_limits,
+        shard_read_limits: !args.no_shard_limits,
         ..EmulatorConfig::default()
     };
     let region = config.region.clone();

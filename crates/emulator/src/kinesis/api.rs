@@ -247,6 +247,9 @@ pub(crate) struct RecordOut<'a> {
     pub(crate) approximate_arrival_timestamp: f64,
     pub(crate) data: Base64<'a>,
     pub(crate) partition_key: &'a str,
+    /// `KMS` for a record written while server-side encryption was on; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) encryption_type: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -19,7 +19,7 @@ use crate::state::State;
 use crate::sync::lock;
 use api::*;
 use sequence::{SequenceNumber, ShardIterator};
-use store::{Entry, PutOutcome, StartingPosition, Stream, StreamMode, StreamSettings};
+use store::{Entry, PutOutcome, ReadRefused, StartingPosition, Stream, StreamMode, StreamSettings};
 
 /// The `X-Amz-Target` prefix of Kinesis operations.
 pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202.";
@@ -34,6 +34,9 @@ const MAX_PUT_RECORDS_ENTRIES: usize = 500;
 const MAX_GET_RECORDS: usize = 10_000;
 /// Most data one GetRecords call returns.
 const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
+/// How long a shard iterator stays valid, in emulator milliseconds: "A shard iterator expires 5
+/// minutes after it is returned to the requester" (GetShardIterator, Kinesis API Reference).
+const ITERATOR_LIFETIME_MS: i64 = 5 * 60 * 1000;
 /// The default per-account shard quota.
 const MAX_SHARDS_PER_STREAM: i64 = 500;
 
@@ -158,7 +161,7 @@ fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
             retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
             enhanced_monitoring: monitoring(&settings),
-            encryption_type: if settings.kms_key_id.is_some() { "KMS" } else { "NONE" },
+            encryption_type: encryption_name(settings.kms_key_id.is_some()),
             key_id: settings.kms_key_id.clone(),
             open_shard_count: stream.shards.len(),
             consumer_count: 0,
@@ -187,7 +190,7 @@ fn describe_stream(state: &State, body: &[u8]) -> OpResult {
             retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
             enhanced_monitoring: monitoring(&settings),
-            encryption_type: if settings.kms_key_id.is_some() { "KMS" } else { "NONE" },
+            encryption_type: encryption_name(settings.kms_key_id.is_some()),
             key_id: settings.kms_key_id.clone(),
         },
     }))
@@ -314,7 +317,7 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
     Ok(json::ok(&PutRecordOutput {
         shard_id: stream.shards[accepted.shard_index].id.clone(),
         sequence_number: accepted.sequence.format(),
-        encryption_type: "NONE",
+        encryption_type: encryption_type(&stream),
     }))
 }
 
@@ -364,7 +367,20 @@ fn put_records(state: &State, body: &[u8]) -> OpResult {
     if failed_record_count > 0 {
         tracing::debug!(stream = %stream.name, failed_record_count, "PutRecords entries throttled");
     }
-    Ok(json::ok(&PutRecordsOutput { failed_record_count, records, encryption_type: "NONE" }))
+    Ok(json::ok(&PutRecordsOutput {
+        failed_record_count,
+        records,
+        encryption_type: encryption_type(&stream),
+    }))
+}
+
+/// The `EncryptionType` a write reports: `KMS` while server-side encryption is on.
+fn encryption_type(stream: &Stream) -> &'static str {
+    encryption_name(lock(&stream.settings).kms_key_id.is_some())
+}
+
+fn encryption_name(encrypted: bool) -> &'static str {
+    if encrypted { "KMS" } else { "NONE" }
 }
 
 /// The error of an entry that failed inside the service, as AWS reports it.
@@ -376,7 +392,7 @@ fn internal_failure() -> ApiError {
     }
 }
 
-/// The error for a write beyond a shard's per-second limits, in AWS's words.
+/// The error for a write or read beyond a shard's per-second limits, in AWS's words.
 fn throttled(state: &State, stream: &Stream, shard_index: usize) -> ApiError {
     ApiError::bad_request(
         "ProvisionedThroughputExceededException",
@@ -428,12 +444,14 @@ fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {
             )));
         }
     };
-    stream.trim_expired(unix_millis(state.clock.now()));
+    let now_ms = unix_millis(state.clock.now());
+    stream.trim_expired(now_ms);
     let position = stream.starting_position(shard_index, start)?;
     let iterator = ShardIterator {
         stream_uid: stream.uid,
         shard_index: shard_index as u64,
         position,
+        issued_ms: now_ms,
         stream_name: stream.name.clone(),
     };
     Ok(json::ok(&GetShardIteratorOutput { shard_iterator: iterator.encode() }))
@@ -452,13 +470,32 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
             "The shard iterator refers to a stream that no longer exists.",
         ));
     }
-    stream.trim_expired(unix_millis(state.clock.now()));
+    let now = state.clock.now();
+    let now_ms = unix_millis(now);
+    if now_ms - iterator.issued_ms > ITERATOR_LIFETIME_MS {
+        return Err(ApiError::expired_iterator(format!(
+            "Iterator expired. The iterator was created at time {} while right now it is {} which is \
+             further in the future than the tolerated delay of {ITERATOR_LIFETIME_MS} milliseconds.",
+            display_millis(iterator.issued_ms),
+            display_millis(now_ms),
+        )));
+    }
+    stream.trim_expired(now_ms);
     let mut records = Vec::new();
+    let since_start_ms = u64::try_from(state.clock.elapsed_at(now).as_millis()).unwrap_or(u64::MAX);
     let outcome = stream
-        .read_records(shard_index, iterator.position, limit, MAX_GET_RECORDS_BYTES, &mut records)
-        .map_err(|_| ApiError::not_found(format!("Stream {} was deleted.", stream.name)))?;
-    let next = ShardIterator { position: outcome.next_position, ..iterator };
-    let now_ms = unix_millis(state.clock.now());
+        .get_records(
+            shard_index,
+            iterator.position,
+            (limit, MAX_GET_RECORDS_BYTES),
+            since_start_ms,
+            &mut records,
+        )
+        .map_err(|refused| match refused {
+            ReadRefused::Deleted => ApiError::not_found(format!("Stream {} was deleted.", stream.name)),
+            ReadRefused::Throttled => throttled(state, &stream, shard_index),
+        })?;
+    let next = ShardIterator { position: outcome.next_position, issued_ms: now_ms, ..iterator };
     let output = GetRecordsOutput {
         records: records
             .iter()
@@ -468,12 +505,21 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
                 approximate_arrival_timestamp: json::epoch_seconds_from_millis(record.arrival_ms),
                 data: json::Base64(&record.data),
                 partition_key: &record.partition_key,
+                encryption_type: record.encrypted.then_some("KMS"),
             })
             .collect(),
         next_shard_iterator: Some(next.encode()),
         millis_behind_latest: outcome.oldest_unread_ms.map_or(0, |ms| (now_ms - ms).max(0)),
     };
     Ok(json::ok(&output))
+}
+
+/// An emulator time in milliseconds since the Unix epoch, as RFC 3339 for an error message.
+fn display_millis(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 fn delete_stream(state: &State, body: &[u8]) -> OpResult {

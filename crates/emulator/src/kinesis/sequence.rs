@@ -42,26 +42,32 @@ pub(crate) struct ShardIterator {
     pub(crate) shard_index: u64,
     /// The smallest record counter the next read returns.
     pub(crate) position: u64,
+    /// When the iterator was handed out, in emulator milliseconds since the Unix epoch: it expires
+    /// five minutes later.
+    pub(crate) issued_ms: i64,
     pub(crate) stream_name: String,
 }
 
 impl ShardIterator {
     /// The opaque string handed to clients.
     pub(crate) fn encode(&self) -> String {
-        let plain =
-            format!("{}/{}/{}/{}", self.stream_uid, self.shard_index, self.position, self.stream_name);
+        let plain = format!(
+            "{}/{}/{}/{}/{}",
+            self.stream_uid, self.shard_index, self.position, self.issued_ms, self.stream_name
+        );
         URL_SAFE_NO_PAD.encode(plain)
     }
 
     /// Decodes a string made by [`ShardIterator::encode`].
     pub(crate) fn decode(text: &str) -> Option<ShardIterator> {
         let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-        let mut parts = plain.splitn(4, '/');
+        let mut parts = plain.splitn(5, '/');
         let stream_uid = parts.next()?.parse().ok()?;
         let shard_index = parts.next()?.parse().ok()?;
         let position = parts.next()?.parse().ok()?;
+        let issued_ms = parts.next()?.parse().ok()?;
         let stream_name = parts.next()?.to_owned();
-        Some(ShardIterator { stream_uid, shard_index, position, stream_name })
+        Some(ShardIterator { stream_uid, shard_index, position, issued_ms, stream_name })
     }
 }
 
@@ -102,6 +108,7 @@ mod tests {
             stream_uid: 9,
             shard_index: 3,
             position: 12_345,
+            issued_ms: 1_700_000_000_000,
             stream_name: "a.b_c-d".to_owned(),
         };
         assert_eq!(ShardIterator::decode(&it.encode()), Some(it));

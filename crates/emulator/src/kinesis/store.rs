@@ -22,6 +22,19 @@ pub(crate) const ON_DEMAND_SHARDS: usize = 4;
 pub(crate) const SHARD_RECORDS_PER_SECOND: u32 = 1_000;
 /// Most bytes (data plus partition key) one shard accepts per second.
 pub(crate) const SHARD_BYTES_PER_SECOND: usize = 1024 * 1024;
+/// Most GetRecords calls one shard serves per second.
+pub(crate) const SHARD_READS_PER_SECOND: u32 = 5;
+/// The data one shard returns per second through GetRecords.
+pub(crate) const SHARD_READ_BYTES_PER_SECOND: u64 = 2 * 1024 * 1024;
+
+/// Which of AWS's per-shard limits a store enforces, in emulator time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShardLimits {
+    /// 1 MiB (data plus partition key) and 1,000 records written per second.
+    pub(crate) writes: bool,
+    /// 5 GetRecords calls and 2 MiB returned per second.
+    pub(crate) reads: bool,
+}
 
 /// How a stream's capacity is managed. Both modes throttle per shard with the same limits; an
 /// on-demand stream starts with [`ON_DEMAND_SHARDS`] shards and does not scale.
@@ -47,8 +60,8 @@ pub(crate) struct KinesisStore {
     account_id: String,
     streams: Mutex<HashMap<String, Arc<Stream>>>,
     next_uid: AtomicU64,
-    /// Whether new streams enforce the per-shard write limits.
-    shard_write_limits: bool,
+    /// The per-shard limits new streams enforce.
+    limits: ShardLimits,
 }
 
 /// One stream: fixed shard layout plus the growing per-shard logs.
@@ -63,8 +76,8 @@ pub(crate) struct Stream {
     pub(crate) settings: Mutex<StreamSettings>,
     pub(crate) shards: Vec<ShardInfo>,
     ranges: Vec<HashKeyRange>,
-    /// Whether writes beyond the per-shard limits are refused.
-    shard_write_limits: bool,
+    /// Which per-shard limits are enforced.
+    limits: ShardLimits,
     log: Mutex<StreamLog>,
     /// Bumped after every write, so in-process readers wake up instead of polling.
     changes: watch::Sender<u64>,
@@ -118,6 +131,8 @@ struct ShardLog {
     next_counter: u64,
     /// Writes accepted in the current one-second window of emulator time.
     window: WriteWindow,
+    /// What GetRecords has taken of the shard's read limits.
+    reads: ReadBudget,
 }
 
 /// The writes a shard accepted in one second of emulator time, counted from the clock's start.
@@ -144,6 +159,41 @@ impl WriteWindow {
     }
 }
 
+/// The GetRecords calls a shard served in the current second of emulator time, and when the data
+/// it returned has been paid for.
+///
+/// "Each shard can support up to five read transactions per second" and "up to a maximum total data
+/// read rate of 2 MiB per second"; a call may return up to 10 MiB, and then "subsequent calls made
+/// within the next 5 seconds throw ProvisionedThroughputExceededException" (GetRecords, Kinesis API
+/// Reference). So every byte a call returns is paid for at 2 MiB/s before the next call is served.
+#[derive(Debug, Default)]
+struct ReadBudget {
+    second: u64,
+    calls: u32,
+    /// Emulator milliseconds since the clock's start before which no call is served.
+    paid_until_ms: u64,
+}
+
+impl ReadBudget {
+    /// Counts a call at `now_ms`; false, counting nothing, when the shard must refuse it.
+    fn admit(&mut self, now_ms: u64) -> bool {
+        let second = now_ms / 1000;
+        if self.second != second {
+            *self = ReadBudget { second, calls: 0, ..*self };
+        }
+        if self.calls >= SHARD_READS_PER_SECOND || now_ms < self.paid_until_ms {
+            return false;
+        }
+        self.calls += 1;
+        true
+    }
+
+    /// Charges `bytes` returned by a call at `now_ms`.
+    fn charge(&mut self, now_ms: u64, bytes: u64) {
+        self.paid_until_ms = self.paid_until_ms.max(now_ms) + bytes * 1000 / SHARD_READ_BYTES_PER_SECOND;
+    }
+}
+
 /// A stored record.
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
@@ -152,6 +202,8 @@ pub(crate) struct Record {
     pub(crate) arrival_ms: i64,
     pub(crate) partition_key: String,
     pub(crate) data: Bytes,
+    /// Whether server-side encryption was on when the record was written.
+    pub(crate) encrypted: bool,
 }
 
 /// An entry of a put request, validated and ready to route.
@@ -206,16 +258,23 @@ pub(crate) struct ReadOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StreamDeleted;
 
+/// Why a GetRecords read returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadRefused {
+    Deleted,
+    /// The shard's read limits refuse the call.
+    Throttled,
+}
+
 impl KinesisStore {
-    /// An empty store; with `shard_write_limits`, every shard refuses writes beyond 1 MiB and
-    /// 1,000 records per second of emulator time.
-    pub(crate) fn new(region: &str, account_id: &str, shard_write_limits: bool) -> KinesisStore {
+    /// An empty store whose shards enforce `limits`.
+    pub(crate) fn new(region: &str, account_id: &str, limits: ShardLimits) -> KinesisStore {
         KinesisStore {
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             streams: Mutex::new(HashMap::new()),
             next_uid: AtomicU64::new(1),
-            shard_write_limits,
+            limits,
         }
     }
 
@@ -250,7 +309,7 @@ impl KinesisStore {
             settings: Mutex::new(StreamSettings::new(mode)),
             shards,
             ranges,
-            shard_write_limits: self.shard_write_limits,
+            limits: self.limits,
             log: Mutex::new(StreamLog {
                 shards: (0..shard_count).map(|_| ShardLog::default()).collect(),
                 deleted: false,
@@ -326,6 +385,32 @@ impl KinesisStore {
     }
 }
 
+/// Hands `take` up to `max_records` records (and, past the first, at most `max_bytes` of data) from
+/// `position` on.
+fn read(
+    records: &[Record],
+    position: u64,
+    max_records: usize,
+    max_bytes: usize,
+    mut take: impl FnMut(&Record),
+) -> ReadOutcome {
+    let start = records.partition_point(|r| r.counter < position);
+    let mut next_position = position;
+    let mut bytes = 0usize;
+    let mut taken = 0usize;
+    for record in &records[start..] {
+        if taken == max_records || (taken > 0 && bytes + record.data.len() > max_bytes) {
+            break;
+        }
+        bytes += record.data.len();
+        taken += 1;
+        next_position = record.counter + 1;
+        take(record);
+    }
+    let oldest_unread_ms = records.get(start + taken).map(|r| r.arrival_ms);
+    ReadOutcome { next_position, oldest_unread_ms }
+}
+
 /// The shard id AWS gives the shard with this index at stream creation.
 pub(crate) fn shard_id(index: usize) -> String {
     format!("shardId-{index:012}")
@@ -368,6 +453,7 @@ impl Stream {
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut dropped = Vec::new();
         let mut refused = Vec::new();
+        let encrypted = lock(&self.settings).kms_key_id.is_some();
         {
             let mut log = lock(&self.log);
             if log.deleted {
@@ -382,7 +468,7 @@ impl Stream {
                 .enumerate()
                 .map(|(index, (entry, &shard_index))| {
                     injected_at(index).is_none()
-                        && (!self.shard_write_limits
+                        && (!self.limits.writes
                             || log.shards[shard_index]
                                 .window
                                 .admit(second, entry.data.len() + entry.partition_key.len()))
@@ -431,6 +517,7 @@ impl Stream {
                     arrival_ms,
                     partition_key: entry.partition_key,
                     data: entry.data,
+                    encrypted,
                 });
             }
         }
@@ -496,7 +583,36 @@ impl Stream {
     }
 
     /// Copies up to `max_records` records (and, past the first, at most `max_bytes` of data) from
-    /// `position` on into `out`.
+    /// `position` on into `out`, as a GetRecords call at `now_ms` emulator milliseconds since the
+    /// clock's start: the shard's read limits, when enforced, may refuse it.
+    pub(crate) fn get_records(
+        &self,
+        shard_index: usize,
+        position: u64,
+        (max_records, max_bytes): (usize, usize),
+        now_ms: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<ReadOutcome, ReadRefused> {
+        let mut log = lock(&self.log);
+        if log.deleted {
+            return Err(ReadRefused::Deleted);
+        }
+        let budget = &mut log.shards[shard_index].reads;
+        if self.limits.reads && !budget.admit(now_ms) {
+            return Err(ReadRefused::Throttled);
+        }
+        let mut bytes = 0u64;
+        let outcome = read(&log.shards[shard_index].records, position, max_records, max_bytes, |record| {
+            bytes += record.data.len() as u64;
+            out.push(record.clone());
+        });
+        log.shards[shard_index].reads.charge(now_ms, bytes);
+        Ok(outcome)
+    }
+
+    /// Copies records like [`Stream::get_records`], outside the read limits, as a consumer inside
+    /// the service reads.
+    #[cfg(test)]
     pub(crate) fn read_records(
         &self,
         shard_index: usize,
@@ -526,28 +642,13 @@ impl Stream {
         position: u64,
         max_records: usize,
         max_bytes: usize,
-        mut take: impl FnMut(&Record),
+        take: impl FnMut(&Record),
     ) -> Result<ReadOutcome, StreamDeleted> {
         let log = lock(&self.log);
         if log.deleted {
             return Err(StreamDeleted);
         }
-        let records = &log.shards[shard_index].records;
-        let start = records.partition_point(|r| r.counter < position);
-        let mut next_position = position;
-        let mut bytes = 0usize;
-        let mut taken = 0usize;
-        for record in &records[start..] {
-            if taken == max_records || (taken > 0 && bytes + record.data.len() > max_bytes) {
-                break;
-            }
-            bytes += record.data.len();
-            taken += 1;
-            next_position = record.counter + 1;
-            take(record);
-        }
-        let oldest_unread_ms = records.get(start + taken).map(|r| r.arrival_ms);
-        Ok(ReadOutcome { next_position, oldest_unread_ms })
+        Ok(read(&log.shards[shard_index].records, position, max_records, max_bytes, take))
     }
 
     /// Drops the records older than the retention period at emulator time `now_ms`: past it they
@@ -603,7 +704,7 @@ mod tests {
     }
 
     fn store_with_stream(shards: usize) -> (KinesisStore, Arc<Stream>) {
-        let store = KinesisStore::new("us-east-1", "000000000000", true);
+        let store = KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: true, reads: true });
         let stream = store.create("s", shards, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
         (store, stream)
     }
@@ -774,8 +875,37 @@ mod tests {
     }
 
     #[test]
+    fn get_records_serves_five_calls_a_second_and_pays_for_its_data_at_2_mib_a_second() {
+        let store =
+            KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: false, reads: true });
+        let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
+        let clock = Clock::new(1.0);
+        let faults = FaultInjector::new(FaultPlan::default());
+        let mib = |n: usize| Entry { data: Bytes::from(vec![b'x'; n * 1024 * 1024]), ..entry("k", "") };
+        let get = |position: u64, now_ms: u64| {
+            let mut out = Vec::new();
+            stream.get_records(0, position, (10_000, 10 * 1024 * 1024), now_ms, &mut out).map(|_| out.len())
+        };
+        // Empty reads cost no data: the sixth call of one second is refused, the next second serves.
+        let calls: Vec<_> = (0..6).map(|ms| get(0, 1_000 + ms)).collect();
+        assert_eq!(calls[..5], [Ok(0); 5]);
+        assert_eq!(calls[5], Err(ReadRefused::Throttled));
+        assert_eq!(get(0, 2_000), Ok(0));
+
+        // 4 MiB read at t = 10 s are paid for by t = 12 s, and no call is served before.
+        stream.put((0..4).map(|_| mib(1)).collect(), &clock, &faults).unwrap();
+        assert_eq!(get(0, 10_000), Ok(4));
+        assert_eq!(get(4, 10_500), Err(ReadRefused::Throttled));
+        assert_eq!(get(4, 11_999), Err(ReadRefused::Throttled));
+        assert_eq!(get(4, 12_000), Ok(0));
+        store.delete(Some("s"), None).unwrap();
+        assert_eq!(get(0, 20_000), Err(ReadRefused::Deleted));
+    }
+
+    #[test]
     fn without_limits_nothing_is_throttled() {
-        let store = KinesisStore::new("us-east-1", "000000000000", false);
+        let store =
+            KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: false, reads: false });
         let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
         let clock = Clock::new(1.0);
         let faults = FaultInjector::new(FaultPlan::default());

@@ -3,7 +3,7 @@
 //! aws-sdk-kinesis, held to the Kinesis API reference.
 
 use aws_sdk_kinesis::error::ProvideErrorMetadata as _;
-use aws_sdk_kinesis::types::{EncryptionType, MetricsName, StreamMode, StreamModeDetails};
+use aws_sdk_kinesis::types::{EncryptionType, MetricsName, ShardIteratorType, StreamMode, StreamModeDetails};
 
 use crate::common::Harness;
 
@@ -134,6 +134,17 @@ async fn monitoring_encryption_and_mode_are_kept_and_described() {
         (summary.encryption_type(), summary.key_id()),
         (Some(&EncryptionType::Kms), Some("alias/aws/kinesis"))
     );
+    // Writes report the encryption they got, and each record keeps the encryption it was written with.
+    let put = |data: &'static str| {
+        h.kinesis
+            .put_record()
+            .stream_name("configured")
+            .partition_key("k")
+            .explicit_hash_key("0")
+            .data(data.as_bytes().to_vec().into())
+            .send()
+    };
+    assert_eq!(put("sealed").await.unwrap().encryption_type(), Some(&EncryptionType::Kms));
     h.kinesis
         .stop_stream_encryption()
         .stream_name("configured")
@@ -144,6 +155,11 @@ async fn monitoring_encryption_and_mode_are_kept_and_described() {
         .unwrap();
     let summary = h.kinesis.describe_stream_summary().stream_name("configured").send().await.unwrap();
     assert_eq!(summary.stream_description_summary().unwrap().encryption_type(), Some(&EncryptionType::None));
+    assert_eq!(put("plain").await.unwrap().encryption_type(), Some(&EncryptionType::None));
+    let iterator = h.iterator("configured", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
+    let records = h.kinesis.get_records().shard_iterator(iterator).send().await.unwrap();
+    let encryption: Vec<_> = records.records().iter().map(|r| r.encryption_type()).collect();
+    assert_eq!(encryption, [Some(&EncryptionType::Kms), None]);
 
     let on_demand = StreamModeDetails::builder().stream_mode(StreamMode::OnDemand).build().unwrap();
     h.kinesis

@@ -1,10 +1,10 @@
-//! Per-shard write limits through aws-sdk-kinesis: partial failures aligned by position, and the switch that turns them off.
+//! Per-shard limits through aws-sdk-kinesis: write limits with partial failures aligned by position, GetRecords read limits, iterator expiry, and the switches that turn the limits off.
 
 use aws_sdk_kinesis::config::retry::RetryConfig;
 use aws_sdk_kinesis::error::ProvideErrorMetadata as _;
 use aws_sdk_kinesis::operation::put_record::PutRecordError;
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use emulator::EmulatorConfig;
 
 use crate::common::Harness;
@@ -71,9 +71,7 @@ async fn entries_past_1000_records_per_second_fail_in_place() {
     assert!(matches!(err, PutRecordError::ProvisionedThroughputExceededException(_)), "got {err:?}");
 
     // Exactly the accepted entries are stored, in order.
-    let shard = h
-        .iterator("hot", "shardId-000000000000", aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .await;
+    let shard = h.iterator("hot", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
     let read = h.kinesis.get_records().shard_iterator(shard).send().await.unwrap();
     let data: Vec<String> =
         read.records().iter().map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()).collect();
@@ -185,4 +183,78 @@ async fn sequence_number_for_ordering_is_checked_and_honoured() {
         .await
         .unwrap_err();
     assert_eq!(err.into_service_error().code(), Some("InvalidArgumentException"));
+}
+
+/// A client that surfaces every throttle at once instead of retrying it.
+fn without_retries(client: &aws_sdk_kinesis::Client) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::from_conf(
+        client.config().to_builder().retry_config(RetryConfig::disabled()).build(),
+    )
+}
+
+#[tokio::test]
+async fn get_records_past_five_calls_a_second_per_shard_is_throttled() {
+    let h = Harness::with_config(EmulatorConfig { time_scale: FROZEN, ..EmulatorConfig::default() }).await;
+    h.create_stream("read", 2).await;
+    let kinesis = without_retries(&h.kinesis);
+    let first = h.iterator("read", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
+    let mut iterator = first.clone();
+    for call in 0..5 {
+        let out = kinesis.get_records().shard_iterator(&iterator).send().await;
+        iterator =
+            out.unwrap_or_else(|e| panic!("call {call}: {e}")).next_shard_iterator().unwrap().to_owned();
+    }
+    let err = kinesis.get_records().shard_iterator(&iterator).send().await.unwrap_err().into_service_error();
+    assert!(err.is_provisioned_throughput_exceeded_exception(), "{err:?}");
+    assert_eq!(
+        err.message(),
+        Some("Rate exceeded for shard shardId-000000000000 in stream read under account 000000000000.")
+    );
+    // The limit is per shard: the other shard still serves.
+    let other = h.iterator("read", "shardId-000000000001", ShardIteratorType::TrimHorizon).await;
+    kinesis.get_records().shard_iterator(other).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn read_limits_can_be_switched_off() {
+    let config = EmulatorConfig { time_scale: FROZEN, shard_read_limits: false, ..EmulatorConfig::default() };
+    let h = Harness::with_config(config).await;
+    h.create_stream("read", 1).await;
+    let kinesis = without_retries(&h.kinesis);
+    let iterator = h.iterator("read", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
+    for call in 0..20 {
+        let out = kinesis.get_records().shard_iterator(&iterator).send().await;
+        assert!(out.is_ok(), "call {call} was refused");
+    }
+}
+
+#[tokio::test]
+async fn shard_iterators_expire_after_five_minutes_of_emulator_time() {
+    // Five emulated minutes pass in 30 wall milliseconds; the test reads the emulator clock around
+    // each call, so its outcome holds however slow the machine is.
+    let config =
+        EmulatorConfig { time_scale: 10_000.0, shard_read_limits: false, ..EmulatorConfig::default() };
+    let h = Harness::with_config(config).await;
+    h.create_stream("old", 1).await;
+    let clock = h.emulator.clock();
+    let before_issue = clock.now();
+    let iterator = h.iterator("old", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
+    let after_issue = clock.now();
+    let lifetime = time::Duration::minutes(5);
+    let kinesis = without_retries(&h.kinesis);
+    let err = loop {
+        let called = clock.now();
+        match kinesis.get_records().shard_iterator(&iterator).send().await {
+            Ok(out) => {
+                assert!(called <= after_issue + lifetime, "served an iterator issued over 5 minutes earlier");
+                assert!(out.next_shard_iterator().is_some());
+            }
+            Err(err) => break err.into_service_error(),
+        }
+    };
+    assert!(clock.now() >= before_issue + lifetime, "expired before 5 minutes of emulator time");
+    assert!(err.is_expired_iterator_exception(), "{err:?}");
+    let message = err.message().unwrap();
+    assert!(message.starts_with("Iterator expired. The iterator was created at time "), "{message}");
+    assert!(message.ends_with("tolerated delay of 300000 milliseconds."), "{message}");
 }
