@@ -4,7 +4,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::json::Base64;
+use crate::json::{self, Base64};
+use crate::kinesis::sequence::SequenceNumber;
+use crate::kinesis::store::Record;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -252,6 +254,20 @@ pub(crate) struct RecordOut<'a> {
     pub(crate) encryption_type: Option<&'static str>,
 }
 
+impl RecordOut<'_> {
+    /// A stored record of shard `shard_index`, as GetRecords and SubscribeToShard return it.
+    pub(crate) fn new(record: &Record, shard_index: usize) -> RecordOut<'_> {
+        RecordOut {
+            sequence_number: SequenceNumber { shard_index: shard_index as u64, counter: record.counter }
+                .format(),
+            approximate_arrival_timestamp: json::epoch_seconds_from_millis(record.arrival_ms),
+            data: Base64(&record.data),
+            partition_key: &record.partition_key,
+            encryption_type: record.encrypted.then_some("KMS"),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct Empty {}
 
@@ -367,4 +383,110 @@ pub(crate) struct DescribeLimitsOutput {
     pub(crate) open_shard_count: usize,
     pub(crate) on_demand_stream_count: usize,
     pub(crate) on_demand_stream_count_limit: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DeleteStreamInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) enforce_consumer_deletion: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RegisterStreamConsumerInput {
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) consumer_name: String,
+}
+
+/// The consumer DescribeStreamConsumer and DeregisterStreamConsumer name: by ARN, or by stream ARN
+/// and consumer name.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ConsumerSelector {
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) consumer_name: Option<String>,
+    #[serde(rename = "ConsumerARN")]
+    pub(crate) consumer_arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListStreamConsumersInput {
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+    pub(crate) next_token: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+/// A consumer as RegisterStreamConsumer and ListStreamConsumers describe it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ConsumerOut {
+    pub(crate) consumer_name: String,
+    #[serde(rename = "ConsumerARN")]
+    pub(crate) consumer_arn: String,
+    pub(crate) consumer_status: &'static str,
+    pub(crate) consumer_creation_timestamp: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RegisterStreamConsumerOutput {
+    pub(crate) consumer: ConsumerOut,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeStreamConsumerOutput {
+    pub(crate) consumer_description: ConsumerDescription,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ConsumerDescription {
+    #[serde(flatten)]
+    pub(crate) consumer: ConsumerOut,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListStreamConsumersOutput {
+    pub(crate) consumers: Vec<ConsumerOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SubscribeToShardInput {
+    #[serde(rename = "ConsumerARN")]
+    pub(crate) consumer_arn: String,
+    pub(crate) shard_id: String,
+    pub(crate) starting_position: StartingPositionInput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StartingPositionInput {
+    #[serde(rename = "Type")]
+    pub(crate) kind: String,
+    pub(crate) sequence_number: Option<String>,
+    /// Seconds since the epoch.
+    pub(crate) timestamp: Option<f64>,
+}
+
+/// The payload of one `SubscribeToShardEvent` of a SubscribeToShard event stream.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SubscribeToShardEvent<'a> {
+    pub(crate) records: Vec<RecordOut<'a>>,
+    pub(crate) continuation_sequence_number: String,
+    pub(crate) millis_behind_latest: i64,
 }

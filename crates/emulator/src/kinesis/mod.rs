@@ -1,9 +1,11 @@
 //! Kinesis Data Streams: the awsJson1_1 operations (`Kinesis_20131202.<Op>`) over the in-memory store.
 
 pub(crate) mod api;
+pub(crate) mod consumers;
 pub(crate) mod sequence;
 pub(crate) mod settings;
 pub(crate) mod store;
+pub(crate) mod subscription;
 
 use std::sync::Arc;
 
@@ -53,7 +55,9 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
         "GetShardIterator" => get_shard_iterator(state, body),
         "GetRecords" => get_records(state, body),
         "DeleteStream" => delete_stream(state, body),
+        "SubscribeToShard" => subscription::subscribe(state, body),
         _ => settings::handle(state, op, body)
+            .or_else(|| consumers::handle(state, op, body))
             .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
     };
     match result {
@@ -164,7 +168,7 @@ fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
             encryption_type: encryption_name(settings.kms_key_id.is_some()),
             key_id: settings.kms_key_id.clone(),
             open_shard_count: stream.shards.len(),
-            consumer_count: 0,
+            consumer_count: lock(&stream.consumers).len(),
         },
     }))
 }
@@ -416,34 +420,11 @@ fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {
             state.kinesis.account_id()
         ))
     })?;
-    let sequence = || -> Result<SequenceNumber, ApiError> {
-        let text = input.starting_sequence_number.as_deref().ok_or_else(|| {
-            ApiError::invalid_argument(format!(
-                "StartingSequenceNumber is required for ShardIteratorType {}.",
-                input.shard_iterator_type
-            ))
-        })?;
-        SequenceNumber::parse(text)
-            .ok_or_else(|| ApiError::invalid_argument(format!("Invalid StartingSequenceNumber: {text}")))
-    };
-    let start = match input.shard_iterator_type.as_str() {
-        "TRIM_HORIZON" => StartingPosition::TrimHorizon,
-        "LATEST" => StartingPosition::Latest,
-        "AT_SEQUENCE_NUMBER" => StartingPosition::AtSequence(sequence()?),
-        "AFTER_SEQUENCE_NUMBER" => StartingPosition::AfterSequence(sequence()?),
-        "AT_TIMESTAMP" => {
-            let seconds = input.timestamp.ok_or_else(|| {
-                ApiError::invalid_argument("Timestamp is required for ShardIteratorType AT_TIMESTAMP.")
-            })?;
-            StartingPosition::AtTimestamp { unix_millis: (seconds * 1000.0).ceil() as i64 }
-        }
-        other => {
-            return Err(ApiError::validation(format!(
-                "Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy \
-                 enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"
-            )));
-        }
-    };
+    let start = StartingPosition::parse(
+        ("ShardIteratorType", &input.shard_iterator_type),
+        input.starting_sequence_number.as_deref(),
+        input.timestamp,
+    )?;
     let now_ms = unix_millis(state.clock.now());
     stream.trim_expired(now_ms);
     let position = stream.starting_position(shard_index, start)?;
@@ -497,17 +478,7 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
         })?;
     let next = ShardIterator { position: outcome.next_position, issued_ms: now_ms, ..iterator };
     let output = GetRecordsOutput {
-        records: records
-            .iter()
-            .map(|record| RecordOut {
-                sequence_number: SequenceNumber { shard_index: shard_index as u64, counter: record.counter }
-                    .format(),
-                approximate_arrival_timestamp: json::epoch_seconds_from_millis(record.arrival_ms),
-                data: json::Base64(&record.data),
-                partition_key: &record.partition_key,
-                encryption_type: record.encrypted.then_some("KMS"),
-            })
-            .collect(),
+        records: records.iter().map(|record| RecordOut::new(record, shard_index)).collect(),
         next_shard_iterator: Some(next.encode()),
         millis_behind_latest: outcome.oldest_unread_ms.map_or(0, |ms| (now_ms - ms).max(0)),
     };
@@ -523,7 +494,19 @@ fn display_millis(ms: i64) -> String {
 }
 
 fn delete_stream(state: &State, body: &[u8]) -> OpResult {
-    let input: StreamSelector = json::parse(body)?;
+    let input: DeleteStreamInput = json::parse(body)?;
+    let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    // "If this parameter is unset (null) or if you set it to false, and the stream has registered
+    // consumers, the call to DeleteStream fails with a ResourceInUseException" (DeleteStream).
+    let consumers = lock(&stream.consumers).len();
+    if consumers > 0 && input.enforce_consumer_deletion != Some(true) {
+        return Err(ApiError::in_use(format!(
+            "Stream {} under account {} has {consumers} registered consumers; set EnforceConsumerDeletion \
+             to delete it with them.",
+            stream.name,
+            state.kinesis.account_id()
+        )));
+    }
     state.kinesis.delete(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     Ok(json::ok(&Empty {}))
 }

@@ -74,6 +74,8 @@ pub(crate) struct Stream {
     pub(crate) created: OffsetDateTime,
     /// What the settings operations change: mode, retention, tags, monitoring, encryption.
     pub(crate) settings: Mutex<StreamSettings>,
+    /// The enhanced fan-out consumers registered on the stream, in registration order.
+    pub(crate) consumers: Mutex<Vec<Consumer>>,
     pub(crate) shards: Vec<ShardInfo>,
     ranges: Vec<HashKeyRange>,
     /// Which per-shard limits are enforced.
@@ -111,6 +113,41 @@ impl StreamSettings {
     }
 }
 
+/// An enhanced fan-out consumer (RegisterStreamConsumer).
+#[derive(Debug, Clone)]
+pub(crate) struct Consumer {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) created: OffsetDateTime,
+    /// The latest SubscribeToShard of each shard, by shard index.
+    pub(crate) subscriptions: HashMap<usize, Subscription>,
+}
+
+/// One SubscribeToShard call that took over a consumer's shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    /// Distinguishes this subscription from the next one on the same shard, which ends it.
+    pub(crate) id: u64,
+    /// When it started, in emulator milliseconds since the Unix epoch.
+    pub(crate) started_ms: i64,
+}
+
+/// How a call names a consumer: by its ARN, or by its stream's ARN and its name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ConsumerRef<'a> {
+    Arn(&'a str),
+    Named { stream_arn: &'a str, name: &'a str },
+}
+
+/// How soon after a successful SubscribeToShard another call for the same consumer and shard is
+/// refused: "If you call SubscribeToShard again with the same ConsumerARN and ShardId within 5
+/// seconds of a successful call, you'll get a ResourceInUseException" (SubscribeToShard, Kinesis API
+/// Reference); a later call takes the subscription over.
+const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
+
+/// Numbers subscriptions across streams.
+static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
+
 /// The fixed description of one shard.
 #[derive(Debug)]
 pub(crate) struct ShardInfo {
@@ -128,6 +165,8 @@ struct StreamLog {
 struct ShardLog {
     /// Records in sequence order. Counters are increasing but may have gaps where entries were dropped.
     records: Vec<Record>,
+    /// The counter of the next record; the first record is 1, so counter 0 is the shard's
+    /// `StartingSequenceNumber`, before every record (AFTER_SEQUENCE_NUMBER of it reads from the first).
     next_counter: u64,
     /// Writes accepted in the current one-second window of emulator time.
     window: WriteWindow,
@@ -245,6 +284,42 @@ pub(crate) enum StartingPosition {
     AtTimestamp { unix_millis: i64 },
 }
 
+impl StartingPosition {
+    /// Reads a position as GetShardIterator (`ShardIteratorType`) and SubscribeToShard
+    /// (`StartingPosition.Type`) name it: `field` is the type's field and value.
+    pub(crate) fn parse(
+        (field, kind): (&str, &str),
+        sequence: Option<&str>,
+        timestamp: Option<f64>,
+    ) -> Result<StartingPosition, ApiError> {
+        let sequence = || -> Result<SequenceNumber, ApiError> {
+            let text = sequence.ok_or_else(|| {
+                ApiError::invalid_argument(format!("StartingSequenceNumber is required for {field} {kind}."))
+            })?;
+            SequenceNumber::parse(text)
+                .ok_or_else(|| ApiError::invalid_argument(format!("Invalid StartingSequenceNumber: {text}")))
+        };
+        Ok(match kind {
+            "TRIM_HORIZON" => StartingPosition::TrimHorizon,
+            "LATEST" => StartingPosition::Latest,
+            "AT_SEQUENCE_NUMBER" => StartingPosition::AtSequence(sequence()?),
+            "AFTER_SEQUENCE_NUMBER" => StartingPosition::AfterSequence(sequence()?),
+            "AT_TIMESTAMP" => {
+                let seconds = timestamp.ok_or_else(|| {
+                    ApiError::invalid_argument(format!("Timestamp is required for {field} AT_TIMESTAMP."))
+                })?;
+                StartingPosition::AtTimestamp { unix_millis: (seconds * 1000.0).ceil() as i64 }
+            }
+            other => {
+                return Err(ApiError::validation(format!(
+                    "Value '{other}' at '{field}' failed to satisfy constraint: Member must satisfy enum \
+                     value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"
+                )));
+            }
+        })
+    }
+}
+
 /// The result of reading a shard.
 #[derive(Debug)]
 pub(crate) struct ReadOutcome {
@@ -307,11 +382,14 @@ impl KinesisStore {
             uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
             created,
             settings: Mutex::new(StreamSettings::new(mode)),
+            consumers: Mutex::new(Vec::new()),
             shards,
             ranges,
             limits: self.limits,
             log: Mutex::new(StreamLog {
-                shards: (0..shard_count).map(|_| ShardLog::default()).collect(),
+                shards: (0..shard_count)
+                    .map(|_| ShardLog { next_counter: 1, ..ShardLog::default() })
+                    .collect(),
                 deleted: false,
             }),
             changes: watch::Sender::new(0),
@@ -367,6 +445,34 @@ impl KinesisStore {
         names
     }
 
+    /// The stream and consumer `which` names.
+    pub(crate) fn consumer(&self, which: ConsumerRef<'_>) -> Result<(Arc<Stream>, Consumer), ApiError> {
+        let (stream_arn, shown) = match which {
+            ConsumerRef::Arn(arn) => {
+                let stream_arn = arn.split_once("/consumer/").map(|(stream, _)| stream).ok_or_else(|| {
+                    ApiError::invalid_argument(format!("ConsumerARN {arn} is not a Kinesis consumer ARN."))
+                })?;
+                (stream_arn, arn.to_owned())
+            }
+            ConsumerRef::Named { stream_arn, name } => (stream_arn, format!("{stream_arn}/consumer/{name}")),
+        };
+        let stream = self.get(None, Some(stream_arn))?;
+        let found = lock(&stream.consumers)
+            .iter()
+            .find(|consumer| match which {
+                ConsumerRef::Arn(arn) => consumer.arn == arn,
+                ConsumerRef::Named { name, .. } => consumer.name == name,
+            })
+            .cloned();
+        match found {
+            Some(consumer) => Ok((stream, consumer)),
+            None => Err(ApiError::not_found(format!(
+                "Consumer {shown} under account {} not found.",
+                self.account_id
+            ))),
+        }
+    }
+
     /// Deletes a stream; readers holding it see [`StreamDeleted`] from then on.
     pub(crate) fn delete(&self, name: Option<&str>, arn: Option<&str>) -> Result<(), ApiError> {
         let stream = self.get(name, arn)?;
@@ -420,6 +526,47 @@ impl Stream {
     /// The index of the shard with this id.
     pub(crate) fn shard_index(&self, shard_id: &str) -> Option<usize> {
         self.shards.iter().position(|shard| shard.id == shard_id)
+    }
+
+    /// Starts a subscription of consumer `consumer_arn` to shard `shard_index` at `now_ms` emulator
+    /// milliseconds since the epoch, taking the shard over from an earlier subscription of the
+    /// consumer unless that one started under 5 seconds ago.
+    pub(crate) fn take_over_shard(
+        &self,
+        consumer_arn: &str,
+        shard_index: usize,
+        now_ms: i64,
+    ) -> Result<Subscription, ApiError> {
+        let mut consumers = lock(&self.consumers);
+        let consumer = consumers
+            .iter_mut()
+            .find(|consumer| consumer.arn == consumer_arn)
+            .ok_or_else(|| ApiError::not_found(format!("Consumer {consumer_arn} not found.")))?;
+        if let Some(previous) = consumer.subscriptions.get(&shard_index)
+            && now_ms - previous.started_ms < SUBSCRIPTION_TAKEOVER_MS
+        {
+            return Err(ApiError::in_use(format!(
+                "Consumer {consumer_arn} subscribed to shard {} less than 5 seconds ago.",
+                self.shards[shard_index].id
+            )));
+        }
+        let subscription =
+            Subscription { id: NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed), started_ms: now_ms };
+        consumer.subscriptions.insert(shard_index, subscription);
+        Ok(subscription)
+    }
+
+    /// Whether `subscription` of consumer `consumer_arn` still holds shard `shard_index`: `None`
+    /// when the consumer was deregistered, `Some(false)` when a later subscription took over.
+    pub(crate) fn holds_shard(
+        &self,
+        consumer_arn: &str,
+        shard_index: usize,
+        subscription: u64,
+    ) -> Option<bool> {
+        let consumers = lock(&self.consumers);
+        let consumer = consumers.iter().find(|consumer| consumer.arn == consumer_arn)?;
+        Some(consumer.subscriptions.get(&shard_index).is_some_and(|current| current.id == subscription))
     }
 
     /// Subscribes to write notifications.
@@ -610,9 +757,8 @@ impl Stream {
         Ok(outcome)
     }
 
-    /// Copies records like [`Stream::get_records`], outside the read limits, as a consumer inside
-    /// the service reads.
-    #[cfg(test)]
+    /// Copies records like [`Stream::get_records`], outside the GetRecords limits, as the service's
+    /// own readers (Firehose, enhanced fan-out) read.
     pub(crate) fn read_records(
         &self,
         shard_index: usize,
@@ -761,7 +907,7 @@ mod tests {
         assert_eq!(read(), 0);
         // The shard keeps numbering after the trimmed records.
         let trim_horizon = stream.starting_position(0, StartingPosition::TrimHorizon).unwrap();
-        assert_eq!(trim_horizon, 1);
+        assert_eq!(trim_horizon, 2, "past the one trimmed record, counter 1");
     }
 
     #[test]
@@ -781,7 +927,7 @@ mod tests {
         let mut out = Vec::new();
         let outcome = stream.read_records(1, 0, 10, usize::MAX, &mut out).unwrap();
         assert_eq!(out.iter().map(|r| &r.data[..]).collect::<Vec<_>>(), vec![b"x", b"y"]);
-        assert_eq!(outcome.next_position, 2);
+        assert_eq!(outcome.next_position, 3);
         assert_eq!(outcome.oldest_unread_ms, None);
 
         out.clear();
@@ -828,10 +974,14 @@ mod tests {
         let mut out = Vec::new();
         let outcome = stream.read_records(0, 0, 2, usize::MAX, &mut out).unwrap();
         assert_eq!(out.len(), 2);
-        assert_eq!(outcome.next_position, 2);
+        // Counters start at 1: counter 0 is the shard's starting sequence number.
+        assert_eq!(outcome.next_position, 3);
         assert!(outcome.oldest_unread_ms.is_some());
         let latest = stream.starting_position(0, StartingPosition::Latest).unwrap();
-        assert_eq!(latest, 5);
+        assert_eq!(latest, 6);
+        let start = SequenceNumber { shard_index: 0, counter: 0 };
+        let after_start = stream.starting_position(0, StartingPosition::AfterSequence(start)).unwrap();
+        assert_eq!(after_start, 1, "AFTER the starting sequence number is the first record");
         let foreign = SequenceNumber { shard_index: 3, counter: 0 };
         assert!(stream.starting_position(0, StartingPosition::AtSequence(foreign)).is_err());
     }
@@ -895,9 +1045,9 @@ mod tests {
         // 4 MiB read at t = 10 s are paid for by t = 12 s, and no call is served before.
         stream.put((0..4).map(|_| mib(1)).collect(), &clock, &faults).unwrap();
         assert_eq!(get(0, 10_000), Ok(4));
-        assert_eq!(get(4, 10_500), Err(ReadRefused::Throttled));
-        assert_eq!(get(4, 11_999), Err(ReadRefused::Throttled));
-        assert_eq!(get(4, 12_000), Ok(0));
+        assert_eq!(get(5, 10_500), Err(ReadRefused::Throttled));
+        assert_eq!(get(5, 11_999), Err(ReadRefused::Throttled));
+        assert_eq!(get(5, 12_000), Ok(0));
         store.delete(Some("s"), None).unwrap();
         assert_eq!(get(0, 20_000), Err(ReadRefused::Deleted));
     }

@@ -2,6 +2,7 @@
 
 mod buffering;
 mod common;
+mod fan_out;
 mod faults;
 mod firehose;
 mod firehose_tags;
