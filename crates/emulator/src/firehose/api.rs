@@ -19,12 +19,22 @@ pub(crate) struct CreateDeliveryStreamInput {
     pub(crate) opensearch_destination_configuration: Option<SearchDestinationConfiguration>,
     #[serde(rename = "ElasticsearchDestinationConfiguration")]
     pub(crate) elasticsearch_destination_configuration: Option<SearchDestinationConfiguration>,
+    pub(crate) delivery_stream_encryption_configuration_input: Option<EncryptionInput>,
     /// The stream's tags, at most 50 (CreateDeliveryStream).
     #[serde(default)]
     pub(crate) tags: Vec<Tag>,
     /// Everything else, so other destinations can be refused by name rather than silently ignored.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `DeliveryStreamEncryptionConfigurationInput` (CreateDeliveryStream, StartDeliveryStreamEncryption).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EncryptionInput {
+    #[serde(rename = "KeyARN")]
+    pub(crate) key_arn: Option<String>,
+    pub(crate) key_type: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,7 +48,7 @@ pub(crate) struct KinesisStreamSourceConfiguration {
 
 /// Both `S3DestinationConfiguration` and `ExtendedS3DestinationConfiguration`; the extended fields
 /// are simply absent from the former.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct S3DestinationConfiguration {
     #[serde(rename = "RoleARN")]
@@ -55,6 +65,19 @@ pub(crate) struct S3DestinationConfiguration {
     pub(crate) s3_backup_mode: Option<String>,
     pub(crate) custom_time_zone: Option<String>,
     pub(crate) file_extension: Option<String>,
+    pub(crate) cloud_watch_logging_options: Option<CloudWatchLoggingOptions>,
+}
+
+/// `CloudWatchLoggingOptions` of a destination, accepted and described back as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CloudWatchLoggingOptions {
+    #[serde(default)]
+    pub(crate) enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log_group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log_stream_name: Option<String>,
 }
 
 /// Both `AmazonopensearchserviceDestinationConfiguration` and `ElasticsearchDestinationConfiguration`,
@@ -119,7 +142,7 @@ pub(crate) struct Processor {
 }
 
 /// The `Enabled` member shared by optional feature configurations.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct EnabledFlag {
     pub(crate) enabled: Option<bool>,
@@ -152,18 +175,24 @@ pub(crate) struct DeliveryStreamDescription {
     pub(crate) delivery_stream_arn: String,
     pub(crate) delivery_stream_status: &'static str,
     pub(crate) delivery_stream_type: &'static str,
-    pub(crate) version_id: &'static str,
+    pub(crate) version_id: String,
     pub(crate) create_timestamp: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) source: Option<SourceDescription>,
     pub(crate) destinations: Vec<DestinationDescription>,
     pub(crate) has_more_destinations: bool,
     pub(crate) delivery_stream_encryption_configuration: EncryptionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_update_timestamp: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct EncryptionStatus {
+    #[serde(rename = "KeyARN", skip_serializing_if = "Option::is_none")]
+    pub(crate) key_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key_type: Option<&'static str>,
     pub(crate) status: &'static str,
 }
 
@@ -239,7 +268,7 @@ pub(crate) struct S3DestinationDescription {
     pub(crate) compression_format: &'static str,
     pub(crate) encryption_configuration: NoEncryption,
     #[serde(rename = "CloudWatchLoggingOptions")]
-    pub(crate) cloud_watch_logging_options: EnabledOut,
+    pub(crate) cloud_watch_logging_options: CloudWatchLoggingOptions,
 }
 
 #[derive(Debug, Serialize)]

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::firehose::buffer::{Batch, Buffer};
-use crate::firehose::config::{Destination, Source};
+use crate::firehose::config::{Destination, Encryption, Source};
 use crate::firehose::output::{Output, TaskContext};
 use crate::firehose::processing::{ErrorObject, transform_batch, write_error_objects};
 use crate::firehose::processor::InputBuffer;
@@ -31,8 +31,8 @@ pub(crate) struct DeliveryStream {
     pub(crate) arn: String,
     pub(crate) created: OffsetDateTime,
     pub(crate) source: Source,
-    /// The S3 destination, or the S3 backup of a search destination.
-    pub(crate) destination: Destination,
+    /// The S3 destination, or the S3 backup of a search destination; UpdateDestination replaces it.
+    destination: std::sync::Mutex<Arc<Destination>>,
     /// The OpenSearch or Elasticsearch destination, if it is one; its buffering hints apply.
     pub(crate) search: Option<SearchDestination>,
     pending: std::sync::Mutex<Pending>,
@@ -45,6 +45,10 @@ pub(crate) struct DeliveryStream {
     clock: Clock,
     /// What Direct PUT accepted in the current second, against the stream's quotas.
     direct_put: std::sync::Mutex<DirectPutWindow>,
+    /// Server-side encryption (`update.rs`).
+    pub(crate) encryption: std::sync::Mutex<Encryption>,
+    /// When UpdateDestination last changed the destination.
+    pub(crate) last_update: std::sync::Mutex<Option<OffsetDateTime>>,
     /// The stream's tags (`tags.rs`).
     pub(crate) tags: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
@@ -68,36 +72,53 @@ impl DeliveryStream {
         search: Option<SearchDestination>,
         clock: &Clock,
     ) -> DeliveryStream {
-        let (size_in_mbs, interval_in_seconds) = match &search {
-            Some(search) => (search.size_in_mbs, search.interval_in_seconds),
-            None => (destination.size_in_mbs, destination.interval_in_seconds),
-        };
-        let size_limit = usize::try_from(size_in_mbs).unwrap_or(1) * 1024 * 1024;
-        let interval = Duration::from_secs(u64::try_from(interval_in_seconds).unwrap_or(0));
-        let delimiter: &'static [u8] = if destination.append_delimiter { b"\n" } else { b"" };
-        let input = destination
-            .lambda
-            .as_ref()
-            .map(|lambda| InputBuffer::new(lambda.buffer_bytes, clock.to_wall(lambda.buffer_interval)));
+        let (input, buffer) = buffers(&destination, search.as_ref(), clock);
         DeliveryStream {
             name,
             arn,
             created,
             source,
-            destination,
+            destination: std::sync::Mutex::new(Arc::new(destination)),
             search,
-            pending: std::sync::Mutex::new(Pending {
-                input,
-                buffer: Buffer::new(size_limit, clock.to_wall(interval), delimiter),
-                ready: VecDeque::new(),
-            }),
+            pending: std::sync::Mutex::new(Pending { input, buffer, ready: VecDeque::new() }),
             wake: Notify::new(),
             stop: watch::Sender::new(false),
             record_id_base: uuid::Uuid::new_v4().as_u64_pair().0,
             next_record_id: AtomicU64::new(0),
             clock: *clock,
             direct_put: std::sync::Mutex::new(DirectPutWindow::default()),
+            encryption: std::sync::Mutex::default(),
+            last_update: std::sync::Mutex::default(),
             tags: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The destination configuration in effect.
+    pub(crate) fn destination(&self) -> Arc<Destination> {
+        Arc::clone(&lock(&self.destination))
+    }
+
+    /// Replaces the destination configuration (UpdateDestination); the task switches to it at its
+    /// next turn.
+    pub(crate) fn update_destination(&self, destination: Destination) {
+        *lock(&self.destination) = Arc::new(destination);
+        self.wake.notify_one();
+    }
+
+    /// Rebuilds the buffers for `destination`: a filled buffer becomes a batch to write first, and
+    /// records still waiting for a Lambda processor the new configuration lacks go straight to it.
+    fn reconfigure(&self, destination: &Destination) {
+        let (input, buffer) = buffers(destination, self.search.as_ref(), &self.clock);
+        let mut pending = lock(&self.pending);
+        let waiting = std::mem::replace(&mut pending.input, input).and_then(|mut old| old.take());
+        if let Some(batch) = std::mem::replace(&mut pending.buffer, buffer).take() {
+            pending.ready.push_back(batch);
+        }
+        drop(pending);
+        if let Some((records, _)) = waiting
+            && self.buffer_records(records.iter().map(|record| &record.data[..]))
+        {
+            self.wake.notify_one();
         }
     }
 
@@ -168,15 +189,36 @@ impl DeliveryStream {
         }
     }
 
-    /// Where this stream's objects go, for the task's sink and backup.
-    pub(crate) fn output<'a>(&'a self, context: &'a TaskContext) -> Output<'a> {
-        Output { name: &self.name, destination: &self.destination, context }
+    /// Where this stream's objects go under `destination`, for the task's sink and backup.
+    pub(crate) fn output<'a>(&'a self, destination: &'a Destination, context: &'a TaskContext) -> Output<'a> {
+        Output { name: &self.name, destination, context }
     }
 
     /// Asks the delivery task to stop.
     pub(crate) fn stop(&self) {
         self.stop.send_replace(true);
     }
+}
+
+/// The Lambda input buffer (if the destination has a Lambda processor) and the destination buffer
+/// for a destination; a search destination's buffering hints apply to its buffer.
+fn buffers(
+    destination: &Destination,
+    search: Option<&SearchDestination>,
+    clock: &Clock,
+) -> (Option<InputBuffer>, Buffer) {
+    let (size_in_mbs, interval_in_seconds) = match search {
+        Some(search) => (search.size_in_mbs, search.interval_in_seconds),
+        None => (destination.size_in_mbs, destination.interval_in_seconds),
+    };
+    let size_limit = usize::try_from(size_in_mbs).unwrap_or(1) * 1024 * 1024;
+    let interval = Duration::from_secs(u64::try_from(interval_in_seconds).unwrap_or(0));
+    let delimiter: &'static [u8] = if destination.append_delimiter { b"\n" } else { b"" };
+    let input = destination
+        .lambda
+        .as_ref()
+        .map(|lambda| InputBuffer::new(lambda.buffer_bytes, clock.to_wall(lambda.buffer_interval)));
+    (input, Buffer::new(size_limit, clock.to_wall(interval), delimiter))
 }
 
 /// Runs a delivery stream until it is stopped: reads its source, flushes by size and interval,
@@ -192,17 +234,32 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
             Some(KinesisReader::new(&stream.name, &context, source, start_positions))
         }
     };
-    let out = stream.output(&context);
+    let mut active = stream.destination();
     // Error output is written apart from the sink, on its own retry schedule.
     let mut error_retry_at: Option<Instant> = None;
-    let mut transformer = stream
-        .destination
-        .lambda
-        .as_ref()
-        .map(|lambda| Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()));
+    let mut transformer = transformer_for(&stream, &active);
     let mut error_objects: VecDeque<ErrorObject> = VecDeque::new();
     let mut sink = Sink::new(stream.search.as_ref());
     while !*stop.borrow() {
+        let current = stream.destination();
+        if !Arc::ptr_eq(&current, &active) {
+            // Records waiting for the old Lambda processor are transformed by it before the switch.
+            if let Some(old) = transformer.as_mut() {
+                let waiting = lock(&stream.pending).input.as_mut().and_then(InputBuffer::take);
+                if let Some((records, oldest)) = waiting {
+                    let (delivered, object) =
+                        transform_batch(&stream.output(&active, &context), old, &records, oldest).await;
+                    stream.buffer_output(delivered.iter().map(Vec::as_slice));
+                    error_objects.extend(object);
+                }
+                old.shutdown().await;
+            }
+            stream.reconfigure(&current);
+            transformer = transformer_for(&stream, &current);
+            tracing::debug!(delivery_stream = %stream.name, version = current.version, "destination updated");
+            active = current;
+        }
+        let out = stream.output(&active, &context);
         if let Some(active) = reader.as_mut()
             // The task itself reacts to the buffer after reading, so it needs no wake-up.
             && let Err(SourceDeleted) = active.read(|records| {
@@ -280,6 +337,12 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
     }
 }
 
+/// The transformer of `destination`'s Lambda processor, if it has one.
+fn transformer_for(stream: &DeliveryStream, destination: &Destination) -> Option<Transformer> {
+    let lambda = destination.lambda.as_ref()?;
+    Some(Transformer::new(lambda.config.clone(), stream.arn.clone(), lambda.region.clone()))
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -318,6 +381,9 @@ mod tests {
             lambda: None,
             processing: ProcessingConfiguration { enabled: Some(false), processors: Vec::new() },
             file_extension: None,
+            logging: Default::default(),
+            version: 1,
+            given: serde_json::Value::Null,
         }
     }
 

@@ -13,9 +13,6 @@ use vocabulary::{ErrorOutputType, PrefixTemplate};
 const SUFFIX_TIME: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]-[hour]-[minute]-[second]");
 
-/// The delivery stream version in keys; it would grow with UpdateDestination, which is not served.
-pub(crate) const STREAM_VERSION: u32 = 1;
-
 /// Eleven random characters from `[0-9a-zA-Z]`, drawn from a fresh UUID's random bits.
 fn random_string() -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -29,15 +26,15 @@ fn random_string() -> String {
         .collect()
 }
 
-/// The full object key of delivered data.
+/// The full object key of delivered data of version `version` of delivery stream `stream_name`.
 pub(crate) fn object_key(
     prefix: &PrefixTemplate,
-    stream_name: &str,
+    (stream_name, version): (&str, u32),
     oldest: OffsetDateTime,
     id: Uuid,
     extension: &str,
 ) -> String {
-    key(prefix, stream_name, oldest, id, extension, None)
+    key(prefix, (stream_name, version), oldest, id, extension, None)
 }
 
 /// The full object key of error output of type `error_output_type`, under the template made by
@@ -46,17 +43,17 @@ pub(crate) fn object_key(
 pub(crate) fn error_output_key(
     error_prefix: &PrefixTemplate,
     error_output_type: ErrorOutputType,
-    stream_name: &str,
+    (stream_name, version): (&str, u32),
     oldest: OffsetDateTime,
     id: Uuid,
     extension: &str,
 ) -> String {
-    key(error_prefix, stream_name, oldest, id, extension, Some(error_output_type))
+    key(error_prefix, (stream_name, version), oldest, id, extension, Some(error_output_type))
 }
 
 fn key(
     prefix: &PrefixTemplate,
-    stream_name: &str,
+    (stream_name, version): (&str, u32),
     oldest: OffsetDateTime,
     id: Uuid,
     extension: &str,
@@ -65,7 +62,7 @@ fn key(
     let oldest = oldest.to_offset(time::UtcOffset::UTC);
     let stamp = oldest.format(SUFFIX_TIME).unwrap_or_default();
     format!(
-        "{}{stream_name}-{STREAM_VERSION}-{stamp}-{}{extension}",
+        "{}{stream_name}-{version}-{stamp}-{}{extension}",
         prefix.evaluate(oldest, error_output_type, random_string),
         id.hyphenated()
     )
@@ -96,7 +93,7 @@ mod tests {
     fn default_keys_use_the_hour_of_the_oldest_record() {
         let oldest = datetime!(2024-03-05 07:08:09.123 UTC);
         let id = Uuid::new_v4();
-        let key = object_key(&PrefixTemplate::default(), "orders", oldest, id, "");
+        let key = object_key(&PrefixTemplate::default(), ("orders", 1), oldest, id, "");
         assert_eq!(key, format!("2024/03/05/07/orders-1-2024-03-05-07-08-09-{id}"));
         assert!(matches_default_shape(&key, "orders"));
     }
@@ -106,14 +103,14 @@ mod tests {
         let template = PrefixTemplate::parse(Some("logs/app/")).unwrap();
         let oldest = datetime!(2024-12-31 23:59:59 UTC);
         let id = Uuid::new_v4();
-        let key = object_key(&template, "s", oldest, id, ".gz");
+        let key = object_key(&template, ("s", 1), oldest, id, ".gz");
         assert_eq!(key, format!("logs/app/2024/12/31/23/s-1-2024-12-31-23-59-59-{id}.gz"));
     }
 
     #[test]
     fn times_in_other_offsets_are_written_in_utc() {
         let oldest = datetime!(2024-01-01 01:30:00 +02:00);
-        let key = object_key(&PrefixTemplate::default(), "s", oldest, Uuid::nil(), "");
+        let key = object_key(&PrefixTemplate::default(), ("s", 1), oldest, Uuid::nil(), "");
         assert!(key.starts_with("2023/12/31/23/s-1-2023-12-31-23-30-00-"), "{key}");
     }
 
@@ -136,12 +133,12 @@ mod tests {
         let id = Uuid::new_v4();
         let under_default = PrefixTemplate::parse_error_output(None, None).unwrap();
         assert_eq!(
-            error_output_key(&under_default, ErrorOutputType::ProcessingFailed, "s", oldest, id, ""),
+            error_output_key(&under_default, ErrorOutputType::ProcessingFailed, ("s", 1), oldest, id, ""),
             format!("processing-failed/2024/03/05/07/s-1-2024-03-05-07-08-09-{id}")
         );
         let under_plain = PrefixTemplate::parse_error_output(Some("logs/"), Some("")).unwrap();
         assert_eq!(
-            error_output_key(&under_plain, ErrorOutputType::ProcessingFailed, "s", oldest, id, ""),
+            error_output_key(&under_plain, ErrorOutputType::ProcessingFailed, ("s", 1), oldest, id, ""),
             format!("logs/processing-failed/2024/03/05/07/s-1-2024-03-05-07-08-09-{id}")
         );
     }

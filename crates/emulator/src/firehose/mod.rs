@@ -16,6 +16,7 @@ pub(crate) mod sink;
 pub(crate) mod source;
 pub(crate) mod tags;
 pub(crate) mod transform;
+pub(crate) mod update;
 
 use std::sync::Arc;
 
@@ -27,10 +28,10 @@ use crate::json;
 use crate::state::State;
 use crate::sync::lock;
 use api::*;
-use config::{Compression, Destination, Source};
+use config::{DESTINATION_ID, Source};
 use delivery::DeliveryStream;
 use output::TaskContext;
-use vocabulary::{PrefixError, PrefixTemplate, SearchService};
+use vocabulary::SearchService;
 
 /// The `X-Amz-Target` prefix of Firehose operations.
 pub(crate) const TARGET_PREFIX: &str = "Firehose_20150804.";
@@ -41,8 +42,6 @@ const MAX_BATCH_RECORDS: usize = 500;
 const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Largest record, before base64.
 const MAX_RECORD_BYTES: usize = 1000 * 1024;
-/// The destination id AWS gives the only destination of a delivery stream.
-const DESTINATION_ID: &str = "destinationId-000000000001";
 
 /// Runs the Firehose operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
@@ -54,6 +53,7 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
         "PutRecordBatch" => put_record_batch(state, body),
         "DeleteDeliveryStream" => delete_delivery_stream(state, body),
         _ => tags::handle(state, op, body)
+            .or_else(|| update::handle(state, op, body))
             .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
     };
     match result {
@@ -76,132 +76,6 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-/// Checks an S3 destination and turns it into the running configuration.
-fn destination(state: &State, config: S3DestinationConfiguration) -> Result<Destination, ApiError> {
-    let bucket = config
-        .bucket_arn
-        .strip_prefix("arn:aws:s3:::")
-        .filter(|bucket| !bucket.is_empty() && !bucket.contains('/'))
-        .ok_or_else(|| {
-            ApiError::validation(format!(
-                "Value '{}' at 'bucketARN' failed to satisfy constraint: Member must satisfy regular \
-                 expression pattern: arn:.*:s3:::[\\w\\.\\-]{{1,255}}",
-                config.bucket_arn
-            ))
-        })?
-        .to_owned();
-    let hints =
-        config.buffering_hints.unwrap_or(BufferingHints { size_in_mbs: None, interval_in_seconds: None });
-    let size_in_mbs = hints.size_in_mbs.unwrap_or(5);
-    if !(1..=128).contains(&size_in_mbs) {
-        return Err(ApiError::validation(format!(
-            "Value '{size_in_mbs}' at 'bufferingHints.sizeInMBs' failed to satisfy constraint: \
-             Member must have value between 1 and 128"
-        )));
-    }
-    let interval_in_seconds = hints.interval_in_seconds.unwrap_or(300);
-    if !(0..=900).contains(&interval_in_seconds) {
-        return Err(ApiError::validation(format!(
-            "Value '{interval_in_seconds}' at 'bufferingHints.intervalInSeconds' failed to satisfy \
-             constraint: Member must have value between 0 and 900"
-        )));
-    }
-    let compression = match config.compression_format.as_deref() {
-        None | Some("UNCOMPRESSED") => Compression::Uncompressed,
-        Some("GZIP") => Compression::Gzip,
-        Some(format @ ("ZIP" | "Snappy" | "HADOOP_SNAPPY")) => {
-            return Err(ApiError::unsupported(format_args!("CompressionFormat {format}")));
-        }
-        Some(other) => {
-            return Err(ApiError::validation(format!(
-                "Value '{other}' at 'compressionFormat' failed to satisfy constraint: Member must satisfy \
-                 enum value set: [UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY]"
-            )));
-        }
-    };
-    let enabled = |flag: &Option<EnabledFlag>| flag.as_ref().is_some_and(|f| f.enabled.unwrap_or(false));
-    let processing = config
-        .processing_configuration
-        .unwrap_or(ProcessingConfiguration { enabled: None, processors: Vec::new() });
-    let processing_enabled = processing.enabled.unwrap_or(!processing.processors.is_empty());
-    let mut append_delimiter = false;
-    let mut lambda = None;
-    if processing_enabled {
-        for processor in &processing.processors {
-            match processor.kind.as_str() {
-                "AppendDelimiterToRecord" => append_delimiter = true,
-                "Lambda" if lambda.is_some() => {
-                    return Err(ApiError::unsupported("More than one Lambda processor"));
-                }
-                "Lambda" => {
-                    lambda = Some(processor::lambda_processor(
-                        &processor.parameters,
-                        &state.lambdas,
-                        &state.region,
-                        &state.transforms,
-                    )?);
-                }
-                kind @ ("RecordDeAggregation"
-                | "Decompression"
-                | "CloudWatchLogProcessing"
-                | "MetadataExtraction") => {
-                    return Err(ApiError::unsupported(format_args!("Processor type {kind}")));
-                }
-                other => {
-                    return Err(ApiError::validation(format!(
-                        "Value '{other}' at 'processingConfiguration.processors.member.type' failed to \
-                         satisfy constraint: Member must satisfy enum value set: [RecordDeAggregation, \
-                         Decompression, CloudWatchLogProcessing, Lambda, MetadataExtraction, \
-                         AppendDelimiterToRecord]"
-                    )));
-                }
-            }
-        }
-    }
-    if config.data_format_conversion_configuration.as_ref().is_some_and(|f| f.enabled.unwrap_or(true)) {
-        return Err(ApiError::unsupported("DataFormatConversionConfiguration"));
-    }
-    if enabled(&config.dynamic_partitioning_configuration) {
-        return Err(ApiError::unsupported("DynamicPartitioningConfiguration"));
-    }
-    if config.s3_backup_mode.as_deref().is_some_and(|mode| mode != "Disabled") {
-        return Err(ApiError::unsupported("S3BackupMode Enabled"));
-    }
-    if config.custom_time_zone.as_deref().is_some_and(|zone| !zone.is_empty() && zone != "UTC") {
-        return Err(ApiError::unsupported("CustomTimeZone other than UTC"));
-    }
-    if let Some(extension) = config.file_extension.as_deref()
-        && !extension.is_empty()
-        && !extension.starts_with('.')
-    {
-        return Err(ApiError::validation(format!(
-            "Value '{extension}' at 'fileExtension' failed to satisfy constraint: Member must start with '.'"
-        )));
-    }
-    let invalid_prefix = |err: PrefixError| ApiError::invalid_argument(err.to_string());
-    let prefix_template = PrefixTemplate::parse(config.prefix.as_deref()).map_err(invalid_prefix)?;
-    // Records that fail processing go under the ErrorOutputPrefix (see `key::error_output_key`).
-    let error_output_template =
-        PrefixTemplate::parse_error_output(config.prefix.as_deref(), config.error_output_prefix.as_deref())
-            .map_err(invalid_prefix)?;
-    Ok(Destination {
-        role_arn: config.role_arn,
-        bucket_arn: config.bucket_arn,
-        bucket,
-        prefix: config.prefix,
-        prefix_template,
-        error_output_prefix: config.error_output_prefix,
-        error_output_template,
-        size_in_mbs,
-        interval_in_seconds,
-        compression,
-        append_delimiter,
-        lambda,
-        processing: ProcessingConfiguration { enabled: Some(processing_enabled), ..processing },
-        file_extension: config.file_extension.filter(|extension| !extension.is_empty()),
-    })
 }
 
 fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
@@ -229,9 +103,9 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         input.s3_destination_configuration.or(input.extended_s3_destination_configuration),
         search_configs,
     ) {
-        (Some(config), _) => (destination(state, config)?, None),
+        (Some(config), _) => (config::s3_destination(state, config)?, None),
         (None, [Some((service, config)), None] | [None, Some((service, config))]) => {
-            let backup = destination(state, config.s3_configuration.clone())?;
+            let backup = config::s3_destination(state, config.s3_configuration.clone())?;
             let search = search::search_destination(service, config, &backup)?;
             (backup, Some(search))
         }
@@ -271,6 +145,16 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
     };
     let arn = format!("arn:aws:firehose:{}:{}:deliverystream/{name}", state.region, state.account_id);
     let tags = tags::merged(&std::collections::BTreeMap::new(), input.tags)?;
+    let encryption = input
+        .delivery_stream_encryption_configuration_input
+        .map(|input| config::EncryptionKey::new(&input.key_type, input.key_arn))
+        .transpose()?;
+    if encryption.is_some() && !matches!(source, Source::DirectPut) {
+        return Err(ApiError::invalid_argument(
+            "DeliveryStreamEncryptionConfigurationInput is not allowed with DeliveryStreamType \
+             KinesisStreamAsSource: the source stream's own encryption applies.",
+        ));
+    }
     let stream = Arc::new(DeliveryStream::new(
         name.clone(),
         arn.clone(),
@@ -281,6 +165,9 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         &state.clock,
     ));
     *lock(&stream.tags) = tags;
+    if let Some(key) = encryption {
+        *lock(&stream.encryption) = config::Encryption { key: Some(key), changed_ms: None };
+    }
     let context = TaskContext {
         s3: Arc::clone(&state.s3),
         clock: state.clock,
@@ -295,7 +182,8 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
 fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
     let input: DeliveryStreamSelector = json::parse(body)?;
     let stream = state.firehose.get(&input.delivery_stream_name, &state.account_id)?;
-    let destination = &stream.destination;
+    let destination = stream.destination();
+    let encryption = lock(&stream.encryption).clone();
     let s3 = || S3DestinationDescription {
         role_arn: destination.role_arn.clone(),
         bucket_arn: destination.bucket_arn.clone(),
@@ -307,7 +195,7 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         },
         compression_format: destination.compression.as_str(),
         encryption_configuration: NoEncryption { no_encryption_config: "NoEncryption" },
-        cloud_watch_logging_options: EnabledOut { enabled: false },
+        cloud_watch_logging_options: destination.logging.clone(),
     };
     let (delivery_stream_type, source) = match &stream.source {
         Source::DirectPut => ("DirectPut", None),
@@ -328,7 +216,7 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
             delivery_stream_arn: stream.arn.clone(),
             delivery_stream_status: "ACTIVE",
             delivery_stream_type,
-            version_id: "1",
+            version_id: destination.version.to_string(),
             create_timestamp: json::epoch_seconds(stream.created),
             source,
             destinations: vec![match &stream.search {
@@ -360,7 +248,12 @@ fn describe_delivery_stream(state: &State, body: &[u8]) -> OpResult {
                 }
             }],
             has_more_destinations: false,
-            delivery_stream_encryption_configuration: EncryptionStatus { status: "DISABLED" },
+            delivery_stream_encryption_configuration: EncryptionStatus {
+                key_arn: encryption.key.as_ref().and_then(|key| key.key_arn.clone()),
+                key_type: encryption.key.as_ref().map(|key| key.key_type),
+                status: encryption.status(crate::clock::unix_millis(state.clock.now())),
+            },
+            last_update_timestamp: lock(&stream.last_update).map(json::epoch_seconds),
         },
     }))
 }
@@ -440,7 +333,7 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
         return Err(slow_down());
     }
     let mut ids = stream.put(&[data]);
-    Ok(json::ok(&PutRecordOutput { record_id: ids.pop().unwrap_or_default(), encrypted: false }))
+    Ok(json::ok(&PutRecordOutput { record_id: ids.pop().unwrap_or_default(), encrypted: encrypted(&stream) }))
 }
 
 fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
@@ -514,7 +407,12 @@ fn put_record_batch(state: &State, body: &[u8]) -> OpResult {
             }),
         }
     }
-    Ok(json::ok(&PutRecordBatchOutput { failed_put_count, encrypted: false, request_responses }))
+    Ok(json::ok(&PutRecordBatchOutput { failed_put_count, encrypted: encrypted(&stream), request_responses }))
+}
+
+/// Whether records put now are encrypted at rest: server-side encryption is on.
+fn encrypted(stream: &DeliveryStream) -> bool {
+    lock(&stream.encryption).key.is_some()
 }
 
 /// The error of a put entry refused by fault injection, as Firehose reports it.

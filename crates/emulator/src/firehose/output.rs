@@ -83,7 +83,7 @@ impl Output<'_> {
         let destination = self.destination;
         key::object_key(
             template,
-            self.name,
+            (self.name, destination.version),
             self.context.clock.at(oldest),
             uuid::Uuid::new_v4(),
             destination.file_extension.as_deref().unwrap_or(destination.compression.default_extension()),

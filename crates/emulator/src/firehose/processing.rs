@@ -81,7 +81,7 @@ pub(crate) async fn transform_batch(
     let key = key::error_output_key(
         &destination.error_output_template,
         ErrorOutputType::ProcessingFailed,
-        out.name,
+        (out.name, destination.version),
         context.clock.at(oldest),
         uuid::Uuid::new_v4(),
         destination.compression.default_extension(),

@@ -6,6 +6,7 @@ mod fan_out;
 mod faults;
 mod firehose;
 mod firehose_tags;
+mod firehose_update;
 mod kinesis;
 mod kinesis_settings;
 mod quotas;
