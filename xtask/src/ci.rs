@@ -47,6 +47,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
                 }
             })?;
             stages.run("scenarios", || crate::e2e::run(sh))?;
+            stages.run("coverage table", || crate::coverage::run(sh, &["--check".to_owned()]))?;
         }
         for stage in OPTIONAL_STAGES {
             if only.is_none_or(|only| only == stage) {

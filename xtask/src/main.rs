@@ -5,6 +5,7 @@ mod browser;
 mod cache;
 mod ci;
 mod clients;
+mod coverage;
 mod e2e;
 mod localstack;
 mod repro;
@@ -34,6 +35,9 @@ commands:
          install LocalStack host mode (pinned, no Docker) into its cache directory
   browser setup
          install Chromium from Debian's packages, for the HTML report's screenshot test
+  coverage [--check]
+         write docs/COVERAGE.md (every SDK operation of Kinesis, Firehose and S3, and whether the
+         emulator serves it) from the routing tables; --check fails if it is out of date
   clients setup | path
          install the pinned AWS client tooling (boto3) the client tests use, into its cache directory
   localstack up | down | status
@@ -59,6 +63,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci::run(&sh, &args[1..]),
         Some("clients") => clients::run(&sh, &args[1..]),
+        Some("coverage") => coverage::run(&sh, &args[1..]),
         Some("e2e") => e2e::run(&sh),
         Some("repro") => repro::run(&sh, &args[1..]),
         Some("bench") => bench::run(&sh, &args[1..]),

@@ -23,6 +23,51 @@ impl Serialize for Base64<'_> {
     }
 }
 
+/// What an operation's handler answers.
+pub(crate) type OpResult = Result<Response<s3s::Body>, ApiError>;
+
+/// One awsJson1_1 operation a service serves: the routing tables are the only place operations are
+/// named, so the coverage table (`crate::coverage`) is read from them.
+/// `S` is the state handlers run on (the emulator's `State`).
+#[derive(Debug)]
+pub(crate) struct Route<S: 'static> {
+    pub(crate) operation: &'static str,
+    pub(crate) handler: fn(&S, &[u8]) -> OpResult,
+    /// What the emulator leaves out of AWS's behaviour for it; `None` when nothing.
+    pub(crate) partial: Option<&'static str>,
+}
+
+impl<S> Route<S> {
+    /// A route that does what AWS documents.
+    pub(crate) const fn full(operation: &'static str, handler: fn(&S, &[u8]) -> OpResult) -> Route<S> {
+        Route { operation, handler, partial: None }
+    }
+
+    /// A route that leaves out `missing`.
+    pub(crate) const fn partial(
+        operation: &'static str,
+        handler: fn(&S, &[u8]) -> OpResult,
+        missing: &'static str,
+    ) -> Route<S> {
+        Route { operation, handler, partial: Some(missing) }
+    }
+}
+
+/// Runs operation `op` from the first of `tables` that routes it, or answers AWS's
+/// `UnknownOperationException` naming `{prefix}{op}`.
+pub(crate) fn dispatch<S>(
+    tables: &[&[Route<S>]],
+    prefix: &str,
+    state: &S,
+    op: &str,
+    body: &[u8],
+) -> OpResult {
+    match tables.iter().flat_map(|table| table.iter()).find(|route| route.operation == op) {
+        Some(route) => (route.handler)(state, body),
+        None => Err(ApiError::unknown_operation(&format!("{prefix}{op}"))),
+    }
+}
+
 /// Parses a request body; an empty body counts as `{}`, as AWS services accept.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };

@@ -69,6 +69,39 @@ use s3::store::S3Store;
 use search::SearchRegistry;
 use state::State;
 
+/// One operation the emulator serves, as the coverage table lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedOperation {
+    /// `Kinesis`, `Firehose` or `S3`.
+    pub service: &'static str,
+    /// The operation's name in the service's API reference, such as `PutRecords`.
+    pub operation: &'static str,
+    /// What the emulator leaves out of AWS's behaviour for it; `None` when nothing.
+    pub partial: Option<&'static str>,
+}
+
+/// Every operation the emulator serves, read from its routing tables; any other operation is refused
+/// with the service's own error (`UnknownOperationException` for Kinesis and Firehose, S3's
+/// `NotImplemented`).
+pub fn coverage() -> Vec<ServedOperation> {
+    let json = |service, tables: &[&[json::Route<State>]]| {
+        tables
+            .iter()
+            .flat_map(|table| table.iter())
+            .map(move |route| ServedOperation { service, operation: route.operation, partial: route.partial })
+            .collect::<Vec<_>>()
+    };
+    let mut served =
+        json("Kinesis", &[kinesis::ROUTES, kinesis::settings::ROUTES, kinesis::consumers::ROUTES]);
+    served.extend(json("Firehose", &[firehose::ROUTES, firehose::tags::ROUTES, firehose::update::ROUTES]));
+    served.extend(s3::OPERATIONS.iter().map(|&(operation, partial)| ServedOperation {
+        service: "S3",
+        operation,
+        partial,
+    }));
+    served
+}
+
 /// How to run an [`Emulator`].
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {

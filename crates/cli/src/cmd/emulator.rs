@@ -26,6 +26,16 @@ pub(crate) struct EmulatorArgs {
 enum EmulatorCommand {
     /// Serve Kinesis, Firehose and S3 on one loopback port until Ctrl-C, for the AWS CLI, boto3 and the SDKs.
     Serve(ServeArgs),
+    /// List the operations the emulator serves, with what each leaves out of AWS's behaviour; every
+    /// other operation is refused with the service's own error.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CoverageArgs {
+    /// Print JSON (an array of {service, operation, partial}) instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +116,27 @@ fn parse_lambda(text: &str) -> Result<(String, TransformConfig), String> {
 pub(crate) async fn run(args: EmulatorArgs) -> ExitCode {
     match args.command {
         EmulatorCommand::Serve(args) => serve(args).await,
+        EmulatorCommand::Coverage(args) => coverage(&args),
     }
+}
+
+fn coverage(args: &CoverageArgs) -> ExitCode {
+    let served = emulator::coverage();
+    if args.json {
+        let rows: Vec<serde_json::Value> = served
+            .iter()
+            .map(|op| serde_json::json!({"service": op.service, "operation": op.operation, "partial": op.partial}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for op in &served {
+            match op.partial {
+                None => println!("{:<9} {}", op.service, op.operation),
+                Some(missing) => println!("{:<9} {} (partial: {missing})", op.service, op.operation),
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {

@@ -10,6 +10,7 @@ pub(crate) mod processing;
 pub(crate) mod processor;
 pub(crate) mod quota;
 pub(crate) mod registry;
+pub(crate) mod s3_config;
 pub(crate) mod search;
 pub(crate) mod search_delivery;
 pub(crate) mod sink;
@@ -24,7 +25,7 @@ use http::Response;
 
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultKind};
-use crate::json;
+use crate::json::{self, OpResult, Route};
 use crate::state::State;
 use crate::sync::lock;
 use api::*;
@@ -45,17 +46,7 @@ const MAX_RECORD_BYTES: usize = 1000 * 1024;
 
 /// Runs the Firehose operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
-    let result = match op {
-        "CreateDeliveryStream" => create_delivery_stream(state, body),
-        "DescribeDeliveryStream" => describe_delivery_stream(state, body),
-        "ListDeliveryStreams" => list_delivery_streams(state, body),
-        "PutRecord" => put_record(state, body),
-        "PutRecordBatch" => put_record_batch(state, body),
-        "DeleteDeliveryStream" => delete_delivery_stream(state, body),
-        _ => tags::handle(state, op, body)
-            .or_else(|| update::handle(state, op, body))
-            .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
-    };
+    let result = json::dispatch(&[ROUTES, tags::ROUTES, update::ROUTES], TARGET_PREFIX, state, op, body);
     match result {
         Ok(response) => response,
         Err(err) => {
@@ -65,7 +56,21 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
     }
 }
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
+/// The delivery stream and record operations; `tags` and `update` route the rest.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::partial(
+        "CreateDeliveryStream",
+        create_delivery_stream,
+        "S3, extended S3 and OpenSearch/Elasticsearch destinations; dynamic partitioning, format \
+         conversion, S3 backup of an S3 destination and processors other than Lambda and \
+         AppendDelimiterToRecord are refused by name",
+    ),
+    Route::full("DescribeDeliveryStream", describe_delivery_stream),
+    Route::full("ListDeliveryStreams", list_delivery_streams),
+    Route::full("PutRecord", put_record),
+    Route::full("PutRecordBatch", put_record_batch),
+    Route::full("DeleteDeliveryStream", delete_delivery_stream),
+];
 
 fn validate_name(name: &str) -> Result<(), ApiError> {
     let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
@@ -103,9 +108,9 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         input.s3_destination_configuration.or(input.extended_s3_destination_configuration),
         search_configs,
     ) {
-        (Some(config), _) => (config::s3_destination(state, config)?, None),
+        (Some(config), _) => (s3_config::s3_destination(state, config)?, None),
         (None, [Some((service, config)), None] | [None, Some((service, config))]) => {
-            let backup = config::s3_destination(state, config.s3_configuration.clone())?;
+            let backup = s3_config::s3_destination(state, config.s3_configuration.clone())?;
             let search = search::search_destination(service, config, &backup)?;
             (backup, Some(search))
         }

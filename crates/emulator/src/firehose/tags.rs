@@ -4,29 +4,22 @@
 
 use std::collections::BTreeMap;
 
-use http::Response;
-
 use crate::error::ApiError;
 use crate::firehose::api::{
     Empty, ListTagsForDeliveryStreamInput, ListTagsForDeliveryStreamOutput, Tag, TagDeliveryStreamInput,
     UntagDeliveryStreamInput,
 };
-use crate::json;
+use crate::json::{self, OpResult, Route};
 use crate::state::State;
 use crate::sync::lock;
 use crate::tags::{self, MAX_TAGS};
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
-
-/// Runs `op` if it is a tagging operation; `None` otherwise.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Option<OpResult> {
-    Some(match op {
-        "TagDeliveryStream" => tag(state, body),
-        "UntagDeliveryStream" => untag(state, body),
-        "ListTagsForDeliveryStream" => list(state, body),
-        _ => return None,
-    })
-}
+/// The operations this file serves.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::full("TagDeliveryStream", tag),
+    Route::full("UntagDeliveryStream", untag),
+    Route::full("ListTagsForDeliveryStream", list),
+];
 
 /// `added` put into `existing`, or the error Firehose answers for them.
 pub(crate) fn merged(

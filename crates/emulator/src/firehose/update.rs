@@ -2,28 +2,31 @@
 //! into the S3 destination and raises the stream's version, and Start/StopDeliveryStreamEncryption.
 //! (UpdateDestination and StartDeliveryStreamEncryption, Amazon Data Firehose API Reference.)
 
-use http::Response;
 use serde::Deserialize;
 
 use crate::clock::unix_millis;
 use crate::error::ApiError;
 use crate::firehose::api::{DeliveryStreamSelector, Empty, EncryptionInput, S3DestinationConfiguration};
-use crate::firehose::config::{self, DESTINATION_ID, EncryptionKey};
-use crate::json;
+use crate::firehose::config::{DESTINATION_ID, EncryptionKey};
+use crate::firehose::s3_config;
+use crate::json::{self, OpResult, Route};
 use crate::state::State;
 use crate::sync::lock;
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
-
-/// Runs `op` if it changes a running delivery stream; `None` otherwise.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Option<OpResult> {
-    Some(match op {
-        "UpdateDestination" => update_destination(state, body),
-        "StartDeliveryStreamEncryption" => start_encryption(state, body),
-        "StopDeliveryStreamEncryption" => stop_encryption(state, body),
-        _ => return None,
-    })
-}
+/// The operations this file serves.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::partial(
+        "UpdateDestination",
+        update_destination,
+        "S3 and extended S3 destinations only; a search destination's update is refused",
+    ),
+    Route::partial(
+        "StartDeliveryStreamEncryption",
+        start_encryption,
+        "no KMS key is checked and data is stored as given",
+    ),
+    Route::full("StopDeliveryStreamEncryption", stop_encryption),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -107,7 +110,7 @@ fn update_destination(state: &State, body: &[u8]) -> OpResult {
     merge(&mut merged, update);
     let config: S3DestinationConfiguration = serde_json::from_value(merged)
         .map_err(|err| ApiError::serialization(format!("invalid destination update: {err}")))?;
-    let mut destination = config::s3_destination(state, config)?;
+    let mut destination = s3_config::s3_destination(state, config)?;
     destination.version = current.version + 1;
     let version = destination.version;
     stream.update_destination(destination);

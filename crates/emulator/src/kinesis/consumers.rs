@@ -4,10 +4,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::Response;
 
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, OpResult, Route};
 use crate::kinesis::api::*;
 use crate::kinesis::store::{Consumer, ConsumerRef};
 use crate::state::State;
@@ -16,18 +15,13 @@ use crate::sync::lock;
 /// "You can register up to 20 consumers per stream" (RegisterStreamConsumer).
 const MAX_CONSUMERS_PER_STREAM: usize = 20;
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
-
-/// Runs `op` if it is a consumer operation; `None` otherwise.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Option<OpResult> {
-    Some(match op {
-        "RegisterStreamConsumer" => register(state, body),
-        "DescribeStreamConsumer" => describe(state, body),
-        "ListStreamConsumers" => list(state, body),
-        "DeregisterStreamConsumer" => deregister(state, body),
-        _ => return None,
-    })
-}
+/// The operations this file serves.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::partial("RegisterStreamConsumer", register, "Tags are not kept; the consumer is ACTIVE at once"),
+    Route::full("DescribeStreamConsumer", describe),
+    Route::full("ListStreamConsumers", list),
+    Route::full("DeregisterStreamConsumer", deregister),
+];
 
 /// A consumer as the operations report it. A consumer is `ACTIVE` as soon as it is registered: AWS
 /// answers RegisterStreamConsumer with `CREATING` and turns it `ACTIVE` within seconds.

@@ -16,7 +16,7 @@ use http::Response;
 
 use crate::clock::unix_millis;
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, OpResult, Route};
 use crate::state::State;
 use crate::sync::lock;
 use api::*;
@@ -44,22 +44,8 @@ const MAX_SHARDS_PER_STREAM: i64 = 500;
 
 /// Runs the Kinesis operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
-    let result = match op {
-        "CreateStream" => create_stream(state, body),
-        "DescribeStreamSummary" => describe_stream_summary(state, body),
-        "DescribeStream" => describe_stream(state, body),
-        "ListShards" => list_shards(state, body),
-        "ListStreams" => list_streams(state, body),
-        "PutRecord" => put_record(state, body),
-        "PutRecords" => put_records(state, body),
-        "GetShardIterator" => get_shard_iterator(state, body),
-        "GetRecords" => get_records(state, body),
-        "DeleteStream" => delete_stream(state, body),
-        "SubscribeToShard" => subscription::subscribe(state, body),
-        _ => settings::handle(state, op, body)
-            .or_else(|| consumers::handle(state, op, body))
-            .unwrap_or_else(|| Err(ApiError::unknown_operation(&format!("{TARGET_PREFIX}{op}")))),
-    };
+    let result =
+        json::dispatch(&[ROUTES, settings::ROUTES, consumers::ROUTES], TARGET_PREFIX, state, op, body);
     match result {
         Ok(response) => response,
         Err(err) => {
@@ -69,7 +55,24 @@ pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body
     }
 }
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
+/// The stream and record operations; `settings` and `consumers` route the rest.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::full("CreateStream", create_stream),
+    Route::full("DescribeStreamSummary", describe_stream_summary),
+    Route::full("DescribeStream", describe_stream),
+    Route::partial("ListShards", list_shards, "ShardFilter is ignored: shards never close before resharding"),
+    Route::full("ListStreams", list_streams),
+    Route::full("PutRecord", put_record),
+    Route::full("PutRecords", put_records),
+    Route::full("GetShardIterator", get_shard_iterator),
+    Route::full("GetRecords", get_records),
+    Route::full("DeleteStream", delete_stream),
+    Route::partial(
+        "SubscribeToShard",
+        subscription::subscribe,
+        "no ChildShards events, since shards never close before resharding",
+    ),
+];
 
 fn create_stream(state: &State, body: &[u8]) -> OpResult {
     let input: CreateStreamInput = json::parse(body)?;

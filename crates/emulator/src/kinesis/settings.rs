@@ -6,10 +6,8 @@
 
 use std::sync::Arc;
 
-use http::Response;
-
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, OpResult, Route};
 use crate::kinesis::api::*;
 use crate::kinesis::store::{Stream, StreamMode};
 use crate::state::State;
@@ -35,26 +33,35 @@ const SHARD_LEVEL_METRICS: [&str; 7] = [
 const SHARD_LIMIT: i64 = 500;
 const ON_DEMAND_STREAM_LIMIT: usize = 50;
 
-type OpResult = Result<Response<s3s::Body>, ApiError>;
-
-/// Runs `op` if it is a settings operation; `None` otherwise.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Option<OpResult> {
-    Some(match op {
-        "AddTagsToStream" | "TagResource" => add_tags(state, body),
-        "RemoveTagsFromStream" | "UntagResource" => remove_tags(state, body),
-        "ListTagsForStream" => list_tags(state, body, false),
-        "ListTagsForResource" => list_tags(state, body, true),
-        "IncreaseStreamRetentionPeriod" => retention(state, body, true),
-        "DecreaseStreamRetentionPeriod" => retention(state, body, false),
-        "EnableEnhancedMonitoring" => monitoring(state, body, true),
-        "DisableEnhancedMonitoring" => monitoring(state, body, false),
-        "StartStreamEncryption" => encryption(state, body, true),
-        "StopStreamEncryption" => encryption(state, body, false),
-        "UpdateStreamMode" => update_stream_mode(state, body),
-        "DescribeLimits" => describe_limits(state),
-        _ => return None,
-    })
-}
+/// The operations this file serves.
+pub(crate) const ROUTES: &[Route<State>] = &[
+    Route::full("AddTagsToStream", add_tags),
+    Route::full("TagResource", add_tags),
+    Route::full("RemoveTagsFromStream", remove_tags),
+    Route::full("UntagResource", remove_tags),
+    Route::full("ListTagsForStream", |state, body| list_tags(state, body, false)),
+    Route::full("ListTagsForResource", |state, body| list_tags(state, body, true)),
+    Route::full("IncreaseStreamRetentionPeriod", |state, body| retention(state, body, true)),
+    Route::full("DecreaseStreamRetentionPeriod", |state, body| retention(state, body, false)),
+    Route::partial(
+        "EnableEnhancedMonitoring",
+        |state, body| monitoring(state, body, true),
+        "the metrics are recorded as enabled; no CloudWatch metrics are published",
+    ),
+    Route::full("DisableEnhancedMonitoring", |state, body| monitoring(state, body, false)),
+    Route::partial(
+        "StartStreamEncryption",
+        |state, body| encryption(state, body, true),
+        "accepted and reported; no KMS key is checked and data is stored as given",
+    ),
+    Route::full("StopStreamEncryption", |state, body| encryption(state, body, false)),
+    Route::partial(
+        "UpdateStreamMode",
+        update_stream_mode,
+        "an on-demand stream keeps its shards: it does not scale",
+    ),
+    Route::full("DescribeLimits", |state, _| describe_limits(state)),
+];
 
 /// The stream a tagging call names: by name or ARN, or by `ResourceARN` (which must be a stream's).
 fn tagged(state: &State, target: &TaggedStream) -> Result<Arc<Stream>, ApiError> {

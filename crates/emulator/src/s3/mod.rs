@@ -18,6 +18,45 @@ use crate::clock::Clock;
 use backend::S3Backend;
 use store::S3Store;
 
+/// The S3 operations `backend` implements, with what each leaves out of AWS's behaviour; every
+/// other operation answers S3's `NotImplemented` naming it. A test holds this list to the `S3`
+/// trait methods `backend.rs` implements, so the coverage table cannot drift from the code.
+pub(crate) const OPERATIONS: &[(&str, Option<&str>)] = &[
+    ("CreateBucket", None),
+    ("HeadBucket", None),
+    ("GetBucketLocation", None),
+    ("ListBuckets", None),
+    ("DeleteBucket", None),
+    ("PutObject", Some("checksums other than Content-MD5 are not verified; objects get no version ids")),
+    ("GetObject", Some("no Range requests over parts (PartNumber)")),
+    ("HeadObject", None),
+    ("DeleteObject", None),
+    ("DeleteObjects", None),
+    ("ListObjectsV2", None),
+    ("ListObjects", None),
+    ("CopyObject", None),
+    ("CreateMultipartUpload", None),
+    ("UploadPart", None),
+    ("UploadPartCopy", None),
+    ("CompleteMultipartUpload", None),
+    ("AbortMultipartUpload", None),
+    ("ListParts", None),
+    ("ListMultipartUploads", None),
+    ("PutBucketTagging", None),
+    ("GetBucketTagging", None),
+    ("DeleteBucketTagging", None),
+    ("PutObjectTagging", None),
+    ("GetObjectTagging", None),
+    ("DeleteObjectTagging", None),
+    ("GetBucketEncryption", Some("always the SSE-S3 default; PutBucketEncryption is refused")),
+    ("GetBucketPolicy", Some("always NoSuchBucketPolicy; PutBucketPolicy is refused")),
+    ("PutBucketCors", None),
+    ("GetBucketCors", None),
+    ("DeleteBucketCors", None),
+    ("PutBucketVersioning", Some("the status is kept; objects get no version ids")),
+    ("GetBucketVersioning", None),
+];
+
 /// Builds the s3s service over `store`.
 ///
 /// No `S3Auth` is configured: [`request::prepare`] strips signatures first, so s3s sees anonymous
@@ -56,6 +95,21 @@ pub(crate) fn bucket_of_host(host: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operation_list_is_what_the_backend_implements() {
+        let implemented: std::collections::BTreeSet<String> = include_str!("backend.rs")
+            .split("async fn ")
+            .skip(1)
+            .map(|rest| {
+                let name = rest.split('(').next().unwrap_or_default();
+                name.split('_').map(|word| word[..1].to_uppercase() + &word[1..]).collect::<String>()
+            })
+            .collect();
+        let listed: std::collections::BTreeSet<String> =
+            OPERATIONS.iter().map(|(op, _)| (*op).to_owned()).collect();
+        assert_eq!(listed, implemented);
+    }
 
     #[test]
     fn buckets_come_from_localhost_subdomains_only() {
