@@ -40,7 +40,11 @@ pub(crate) async fn serve(
         Ok(prepared) => prepared,
         Err(err) => {
             tracing::debug!(%method, %path, %err, "rejected S3 request");
-            return s3_error(s3s::S3ErrorCode::InvalidRequest, &err.to_string());
+            let code = match err {
+                request::PrepareError::Presign(_) => s3s::S3ErrorCode::AccessDenied,
+                _ => s3s::S3ErrorCode::InvalidRequest,
+            };
+            return s3_error(code, &err.to_string());
         }
     };
     let mut response = match s3.call(prepared).await {

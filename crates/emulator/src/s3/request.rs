@@ -62,6 +62,41 @@ pub(crate) enum PrepareError {
     Body(#[source] hyper::Error),
     #[error("malformed aws-chunked body: {0}")]
     Chunked(&'static str),
+    /// A presigned URL past its `X-Amz-Expires`, or with a lifetime S3 refuses.
+    #[error("{0}")]
+    Presign(String),
+}
+
+/// The longest a SigV4 presigned URL may live: "The maximum expiration time for presigned URL is
+/// one week from time of creation" (Authenticating Requests: Using Query Parameters, Amazon S3 API
+/// Reference).
+const MAX_PRESIGN_SECONDS: i64 = 604_800;
+
+/// Checks a SigV4 presigned URL's lifetime against the wall clock (which the client signed with):
+/// past `X-Amz-Date` + `X-Amz-Expires` S3 answers 403 `AccessDenied` "Request has expired".
+fn check_presign_lifetime(uri: &Uri, now: time::OffsetDateTime) -> Result<(), PrepareError> {
+    let Some(query) = uri.query() else { return Ok(()) };
+    let param = |wanted: &str| {
+        form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == wanted).map(|(_, value)| value)
+    };
+    let (Some(date), Some(expires)) = (param("X-Amz-Date"), param("X-Amz-Expires")) else { return Ok(()) };
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let signed = time::PrimitiveDateTime::parse(&date, format)
+        .map_err(|_| PrepareError::Presign(format!("X-Amz-Date {date} is not a yyyyMMddTHHmmssZ time.")))?
+        .assume_utc();
+    let seconds: i64 = expires
+        .parse()
+        .ok()
+        .filter(|seconds| (1..=MAX_PRESIGN_SECONDS).contains(seconds))
+        .ok_or_else(|| {
+            PrepareError::Presign(format!(
+                "X-Amz-Expires must be between 1 and {MAX_PRESIGN_SECONDS} seconds (one week), got {expires}."
+            ))
+        })?;
+    if now > signed + time::Duration::seconds(seconds) {
+        return Err(PrepareError::Presign("Request has expired".to_owned()));
+    }
+    Ok(())
 }
 
 /// Turns a signed request into an anonymous one with a plain body.
@@ -71,6 +106,7 @@ pub(crate) async fn prepare(request: Request<Incoming>) -> Result<Request<s3s::B
         parts.extensions.insert(region);
     }
     parts.headers.remove(AUTHORIZATION);
+    check_presign_lifetime(&parts.uri, time::OffsetDateTime::now_utc())?;
     if let Some(uri) = strip_presign_params(&parts.uri) {
         parts.uri = uri;
     }
@@ -231,6 +267,21 @@ mod tests {
         assert_eq!(strip_presign_params(&uri).unwrap(), "/b/k?x-id=GetObject");
         let plain: Uri = "/b?list-type=2&prefix=a".parse().unwrap();
         assert_eq!(strip_presign_params(&plain), None);
+    }
+
+    #[test]
+    fn presigned_urls_live_until_their_expiry_and_at_most_a_week() {
+        let uri = |expires: &str| -> Uri {
+            format!("/b/k?X-Amz-Date=20261203T120000Z&X-Amz-Expires={expires}&X-Amz-Signature=x")
+                .parse()
+                .unwrap()
+        };
+        let signed = time::macros::datetime!(2026-12-03 12:00:00 UTC);
+        assert!(check_presign_lifetime(&uri("3600"), signed + time::Duration::seconds(3600)).is_ok());
+        let late = check_presign_lifetime(&uri("3600"), signed + time::Duration::seconds(3601));
+        assert_eq!(late.unwrap_err().to_string(), "Request has expired");
+        assert!(check_presign_lifetime(&uri("604801"), signed).is_err());
+        assert!(check_presign_lifetime(&"/b/k?list-type=2".parse().unwrap(), signed).is_ok());
     }
 
     #[test]

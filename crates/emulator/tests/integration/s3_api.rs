@@ -386,3 +386,43 @@ fn md5_hex_bytes(data: &[u8]) -> [u8; 16] {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A plain GET of `url`, as a browser or `curl` fetches a presigned URL: (status, body).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a presigned URL is fetched without any SDK, as users fetch it"
+)]
+async fn fetch(url: &str) -> (u16, String) {
+    use http_body_util::BodyExt as _;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let response = client.get(url.parse().unwrap()).await.expect("the emulator answers");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn presigned_get_urls_are_served_until_they_expire() {
+    use aws_sdk_s3::presigning::PresigningConfig;
+    use std::time::{Duration, SystemTime};
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("shared").send().await.unwrap();
+    put(&h, "shared", "2026/12/03/report.json", b"{\"ok\":true}\n").await;
+    let presign = |config: PresigningConfig| {
+        h.s3.get_object().bucket("shared").key("2026/12/03/report.json").presigned(config)
+    };
+    let fresh = presign(PresigningConfig::expires_in(Duration::from_secs(3600)).unwrap()).await.unwrap();
+    assert!(fresh.uri().contains("X-Amz-Signature="), "{}", fresh.uri());
+    assert_eq!(fetch(fresh.uri()).await, (200, "{\"ok\":true}\n".to_owned()));
+
+    let signed_two_hours_ago = PresigningConfig::builder()
+        .start_time(SystemTime::now() - Duration::from_secs(7200))
+        .expires_in(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let stale = presign(signed_two_hours_ago).await.unwrap();
+    let (status, body) = fetch(stale.uri()).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("<Code>AccessDenied</Code>") && body.contains("Request has expired"), "{body}");
+}
