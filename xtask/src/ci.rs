@@ -129,9 +129,10 @@ fn optional_stage(sh: &Shell, policy: &Policy, stages: &Stages, stage: &str, nex
                 ignored_tests(sh, nextest, "localstack_host")
             })
         }
-        "clients" => stages.run("client tests: boto3 against `streamproof emulator serve`", || {
-            ignored_tests(sh, nextest, "clients_")
-        }),
+        "clients" => stages
+            .run("client tests: boto3, the AWS CLI and the JavaScript SDK against the emulator", || {
+                ignored_tests(sh, nextest, "clients_")
+            }),
         "browser" => {
             stages.run("HTML report in headless Chromium", || ignored_tests(sh, nextest, "chromium"))
         }

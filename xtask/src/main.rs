@@ -39,7 +39,7 @@ commands:
          write docs/COVERAGE.md (every SDK operation of Kinesis, Firehose and S3, and whether the
          emulator serves it) from the routing tables; --check fails if it is out of date
   clients setup | path
-         install the pinned AWS client tooling (boto3) the client tests use, into its cache directory
+         install the pinned AWS client tooling (boto3, awscli, the JavaScript SDK) the client tests use, into its cache directory
   localstack up | down | status
          keep LocalStack host mode running in the background (streamproof env up --name localstack)
   localstack path

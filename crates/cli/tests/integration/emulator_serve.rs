@@ -6,10 +6,12 @@
 //! install it fails and says why: it never passes without having run the script.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use crate::{clients_home, succeed};
 
 /// What the script does against the endpoint in `AWS_ENDPOINT_URL`: create a bucket, a stream and
 /// a delivery stream reading it, put a record, and wait for the object Firehose writes.
@@ -53,36 +55,11 @@ assert body == b'{"hello":"boto3"}\n', body
 print("OBJECT", key)
 "#;
 
-/// Where `cargo xtask clients setup` installs the client tooling; xtask computes the same default.
-fn clients_home() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STREAMPROOF_CLIENTS_HOME") {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
-    cache.join("streamproof/clients")
-}
-
-fn run(command: &mut Command) -> Result<(), String> {
-    let output = command.output().map_err(|err| format!("cannot run {command:?}: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{command:?} failed with {}:\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
 /// The Python of the clients' virtual environment, with boto3 installed.
 fn python_with_boto3() -> PathBuf {
     let home = clients_home();
     let python = home.join("venv/bin/python");
-    if let Err(err) = run(Command::new(&python).args(["-c", "import boto3"])) {
+    if let Err(err) = succeed(Command::new(&python).args(["-c", "import boto3"])) {
         panic!(
             "\n\nTHIS TEST NEEDS boto3 FROM `cargo xtask clients setup`, WHICH IS NOT INSTALLED IN {}.\n\
              Run `cargo xtask clients setup` (it needs python3 and PyPI), then run the test again.\n\n{err}\n",
@@ -161,7 +138,7 @@ fn clients_boto3_creates_a_stream_puts_a_record_and_lists_the_object() {
     assert!(stdout.contains("OBJECT boto/"), "{stdout}");
 
     // SIGTERM, like Ctrl-C, shuts the server down cleanly.
-    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()])).expect("kill -TERM");
+    succeed(Command::new("kill").args(["-TERM", &server.0.id().to_string()])).expect("kill -TERM");
     let mut rest = Vec::new();
     loop {
         match lines.recv_timeout(Duration::from_secs(30)) {

@@ -1,6 +1,7 @@
 //! The `streamproof` binary as users and CI see it: exit codes and what it prints.
 
 mod capacity;
+mod clients;
 mod credentials;
 mod decode_verify;
 mod emulator_serve;
@@ -81,6 +82,32 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Where `cargo xtask clients setup` installs the client tooling; xtask computes the same default.
+fn clients_home() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STREAMPROOF_CLIENTS_HOME") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
+    cache.join("streamproof/clients")
+}
+
+/// Runs `command`; its output in the error when it fails.
+fn succeed(command: &mut Command) -> Result<(), String> {
+    let output = command.output().map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed with {}:\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }
 
