@@ -525,7 +525,7 @@ mod tests {
         assert_eq!(objects(&s3).iter().map(|(_, data)| &data[..]).collect::<Vec<_>>(), [b"early;"]);
 
         for (key, _) in objects(&s3) {
-            s3.delete_object("bucket", &key).unwrap();
+            s3.delete_object("bucket", &key, OffsetDateTime::now_utc()).unwrap();
         }
         s3.delete_bucket("bucket").unwrap();
         stream.put(&[b"lost;".to_vec()]);

@@ -9,12 +9,12 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use crate::clock::Clock;
 use crate::s3::dto::{
     BUCKET_TAGS, LOCATION_CONSTRAINTS, MAX_KEYS, OBJECT_TAGS, bucket_region, check_content_md5, checked_tags,
-    collect_body, constraint_region, copy_range, copy_source, header_tags, listed, page_size, quoted_etag,
-    tag_count, tag_pairs, tag_set, user_metadata,
+    collect_body, constraint_region, copy_range, copy_source, header_tags, listed, listed_version, page_size,
+    quoted_etag, response_version_id, tag_count, tag_pairs, tag_set, user_metadata,
 };
 use crate::s3::multipart::Uploads;
 use crate::s3::request::SignedRegion;
-use crate::s3::store::{BucketConfig, CorsRule, ListQuery, NewObject, S3Store, StoreError};
+use crate::s3::store::{BucketConfig, CorsRule, ListQuery, NewObject, Object, S3Store, StoreError};
 
 /// Serves the S3 operations the emulator supports; every other operation answers `NotImplemented`.
 #[derive(Debug, Clone)]
@@ -25,8 +25,93 @@ pub(crate) struct S3Backend {
     pub(crate) region: String,
 }
 
+impl S3Backend {
+    /// Whether `bucket` has versioning configured (enabled or suspended).
+    fn versioned(&self, bucket: &str) -> bool {
+        self.store.bucket_config(bucket).is_ok_and(|config| config.versioning.is_some())
+    }
+
+    /// The current object of `key`, or its version `version_id`.
+    fn object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Object> {
+        Ok(match version_id {
+            None => self.store.get_object(bucket, key)?,
+            Some(id) => self.store.get_version(bucket, key, id)?,
+        })
+    }
+
+    /// DeleteObject of `key`, or of its version `version_id`, as DeleteObjects reports each entry.
+    fn delete(&self, bucket: &str, key: String, version_id: Option<String>) -> S3Result<DeletedObject> {
+        Ok(match version_id {
+            Some(id) => {
+                let marker = self.store.delete_version(bucket, &key, &id)?;
+                DeletedObject {
+                    key: Some(key),
+                    delete_marker: marker.then_some(true),
+                    version_id: Some(id),
+                    ..Default::default()
+                }
+            }
+            None => {
+                let marker = self.store.delete_object(bucket, &key, self.clock.now())?;
+                DeletedObject {
+                    key: Some(key),
+                    delete_marker: marker.is_some().then_some(true),
+                    delete_marker_version_id: marker
+                        .map(|id| id.unwrap_or_else(|| crate::s3::versions::NULL_VERSION.to_owned())),
+                    ..Default::default()
+                }
+            }
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for S3Backend {
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let max_keys = page_size(input.max_keys)?;
+        let query = ListQuery {
+            prefix: input.prefix.as_deref().unwrap_or(""),
+            delimiter: input.delimiter.as_deref(),
+            continuation_token: None,
+            start_after: None,
+            marker: input.key_marker.as_deref(),
+            max_keys: max_keys as usize,
+        };
+        let page = self.store.list_versions(&input.bucket, &query, input.version_id_marker.as_deref())?;
+        let (mut versions, mut delete_markers) = (Vec::new(), Vec::new());
+        for entry in page.entries {
+            match listed_version(entry) {
+                Ok(version) => versions.push(version),
+                Err(marker) => delete_markers.push(marker),
+            }
+        }
+        let (next_key_marker, next_version_id_marker) = page.next.unzip();
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            max_keys: Some(max_keys),
+            key_marker: input.key_marker,
+            version_id_marker: input.version_id_marker,
+            is_truncated: Some(next_key_marker.is_some()),
+            next_key_marker,
+            next_version_id_marker,
+            versions: Some(versions),
+            delete_markers: Some(delete_markers),
+            common_prefixes: Some(
+                page.common_prefixes
+                    .into_iter()
+                    .map(|prefix| CommonPrefix { prefix: Some(prefix) })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
     async fn create_bucket(
         &self,
         req: S3Request<CreateBucketInput>,
@@ -135,13 +220,14 @@ impl S3 for S3Backend {
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(quoted_etag(&object)),
             size: i64::try_from(size).ok(),
+            version_id: response_version_id(&object, self.versioned(&input.bucket)),
             ..Default::default()
         }))
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let object = self.store.get_object(&input.bucket, &input.key)?;
+        let object = self.object(&input.bucket, &input.key, input.version_id.as_deref())?;
         let full_length = object.data.len() as u64;
         let (data, content_range) = match &input.range {
             None => (object.data.clone(), None),
@@ -162,13 +248,16 @@ impl S3 for S3Backend {
             content_type: object.content_type.clone(),
             metadata: user_metadata(&object),
             tag_count: tag_count(&object),
+            version_id: response_version_id(&object, self.versioned(&input.bucket)),
             ..Default::default()
         }))
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        let object = self.store.get_object(&req.input.bucket, &req.input.key)?;
+        let input = &req.input;
+        let object = self.object(&input.bucket, &input.key, input.version_id.as_deref())?;
         Ok(S3Response::new(HeadObjectOutput {
+            version_id: response_version_id(&object, self.versioned(&input.bucket)),
             content_length: Some(object.data.len() as i64),
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(quoted_etag(&object)),
@@ -183,8 +272,13 @@ impl S3 for S3Backend {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.store.delete_object(&req.input.bucket, &req.input.key)?;
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let input = req.input;
+        let deleted = self.delete(&input.bucket, input.key, input.version_id)?;
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: deleted.delete_marker,
+            version_id: deleted.delete_marker_version_id.or(deleted.version_id),
+            ..Default::default()
+        }))
     }
 
     async fn delete_objects(
@@ -195,9 +289,9 @@ impl S3 for S3Backend {
         let quiet = input.delete.quiet.unwrap_or(false);
         let mut deleted = Vec::new();
         for identifier in input.delete.objects {
-            self.store.delete_object(&input.bucket, &identifier.key)?;
+            let entry = self.delete(&input.bucket, identifier.key, identifier.version_id)?;
             if !quiet {
-                deleted.push(DeletedObject { key: Some(identifier.key), ..Default::default() });
+                deleted.push(entry);
             }
         }
         Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), ..Default::default() }))

@@ -10,7 +10,7 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use crate::s3::multipart::MultipartError;
-use crate::s3::store::{BucketConfig, Object, StoreError, md5_of};
+use crate::s3::store::{BucketConfig, Object, StoreError, VersionEntry, md5_of};
 
 /// The values CreateBucketConfiguration's `LocationConstraint` takes (S3 API reference,
 /// CreateBucketConfiguration); `EU` is the legacy name of eu-west-1. us-east-1 is not one of them:
@@ -174,6 +174,40 @@ pub(crate) fn listed(key: String, object: &Object) -> s3s::dto::Object {
     }
 }
 
+/// The version id a response names for `object`: its id, or `null` for the null version of a
+/// bucket that has versioning configured; `None` in a bucket that never had it.
+pub(crate) fn response_version_id(object: &Object, versioned: bool) -> Option<String> {
+    match &object.version_id {
+        Some(id) => Some(id.clone()),
+        None => versioned.then(|| crate::s3::versions::NULL_VERSION.to_owned()),
+    }
+}
+
+/// The ListObjectVersions entry of one version: an `ObjectVersion`, or a `DeleteMarkerEntry`.
+pub(crate) fn listed_version(version: VersionEntry) -> Result<ObjectVersion, DeleteMarkerEntry> {
+    let version_id = Some(version.version_id.unwrap_or_else(|| crate::s3::versions::NULL_VERSION.to_owned()));
+    let last_modified = Some(Timestamp::from(version.last_modified));
+    match version.object {
+        Some(object) => Ok(ObjectVersion {
+            e_tag: Some(quoted_etag(&object)),
+            is_latest: Some(version.is_latest),
+            key: Some(version.key),
+            last_modified,
+            size: Some(object.data.len() as i64),
+            storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
+            version_id,
+            ..Default::default()
+        }),
+        None => Err(DeleteMarkerEntry {
+            is_latest: Some(version.is_latest),
+            key: Some(version.key),
+            last_modified,
+            version_id,
+            ..Default::default()
+        }),
+    }
+}
+
 /// A page size as S3 takes it: at most 1000, never negative.
 pub(crate) fn page_size(max_keys: Option<i32>) -> S3Result<i32> {
     let max_keys = max_keys.unwrap_or(MAX_KEYS);
@@ -199,6 +233,8 @@ impl From<StoreError> for S3Error {
             StoreError::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
             StoreError::InvalidContinuationToken => S3ErrorCode::InvalidArgument,
             StoreError::Disk => S3ErrorCode::InternalError,
+            StoreError::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+            StoreError::DeleteMarker => S3ErrorCode::MethodNotAllowed,
         };
         S3Error::with_message(code, err.to_string())
     }

@@ -7,6 +7,7 @@ pub(crate) mod http;
 pub(crate) mod multipart;
 pub(crate) mod request;
 pub(crate) mod store;
+pub(crate) mod versions;
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ pub(crate) const OPERATIONS: &[(&str, Option<&str>)] = &[
     ("GetBucketLocation", None),
     ("ListBuckets", None),
     ("DeleteBucket", None),
-    ("PutObject", Some("checksums other than Content-MD5 are not verified; objects get no version ids")),
+    ("PutObject", Some("checksums other than Content-MD5 are not verified")),
     ("GetObject", Some("no Range requests over parts (PartNumber)")),
     ("HeadObject", None),
     ("DeleteObject", None),
@@ -53,7 +54,11 @@ pub(crate) const OPERATIONS: &[(&str, Option<&str>)] = &[
     ("PutBucketCors", None),
     ("GetBucketCors", None),
     ("DeleteBucketCors", None),
-    ("PutBucketVersioning", Some("the status is kept; objects get no version ids")),
+    ("PutBucketVersioning", Some("MFA delete is not modelled")),
+    (
+        "ListObjectVersions",
+        Some("noncurrent versions live in memory: a data directory keeps current objects only"),
+    ),
     ("GetBucketVersioning", None),
 ];
 

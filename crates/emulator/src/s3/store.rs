@@ -12,6 +12,7 @@ use md5::{Digest, Md5};
 use time::OffsetDateTime;
 
 use crate::clock::truncate_to_millis;
+use crate::s3::versions::{self, History, NULL_VERSION, Version, Versioned, Versioning};
 use crate::sync::lock;
 
 /// All buckets.
@@ -32,7 +33,11 @@ const META_EXT: &str = "meta.json";
 struct Bucket {
     created: OffsetDateTime,
     config: BucketConfig,
+    /// The current object of each key.
     objects: BTreeMap<String, Object>,
+    /// Each key's noncurrent versions and delete markers (`versions.rs`); in memory only, so a data
+    /// directory keeps the current objects alone.
+    history: BTreeMap<String, History<Object>>,
 }
 
 /// A bucket's settings beside its objects, as S3's bucket subresources hold them.
@@ -88,6 +93,34 @@ pub(crate) struct Object {
     /// User metadata (`x-amz-meta-*`), names in lower case.
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) tags: Vec<(String, String)>,
+    /// `None` for the `null` version (an unversioned or versioning-suspended write).
+    pub(crate) version_id: Option<String>,
+}
+
+impl Versioned for Object {
+    fn version_id(&self) -> Option<&str> {
+        self.version_id.as_deref()
+    }
+}
+
+/// One entry of ListObjectVersions: an object version or a delete marker of `key`.
+#[derive(Debug, Clone)]
+pub(crate) struct VersionEntry {
+    pub(crate) key: String,
+    pub(crate) is_latest: bool,
+    /// `None` for a delete marker.
+    pub(crate) object: Option<Object>,
+    pub(crate) version_id: Option<String>,
+    pub(crate) last_modified: OffsetDateTime,
+}
+
+/// One page of ListObjectVersions.
+#[derive(Debug, Default)]
+pub(crate) struct VersionPage {
+    pub(crate) entries: Vec<VersionEntry>,
+    pub(crate) common_prefixes: Vec<String>,
+    /// Where the next page starts (`NextKeyMarker`, `NextVersionIdMarker`) when this one is truncated.
+    pub(crate) next: Option<(String, String)>,
 }
 
 /// Why a store operation failed; the names are the S3 error codes.
@@ -105,6 +138,10 @@ pub(crate) enum StoreError {
     InvalidContinuationToken,
     #[error("the object could not be written to or removed from the data directory")]
     Disk,
+    #[error("the specified version does not exist")]
+    NoSuchVersion,
+    #[error("the specified method is not allowed against this resource: the version is a delete marker")]
+    DeleteMarker,
 }
 
 /// A ListObjects (v1: `marker`) or ListObjectsV2 (`continuation_token`, `start_after`) request.
@@ -187,6 +224,8 @@ struct ObjectMeta {
     metadata: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     tags: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version_id: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -223,6 +262,7 @@ fn write_object_files(dir: &Path, key: &str, object: &Object) -> Result<(), Stor
         etag: Some(object.etag.clone()),
         metadata: object.metadata.clone(),
         tags: object.tags.clone(),
+        version_id: object.version_id.clone(),
     };
     // Data first: a metadata file always has its data beside it.
     let data_path = dir.join(format!("{stem}.{DATA_EXT}"));
@@ -279,10 +319,16 @@ impl S3Store {
                     content_type: meta.content_type,
                     metadata: meta.metadata,
                     tags: meta.tags,
+                    version_id: meta.version_id,
                 };
                 objects.insert(meta.key, object);
             }
-            let bucket = Bucket { created: from_millis(meta.created_ms), config: meta.config, objects };
+            let bucket = Bucket {
+                created: from_millis(meta.created_ms),
+                config: meta.config,
+                objects,
+                history: BTreeMap::new(),
+            };
             buckets.insert(name, bucket);
         }
         tracing::info!(dir = %dir.display(), buckets = buckets.len(), "loaded S3 data");
@@ -316,7 +362,10 @@ impl S3Store {
                 .map_err(|err| disk_error("create a bucket directory", &dir, &err))?;
             write_bucket_meta(&dir, created, &config)?;
         }
-        buckets.insert(name.to_owned(), Bucket { created, config, objects: BTreeMap::new() });
+        buckets.insert(
+            name.to_owned(),
+            Bucket { created, config, objects: BTreeMap::new(), history: BTreeMap::new() },
+        );
         Ok(())
     }
 
@@ -394,20 +443,26 @@ impl S3Store {
         now: OffsetDateTime,
     ) -> Result<Object, StoreError> {
         // Hash before locking; it is the expensive part of a write.
-        let object = Object {
+        let mut object = Object {
             etag: new.etag.unwrap_or_else(|| etag_of(&new.data)),
             data: new.data,
             last_modified: truncate_to_millis(now),
             content_type: new.content_type,
             metadata: new.metadata,
             tags: new.tags,
+            version_id: None,
         };
         let mut buckets = lock(&self.buckets);
-        let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
+        let entry = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let versioning = Versioning::of(entry.config.versioning.as_deref());
+        object.version_id = versions::id_for_write(versioning);
         if let Some(dir) = self.bucket_dir(bucket) {
             write_object_files(&dir, key, &object)?;
         }
-        objects.insert(key.to_owned(), object.clone());
+        let current = entry.objects.insert(key.to_owned(), object.clone());
+        if versioning != Versioning::Unversioned {
+            entry.history.entry(key.to_owned()).or_default().write(versioning, current);
+        }
         Ok(object)
     }
 
@@ -437,20 +492,175 @@ impl S3Store {
         bucket.objects.get(key).cloned().ok_or(StoreError::NoSuchKey)
     }
 
-    /// Deletes an object; deleting a missing key succeeds, as in S3.
-    pub(crate) fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
-        let mut buckets = lock(&self.buckets);
-        let objects = &mut buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?.objects;
-        if objects.remove(key).is_some()
-            && let Some(dir) = self.bucket_dir(bucket)
+    /// Reads version `id` of an object (`null` for the null version).
+    pub(crate) fn get_version(&self, bucket: &str, key: &str, id: &str) -> Result<Object, StoreError> {
+        let buckets = lock(&self.buckets);
+        let bucket = buckets.get(bucket).ok_or(StoreError::NoSuchBucket)?;
+        if let Some(current) =
+            bucket.objects.get(key).filter(|object| versions::names(id, object.version_id()))
         {
+            return Ok(current.clone());
+        }
+        match bucket.history.get(key).and_then(|history| history.get(id)) {
+            Some(Version::Object(object)) => Ok(object.clone()),
+            Some(Version::DeleteMarker { .. }) => Err(StoreError::DeleteMarker),
+            None => Err(StoreError::NoSuchVersion),
+        }
+    }
+
+    /// Deletes an object; deleting a missing key succeeds, as in S3. In a versioned bucket the
+    /// object becomes noncurrent behind a new delete marker, whose version id (`None`: `null`) is
+    /// returned; `None` when the bucket is unversioned.
+    pub(crate) fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let mut buckets = lock(&self.buckets);
+        let entry = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let versioning = Versioning::of(entry.config.versioning.as_deref());
+        let current = self.remove_current(bucket, entry, key)?;
+        if versioning == Versioning::Unversioned {
+            return Ok(None);
+        }
+        let history = entry.history.entry(key.to_owned()).or_default();
+        Ok(history.delete(versioning, current, truncate_to_millis(now)))
+    }
+
+    /// Deletes version `id` of an object for good; returns whether it was a delete marker. When it
+    /// was the current object, the newest remaining version becomes current unless it is a delete
+    /// marker. Deleting a version that does not exist succeeds, as in S3.
+    pub(crate) fn delete_version(&self, bucket: &str, key: &str, id: &str) -> Result<bool, StoreError> {
+        let mut buckets = lock(&self.buckets);
+        let entry = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let marker = if entry.objects.get(key).is_some_and(|object| versions::names(id, object.version_id())) {
+            self.remove_current(bucket, entry, key)?;
+            false
+        } else {
+            let removed = entry.history.get_mut(key).and_then(|history| history.remove(id));
+            matches!(removed, Some(Version::DeleteMarker { .. }))
+        };
+        // With the current object or the latest delete marker gone, the newest remaining version
+        // becomes current, unless it is a delete marker too.
+        if !entry.objects.contains_key(key)
+            && let Some(promoted) = entry.history.get_mut(key).and_then(History::promote)
+        {
+            if let Some(dir) = self.bucket_dir(bucket) {
+                write_object_files(&dir, key, &promoted)?;
+            }
+            entry.objects.insert(key.to_owned(), promoted);
+        }
+        if entry.history.get(key).is_some_and(|history| history.entries.is_empty()) {
+            entry.history.remove(key);
+        }
+        Ok(marker)
+    }
+
+    /// Takes the current object of `key` out of `entry` (and its files out of the data directory).
+    fn remove_current(
+        &self,
+        bucket: &str,
+        entry: &mut Bucket,
+        key: &str,
+    ) -> Result<Option<Object>, StoreError> {
+        let Some(object) = entry.objects.remove(key) else { return Ok(None) };
+        if let Some(dir) = self.bucket_dir(bucket) {
             let stem = object_stem(key);
             let meta_path = dir.join(format!("{stem}.{META_EXT}"));
-            std::fs::remove_file(&meta_path)
+            if let Err(err) = std::fs::remove_file(&meta_path)
                 .and_then(|()| std::fs::remove_file(dir.join(format!("{stem}.{DATA_EXT}"))))
-                .map_err(|err| disk_error("remove an object", &meta_path, &err))?;
+            {
+                entry.objects.insert(key.to_owned(), object);
+                return Err(disk_error("remove an object", &meta_path, &err));
+            }
         }
-        Ok(())
+        Ok(Some(object))
+    }
+
+    /// Lists versions and delete markers, keys in lexicographic order and each key's versions newest
+    /// first (ListObjectVersions), from after (`key_marker`, `version_id_marker`), grouping keys
+    /// under `delimiter` into common prefixes.
+    pub(crate) fn list_versions(
+        &self,
+        bucket: &str,
+        query: &ListQuery<'_>,
+        version_id_marker: Option<&str>,
+    ) -> Result<VersionPage, StoreError> {
+        let buckets = lock(&self.buckets);
+        let bucket = buckets.get(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let keys: std::collections::BTreeSet<&String> = bucket
+            .objects
+            .keys()
+            .chain(bucket.history.keys())
+            .filter(|key| key.starts_with(query.prefix))
+            .collect();
+        let key_marker = query.marker.unwrap_or("");
+        let mut page = VersionPage::default();
+        let mut count = 0usize;
+        for key in keys {
+            if key.as_str() < key_marker || (key.as_str() == key_marker && version_id_marker.is_none()) {
+                continue;
+            }
+            if let Some(prefix) = query.common_prefix_of(key) {
+                if prefix <= key_marker && key_marker.starts_with(prefix) {
+                    continue;
+                }
+                if page.common_prefixes.last().map(String::as_str) != Some(prefix) {
+                    if count == query.max_keys {
+                        page.next = page.entries.last().map(|e| {
+                            (e.key.clone(), e.version_id.clone().unwrap_or_else(|| NULL_VERSION.to_owned()))
+                        });
+                        break;
+                    }
+                    page.common_prefixes.push(prefix.to_owned());
+                    count += 1;
+                }
+                continue;
+            }
+            let current = bucket.objects.get(key).map(|object| VersionEntry {
+                key: key.clone(),
+                is_latest: false,
+                version_id: object.version_id.clone(),
+                last_modified: object.last_modified,
+                object: Some(object.clone()),
+            });
+            let older = bucket.history.get(key).into_iter().flat_map(|history| history.entries.iter().rev());
+            let older = older.map(|version| match version {
+                Version::Object(object) => VersionEntry {
+                    key: key.clone(),
+                    is_latest: false,
+                    version_id: object.version_id.clone(),
+                    last_modified: object.last_modified,
+                    object: Some(object.clone()),
+                },
+                Version::DeleteMarker { version_id, last_modified } => VersionEntry {
+                    key: key.clone(),
+                    is_latest: false,
+                    version_id: version_id.clone(),
+                    last_modified: *last_modified,
+                    object: None,
+                },
+            });
+            let mut skipping = key.as_str() == key_marker;
+            for (index, mut version) in current.into_iter().chain(older).enumerate() {
+                version.is_latest = index == 0;
+                let id = version.version_id.as_deref().unwrap_or(NULL_VERSION);
+                if skipping {
+                    skipping = version_id_marker != Some(id);
+                    continue;
+                }
+                if count == query.max_keys {
+                    page.next = page.entries.last().map(|e| {
+                        (e.key.clone(), e.version_id.clone().unwrap_or_else(|| NULL_VERSION.to_owned()))
+                    });
+                    return Ok(page);
+                }
+                page.entries.push(version);
+                count += 1;
+            }
+        }
+        Ok(page)
     }
 
     /// Lists one page of keys in lexicographic order, grouping keys under `delimiter` into common prefixes.
@@ -581,7 +791,7 @@ mod tests {
             store.create_bucket("b", OffsetDateTime::now_utc()).unwrap_err(),
             StoreError::BucketAlreadyOwnedByYou
         );
-        store.delete_object("b", "k").unwrap();
+        store.delete_object("b", "k", OffsetDateTime::now_utc()).unwrap();
         store.delete_bucket("b").unwrap();
         assert!(!store.has_bucket("b"));
     }
@@ -599,7 +809,7 @@ mod tests {
                 .unwrap();
             store.put_object("b", "k", Bytes::from_static(b"two"), None, now).unwrap();
             store.put_object("b", "deleted", Bytes::from_static(b"x"), None, now).unwrap();
-            store.delete_object("b", "deleted").unwrap();
+            store.delete_object("b", "deleted", OffsetDateTime::now_utc()).unwrap();
             store.delete_bucket("gone").unwrap();
         }
         let store = S3Store::open(dir.path()).unwrap();

@@ -426,3 +426,87 @@ async fn presigned_get_urls_are_served_until_they_expire() {
     assert_eq!(status, 403);
     assert!(body.contains("<Code>AccessDenied</Code>") && body.contains("Request has expired"), "{body}");
 }
+
+/// Every version and delete marker of `bucket` through ListObjectVersions, one entry per page:
+/// (key, version id, latest, is a delete marker), newest first per key.
+async fn all_versions(h: &Harness, bucket: &str) -> Vec<(String, String, bool, bool)> {
+    let (mut key_marker, mut version_marker) = (None, None);
+    let mut all = Vec::new();
+    loop {
+        let page =
+            h.s3.list_object_versions()
+                .bucket(bucket)
+                .max_keys(1)
+                .set_key_marker(key_marker)
+                .set_version_id_marker(version_marker)
+                .send()
+                .await
+                .unwrap();
+        for version in page.versions() {
+            let id = version.version_id().unwrap().to_owned();
+            all.push((version.key().unwrap().to_owned(), id, version.is_latest().unwrap(), false));
+        }
+        for marker in page.delete_markers() {
+            let id = marker.version_id().unwrap().to_owned();
+            all.push((marker.key().unwrap().to_owned(), id, marker.is_latest().unwrap(), true));
+        }
+        assert!(page.versions().len() + page.delete_markers().len() <= 1, "MaxKeys holds");
+        if !page.is_truncated().unwrap_or(false) {
+            return all;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+#[tokio::test]
+async fn versioned_buckets_keep_every_version_behind_delete_markers() {
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("history").send().await.unwrap();
+    let unversioned =
+        h.s3.put_object().bucket("history").key("k").body(ByteStream::from_static(b"v0")).send().await;
+    assert_eq!(unversioned.unwrap().version_id(), None, "no version id before versioning");
+    let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    h.s3.put_bucket_versioning().bucket("history").versioning_configuration(enabled).send().await.unwrap();
+    let mut ids = Vec::new();
+    for body in [&b"v1"[..], b"v2"] {
+        let put =
+            h.s3.put_object().bucket("history").key("k").body(ByteStream::from_static(body)).send().await;
+        ids.push(put.unwrap().version_id().expect("a version id").to_owned());
+    }
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(body(&h, "history", "k").await, b"v2");
+    let old = h.s3.get_object().bucket("history").key("k").version_id(&ids[0]).send().await.unwrap();
+    assert_eq!(old.version_id(), Some(ids[0].as_str()));
+    assert_eq!(old.body.collect().await.unwrap().into_bytes().as_ref(), b"v1");
+    let null = h.s3.get_object().bucket("history").key("k").version_id("null").send().await.unwrap();
+    assert_eq!(null.body.collect().await.unwrap().into_bytes().as_ref(), b"v0", "the pre-versioning object");
+
+    // A delete without a version id hides the key behind a delete marker; the versions stay.
+    let deleted = h.s3.delete_object().bucket("history").key("k").send().await.unwrap();
+    assert_eq!(deleted.delete_marker(), Some(true));
+    let marker = deleted.version_id().expect("the marker's version id").to_owned();
+    let gone = h.s3.get_object().bucket("history").key("k").send().await.unwrap_err();
+    assert_eq!(code(&gone.into_service_error()), "NoSuchKey");
+    let listed = h.s3.list_objects_v2().bucket("history").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(0), "a deleted key is not listed");
+    let of_marker = h.s3.head_object().bucket("history").key("k").version_id(&marker).send().await;
+    assert!(of_marker.is_err(), "a delete marker has no object to read");
+    assert_eq!(
+        all_versions(&h, "history").await,
+        [
+            ("k".to_owned(), marker.clone(), true, true),
+            ("k".to_owned(), ids[1].clone(), false, false),
+            ("k".to_owned(), ids[0].clone(), false, false),
+            ("k".to_owned(), "null".to_owned(), false, false),
+        ]
+    );
+
+    // Deleting the marker by its version id brings the newest version back.
+    h.s3.delete_object().bucket("history").key("k").version_id(&marker).send().await.unwrap();
+    assert_eq!(body(&h, "history", "k").await, b"v2");
+    h.s3.delete_object().bucket("history").key("k").version_id(&ids[1]).send().await.unwrap();
+    assert_eq!(body(&h, "history", "k").await, b"v1", "deleting the current version promotes the previous");
+    let missing = h.s3.get_object().bucket("history").key("k").version_id(&ids[1]).send().await.unwrap_err();
+    assert_eq!(code(&missing.into_service_error()), "NoSuchVersion");
+}
