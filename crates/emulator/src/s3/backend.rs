@@ -12,6 +12,7 @@ use crate::s3::dto::{
     collect_body, constraint_region, copy_range, copy_source, header_tags, listed, listed_version, page_size,
     quoted_etag, response_version_id, tag_count, tag_pairs, tag_set, user_metadata,
 };
+use crate::s3::metrics;
 use crate::s3::multipart::Uploads;
 use crate::s3::request::SignedRegion;
 use crate::s3::store::{BucketConfig, CorsRule, ListQuery, NewObject, Object, S3Store, StoreError};
@@ -67,6 +68,47 @@ impl S3Backend {
 
 #[async_trait::async_trait]
 impl S3 for S3Backend {
+    async fn put_bucket_metrics_configuration(
+        &self,
+        req: S3Request<PutBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketMetricsConfigurationOutput>> {
+        let input = req.input;
+        metrics::put(&self.store, &input.bucket, &input.id, input.metrics_configuration)?;
+        Ok(S3Response::new(PutBucketMetricsConfigurationOutput::default()))
+    }
+
+    async fn get_bucket_metrics_configuration(
+        &self,
+        req: S3Request<GetBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketMetricsConfigurationOutput>> {
+        let configuration = metrics::get(&self.store, &req.input.bucket, &req.input.id)?;
+        Ok(S3Response::new(GetBucketMetricsConfigurationOutput {
+            metrics_configuration: Some(configuration),
+        }))
+    }
+
+    async fn list_bucket_metrics_configurations(
+        &self,
+        req: S3Request<ListBucketMetricsConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketMetricsConfigurationsOutput>> {
+        let input = req.input;
+        let (page, next) = metrics::list(&self.store, &input.bucket, input.continuation_token.as_deref())?;
+        Ok(S3Response::new(ListBucketMetricsConfigurationsOutput {
+            continuation_token: input.continuation_token,
+            is_truncated: Some(next.is_some()),
+            metrics_configuration_list: Some(page),
+            next_continuation_token: next,
+        }))
+    }
+
+    async fn delete_bucket_metrics_configuration(
+        &self,
+        req: S3Request<DeleteBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<DeleteBucketMetricsConfigurationOutput>> {
+        metrics::delete(&self.store, &req.input.bucket, &req.input.id)?;
+        Ok(S3Response::new(DeleteBucketMetricsConfigurationOutput::default()))
+    }
+
     async fn list_object_versions(
         &self,
         req: S3Request<ListObjectVersionsInput>,
@@ -741,7 +783,7 @@ impl S3 for S3Backend {
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        // The status is kept and reported; objects keep one version each (no version ids yet).
+        // The status decides how writes and deletes treat versions (`versions.rs`).
         let input = req.input;
         let status = input.versioning_configuration.status.map(|status| status.as_str().to_owned());
         match status.as_deref() {

@@ -4,6 +4,7 @@ pub(crate) mod backend;
 pub(crate) mod cors;
 pub(crate) mod dto;
 pub(crate) mod http;
+pub(crate) mod metrics;
 pub(crate) mod multipart;
 pub(crate) mod request;
 pub(crate) mod store;
@@ -60,6 +61,13 @@ pub(crate) const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("noncurrent versions live in memory: a data directory keeps current objects only"),
     ),
     ("GetBucketVersioning", None),
+    (
+        "PutBucketMetricsConfiguration",
+        Some("kept and described back; no CloudWatch request metrics are published"),
+    ),
+    ("GetBucketMetricsConfiguration", None),
+    ("ListBucketMetricsConfigurations", None),
+    ("DeleteBucketMetricsConfiguration", None),
 ];
 
 /// Builds the s3s service over `store`.

@@ -55,6 +55,9 @@ pub(crate) struct BucketConfig {
     /// The bucket's CORS rules, once configured.
     #[serde(default)]
     pub(crate) cors: Option<Vec<CorsRule>>,
+    /// Metrics configurations by id, each as PutBucketMetricsConfiguration gave it (`metrics.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) metrics: BTreeMap<String, serde_json::Value>,
 }
 
 /// One CORS rule of a bucket, as `PutBucketCors` gives it.
@@ -534,7 +537,8 @@ impl S3Store {
     pub(crate) fn delete_version(&self, bucket: &str, key: &str, id: &str) -> Result<bool, StoreError> {
         let mut buckets = lock(&self.buckets);
         let entry = buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
-        let marker = if entry.objects.get(key).is_some_and(|object| versions::names(id, object.version_id())) {
+        let marker = if entry.objects.get(key).is_some_and(|object| versions::names(id, object.version_id()))
+        {
             self.remove_current(bucket, entry, key)?;
             false
         } else {

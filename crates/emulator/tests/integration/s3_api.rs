@@ -510,3 +510,61 @@ async fn versioned_buckets_keep_every_version_behind_delete_markers() {
     let missing = h.s3.get_object().bucket("history").key("k").version_id(&ids[1]).send().await.unwrap_err();
     assert_eq!(code(&missing.into_service_error()), "NoSuchVersion");
 }
+
+#[tokio::test]
+async fn metrics_configurations_round_trip_page_and_never_touch_objects() {
+    use aws_sdk_s3::types::{MetricsConfiguration, MetricsFilter};
+    let h = Harness::start().await;
+    h.s3.create_bucket().bucket("metered").send().await.unwrap();
+    put(&h, "metered", "logs/a", b"a").await;
+    let configuration = |id: &str| {
+        MetricsConfiguration::builder()
+            .id(id)
+            .filter(MetricsFilter::Prefix("logs/".to_owned()))
+            .build()
+            .unwrap()
+    };
+    for i in 0..101 {
+        let id = format!("cfg-{i:03}");
+        let put =
+            h.s3.put_bucket_metrics_configuration()
+                .bucket("metered")
+                .id(&id)
+                .metrics_configuration(configuration(&id));
+        put.send().await.unwrap();
+    }
+    let got = h.s3.get_bucket_metrics_configuration().bucket("metered").id("cfg-007").send().await.unwrap();
+    let got = got.metrics_configuration().unwrap();
+    assert_eq!((got.id(), got.filter()), ("cfg-007", Some(&MetricsFilter::Prefix("logs/".to_owned()))));
+    let mismatched =
+        h.s3.put_bucket_metrics_configuration()
+            .bucket("metered")
+            .id("other")
+            .metrics_configuration(configuration("cfg-000"))
+            .send()
+            .await
+            .unwrap_err();
+    assert_eq!(code(&mismatched.into_service_error()), "InvalidArgument");
+
+    let first = h.s3.list_bucket_metrics_configurations().bucket("metered").send().await.unwrap();
+    assert_eq!(first.metrics_configuration_list().len(), 100);
+    assert_eq!(first.is_truncated(), Some(true));
+    let token = first.next_continuation_token().unwrap().to_owned();
+    let rest =
+        h.s3.list_bucket_metrics_configurations()
+            .bucket("metered")
+            .continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+    let ids: Vec<&str> = rest.metrics_configuration_list().iter().map(|c| c.id()).collect();
+    assert_eq!(ids, ["cfg-100"]);
+    assert_eq!(rest.is_truncated(), Some(false));
+
+    h.s3.delete_bucket_metrics_configuration().bucket("metered").id("cfg-007").send().await.unwrap();
+    let gone =
+        h.s3.get_bucket_metrics_configuration().bucket("metered").id("cfg-007").send().await.unwrap_err();
+    let raw_status = gone.raw_response().map(|r| r.status().as_u16());
+    assert_eq!((code(&gone.into_service_error()), raw_status), ("NoSuchConfiguration".to_owned(), Some(404)));
+    assert_eq!(body(&h, "metered", "logs/a").await, b"a", "objects are untouched");
+}
