@@ -35,6 +35,7 @@ mod faults;
 mod firehose;
 mod json;
 mod kinesis;
+mod logs;
 mod s3;
 mod search;
 mod server;
@@ -72,7 +73,7 @@ use state::State;
 /// One operation the emulator serves, as the coverage table lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServedOperation {
-    /// `Kinesis`, `Firehose` or `S3`.
+    /// `Kinesis`, `Firehose`, `CloudWatch Logs` or `S3`.
     pub service: &'static str,
     /// The operation's name in the service's API reference, such as `PutRecords`.
     pub operation: &'static str,
@@ -94,6 +95,7 @@ pub fn coverage() -> Vec<ServedOperation> {
     let mut served =
         json("Kinesis", &[kinesis::ROUTES, kinesis::settings::ROUTES, kinesis::consumers::ROUTES]);
     served.extend(json("Firehose", &[firehose::ROUTES, firehose::tags::ROUTES, firehose::update::ROUTES]));
+    served.extend(json("CloudWatch Logs", &[logs::ROUTES]));
     served.extend(s3::OPERATIONS.iter().map(|&(operation, partial)| ServedOperation {
         service: "S3",
         operation,
@@ -222,6 +224,7 @@ impl Emulator {
             firehose: FirehoseRegistry::default(),
             s3: Arc::clone(&s3_store),
             search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
+            logs: Arc::default(),
             faults,
             lambdas: config.lambdas,
             transforms: Arc::default(),

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::error::ApiError;
 use crate::state::State;
-use crate::{firehose, json, kinesis, s3, search};
+use crate::{firehose, json, kinesis, logs, s3, search};
 
 /// Largest awsJson1_1 request body; a full PutRecords request is about 7 MiB once base64-encoded.
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
@@ -100,6 +100,7 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 enum Target {
     Kinesis(String),
     Firehose(String),
+    Logs(String),
     /// The in-process search domains, under `/_opensearch/`.
     Search,
     S3,
@@ -116,6 +117,8 @@ fn target(request: &Request<Incoming>) -> Target {
         Target::Kinesis(op.to_owned())
     } else if let Some(op) = target.strip_prefix(firehose::TARGET_PREFIX) {
         Target::Firehose(op.to_owned())
+    } else if let Some(op) = target.strip_prefix(logs::TARGET_PREFIX) {
+        Target::Logs(op.to_owned())
     } else {
         Target::S3
     }
@@ -133,6 +136,10 @@ async fn route(
         },
         Target::Firehose(op) => match read_json_body(request).await {
             Ok(body) => firehose::handle(&state, &op, &body),
+            Err(err) => json::error(&err),
+        },
+        Target::Logs(op) => match read_json_body(request).await {
+            Ok(body) => logs::handle(&state, &op, &body),
             Err(err) => json::error(&err),
         },
         Target::Search => serve_search(&state, request).await,

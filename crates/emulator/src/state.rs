@@ -8,6 +8,7 @@ use crate::firehose::processor::TransformLog;
 use crate::firehose::registry::FirehoseRegistry;
 use crate::firehose::transform::TransformConfig;
 use crate::kinesis::store::KinesisStore;
+use crate::logs::store::LogsStore;
 use crate::s3::store::S3Store;
 use crate::search::SearchRegistry;
 
@@ -27,4 +28,6 @@ pub(crate) struct State {
     pub(crate) transforms: Arc<TransformLog>,
     /// The in-process search domains (OpenSearch and Elasticsearch destinations).
     pub(crate) search: Arc<SearchRegistry>,
+    /// CloudWatch Logs: the users' own log groups and the delivery-error logs of delivery streams.
+    pub(crate) logs: Arc<LogsStore>,
 }

@@ -191,7 +191,7 @@ impl DeliveryStream {
 
     /// Where this stream's objects go under `destination`, for the task's sink and backup.
     pub(crate) fn output<'a>(&'a self, destination: &'a Destination, context: &'a TaskContext) -> Output<'a> {
-        Output { name: &self.name, destination, context }
+        Output { name: &self.name, arn: &self.arn, destination, context }
     }
 
     /// Asks the delivery task to stop.
@@ -434,6 +434,7 @@ mod tests {
                 clock,
                 search: Arc::new(SearchRegistry::new(Arc::clone(&faults))),
                 faults: Arc::clone(&faults),
+                logs: Arc::default(),
             },
         ));
         (stream, s3, task, faults)

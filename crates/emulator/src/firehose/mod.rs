@@ -178,6 +178,7 @@ fn create_delivery_stream(state: &State, body: &[u8]) -> OpResult {
         clock: state.clock,
         faults: Arc::clone(&state.faults),
         search: Arc::clone(&state.search),
+        logs: Arc::clone(&state.logs),
     };
     state.firehose.start(stream, context, &state.account_id)?;
     tracing::debug!(delivery_stream = %name, "created delivery stream");

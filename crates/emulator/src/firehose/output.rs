@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::faults::FaultInjector;
 use crate::firehose::config::Destination;
 use crate::firehose::key;
+use crate::logs::store::{LogEvent, LogsStore};
 use crate::s3::store::{S3Store, StoreError};
 use crate::search::SearchRegistry;
 use vocabulary::PrefixTemplate;
@@ -36,6 +37,8 @@ pub(crate) struct TaskContext {
     pub(crate) faults: Arc<FaultInjector>,
     /// The in-process search domains a search destination may deliver to.
     pub(crate) search: Arc<SearchRegistry>,
+    /// Where delivery errors go when the destination's `CloudWatchLoggingOptions` enable them.
+    pub(crate) logs: Arc<LogsStore>,
 }
 
 /// One stream's view of its bucket: what a sink needs to name and write objects, and nothing that
@@ -43,6 +46,7 @@ pub(crate) struct TaskContext {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Output<'a> {
     pub(crate) name: &'a str,
+    pub(crate) arn: &'a str,
     pub(crate) destination: &'a Destination,
     pub(crate) context: &'a TaskContext,
 }
@@ -60,6 +64,39 @@ impl Output<'_> {
                 self.context.clock.now(),
             )
             .map(drop)
+    }
+
+    /// Records a delivery error in the log group and stream the destination's
+    /// `CloudWatchLoggingOptions` name, when they enable logging, as Firehose's error logs hold them:
+    /// one JSON event naming the delivery stream, the destination, the version, the error code
+    /// (`S3.NoSuchBucket`, `Lambda.FunctionError`…), the message and, for a processor, its ARN
+    /// ("Monitoring Amazon Data Firehose using CloudWatch Logs", Firehose Developer Guide). The group
+    /// and stream are created when they do not exist yet; they are always logged to the emulator's
+    /// own log too.
+    pub(crate) fn log_error(&self, error_code: &str, message: &str, processor: Option<&str>) {
+        tracing::warn!(delivery_stream = %self.name, error_code, message, "delivery error");
+        let logging = &self.destination.logging;
+        let (true, Some(group), Some(stream)) =
+            (logging.enabled, logging.log_group_name.as_deref(), logging.log_stream_name.as_deref())
+        else {
+            return;
+        };
+        let mut event = serde_json::json!({
+            "deliveryStreamARN": self.arn,
+            "destination": format!("arn:aws:s3:::{}", self.destination.bucket),
+            "deliveryStreamVersionId": self.destination.version,
+            "message": message,
+            "errorCode": error_code,
+        });
+        if let Some(processor) = processor {
+            event["processor"] = serde_json::Value::from(processor);
+        }
+        let now = crate::clock::unix_millis(self.context.clock.now());
+        self.context.logs.append(
+            group,
+            stream,
+            LogEvent { timestamp: now, ingestion_time: now, message: event.to_string() },
+        );
     }
 
     /// After a failed write of an object whose oldest record arrived at `oldest`: when to write it

@@ -52,6 +52,10 @@ pub(crate) async fn transform_batch(
             }),
             TransformOutcome::Failed { error_code, error_message, attempts } => {
                 let function_arn = &lambda.config.function_arn;
+                if !failed.iter().any(|(code, _)| *code == error_code) {
+                    // One log event per error code and batch, as the error log aggregates them.
+                    out.log_error(&error_code, &error_message, Some(function_arn));
+                }
                 documents.extend(error_document(
                     record,
                     &error_code,

@@ -14,6 +14,7 @@ use crate::firehose::buffer::{Batch, Faulted};
 use crate::firehose::output::Output;
 use crate::firehose::search::SearchDestination;
 use crate::firehose::search_delivery::SearchDelivery;
+use crate::s3::store::StoreError;
 
 /// Where a stream's flushed batches go. Each sink owns its retry and pause rules; both write objects
 /// through the stream's [`Output`], and neither reaches back into the stream.
@@ -147,6 +148,14 @@ fn deliver(
                 context.faults.record_all(batch.faulted.map(|faulted| faulted.events).unwrap_or_default());
             }
             Err(err) => {
+                match err {
+                    StoreError::NoSuchBucket => out.log_error(
+                        "S3.NoSuchBucket",
+                        &format!("The specified bucket does not exist: {}.", destination.bucket),
+                        None,
+                    ),
+                    other => out.log_error("S3.InternalError", &other.to_string(), None),
+                }
                 let Some(again) = out.retry_at(batch.oldest) else {
                     tracing::error!(
                         delivery_stream = %out.name,

@@ -9,6 +9,7 @@ mod firehose_tags;
 mod firehose_update;
 mod kinesis;
 mod kinesis_settings;
+mod logs;
 mod quotas;
 mod routing;
 mod s3;
