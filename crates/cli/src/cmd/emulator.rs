@@ -172,7 +172,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Err(error) => return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error)),
     };
     let endpoint = emulator.endpoint();
-    println!("streamproof emulator: Kinesis, Firehose and S3 at {endpoint}");
+    println!("streamproof emulator: Kinesis, Firehose, S3 and CloudWatch Logs at {endpoint}");
     println!(
         "time scale {}; S3 data {}",
         args.time_scale,
@@ -186,6 +186,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     println!(
         "S3 takes path-style requests, or virtual-host style at http://<bucket>.localhost:{}",
         emulator.local_addr().port()
+    );
+    println!(
+        "Delivery errors go to the log group and stream a destination's CloudWatchLoggingOptions name: \
+         aws logs filter-log-events --log-group-name <group>"
     );
     if !faults.is_empty() {
         println!("injecting faults (ground truth is printed on stop and logged as it happens): {faults:?}");

@@ -159,6 +159,41 @@ fn clients_aws_cli_moves_syncs_lists_and_copies_multipart_against_env_up() {
     let copy = back.path().join("big.bin");
     held.aws(&["s3", "cp", &format!("{bucket}/big.bin"), copy.to_str().unwrap()]);
     assert!(std::fs::read(&copy).unwrap() == big, "the object reads back byte for byte");
+
+    // CloudWatch Logs, where delivery errors go, through `aws logs`.
+    held.aws(&["logs", "create-log-group", "--log-group-name", "/streamproof/cli"]);
+    held.aws(&[
+        "logs",
+        "create-log-stream",
+        "--log-group-name",
+        "/streamproof/cli",
+        "--log-stream-name",
+        "s",
+    ]);
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let event = format!("timestamp={now_ms},message=hello from the cli");
+    held.aws(&[
+        "logs",
+        "put-log-events",
+        "--log-group-name",
+        "/streamproof/cli",
+        "--log-stream-name",
+        "s",
+        "--log-events",
+        &event,
+    ]);
+    let events = held.aws(&[
+        "logs",
+        "filter-log-events",
+        "--log-group-name",
+        "/streamproof/cli",
+        "--filter-pattern",
+        "hello",
+        "--output",
+        "json",
+    ]);
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    assert_eq!(events["events"][0]["message"], "hello from the cli", "{events}");
 }
 
 /// The reading script from blog posts about Firehose backups, as people copy it: list an hour's
