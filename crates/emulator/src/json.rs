@@ -54,18 +54,22 @@ impl<S> Route<S> {
 }
 
 /// Runs operation `op` from the first of `tables` that routes it, or answers AWS's
-/// `UnknownOperationException` naming `{prefix}{op}`.
+/// `UnknownOperationException` naming `{prefix}{op}`; an error becomes its JSON response.
 pub(crate) fn dispatch<S>(
     tables: &[&[Route<S>]],
     prefix: &str,
     state: &S,
     op: &str,
     body: &[u8],
-) -> OpResult {
-    match tables.iter().flat_map(|table| table.iter()).find(|route| route.operation == op) {
+) -> Response<s3s::Body> {
+    let result = match tables.iter().flat_map(|table| table.iter()).find(|route| route.operation == op) {
         Some(route) => (route.handler)(state, body),
         None => Err(ApiError::unknown_operation(&format!("{prefix}{op}"))),
-    }
+    };
+    result.unwrap_or_else(|err| {
+        tracing::debug!(service = prefix, op, code = err.code, message = %err.message, "request failed");
+        error(&err)
+    })
 }
 
 /// Parses a request body; an empty body counts as `{}`, as AWS services accept.

@@ -21,7 +21,6 @@ pub(crate) mod update;
 
 use std::sync::Arc;
 
-use http::Response;
 
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultKind};
@@ -45,15 +44,8 @@ const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 const MAX_RECORD_BYTES: usize = 1000 * 1024;
 
 /// Runs the Firehose operation `op` on a JSON request body.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
-    let result = json::dispatch(&[ROUTES, tags::ROUTES, update::ROUTES], TARGET_PREFIX, state, op, body);
-    match result {
-        Ok(response) => response,
-        Err(err) => {
-            tracing::debug!(op, code = err.code, message = %err.message, "Firehose request failed");
-            json::error(&err)
-        }
-    }
+pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
+    json::dispatch(&[ROUTES, tags::ROUTES, update::ROUTES], TARGET_PREFIX, state, op, body)
 }
 
 /// The delivery stream and record operations; `tags` and `update` route the rest.

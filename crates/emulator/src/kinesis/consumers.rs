@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::error::ApiError;
 use crate::json::{self, OpResult, Route};
 use crate::kinesis::api::*;
-use crate::kinesis::store::{Consumer, ConsumerRef};
+use crate::kinesis::store::{Consumer, ConsumerRef, check_name};
 use crate::state::State;
 use crate::sync::lock;
 
@@ -34,20 +34,9 @@ fn out(consumer: &Consumer, status: &'static str) -> ConsumerOut {
     }
 }
 
-fn validate_name(name: &str) -> Result<(), ApiError> {
-    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if name.is_empty() || name.len() > 128 || !valid_chars {
-        return Err(ApiError::validation(format!(
-            "Value '{name}' at 'consumerName' failed to satisfy constraint: Member must satisfy regular \
-             expression pattern: [a-zA-Z0-9_.-]+ and have length between 1 and 128"
-        )));
-    }
-    Ok(())
-}
-
 fn register(state: &State, body: &[u8]) -> OpResult {
     let input: RegisterStreamConsumerInput = json::parse(body)?;
-    validate_name(&input.consumer_name)?;
+    check_name("consumerName", &input.consumer_name)?;
     let stream = state.kinesis.get(None, Some(&input.stream_arn))?;
     let created = state.clock.now();
     let mut consumers = lock(&stream.consumers);

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::Response;
 
 use crate::clock::unix_millis;
 use crate::error::ApiError;
@@ -43,16 +42,8 @@ const ITERATOR_LIFETIME_MS: i64 = 5 * 60 * 1000;
 const MAX_SHARDS_PER_STREAM: i64 = 500;
 
 /// Runs the Kinesis operation `op` on a JSON request body.
-pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> Response<s3s::Body> {
-    let result =
-        json::dispatch(&[ROUTES, settings::ROUTES, consumers::ROUTES], TARGET_PREFIX, state, op, body);
-    match result {
-        Ok(response) => response,
-        Err(err) => {
-            tracing::debug!(op, code = err.code, message = %err.message, "Kinesis request failed");
-            json::error(&err)
-        }
-    }
+pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
+    json::dispatch(&[ROUTES, settings::ROUTES, consumers::ROUTES], TARGET_PREFIX, state, op, body)
 }
 
 /// The stream and record operations; `settings` and `consumers` route the rest.
@@ -76,7 +67,7 @@ pub(crate) const ROUTES: &[Route<State>] = &[
 
 fn create_stream(state: &State, body: &[u8]) -> OpResult {
     let input: CreateStreamInput = json::parse(body)?;
-    validate_stream_name(&input.stream_name)?;
+    store::check_name("streamName", &input.stream_name)?;
     let mode = match input.stream_mode_details.as_ref().map(|d| d.stream_mode.as_str()) {
         None => None,
         Some("PROVISIONED") => Some(StreamMode::Provisioned),
@@ -115,17 +106,6 @@ fn create_stream(state: &State, body: &[u8]) -> OpResult {
     let stream = state.kinesis.create(&input.stream_name, shards, mode, state.clock.now())?;
     tracing::debug!(stream = %stream.name, shards, "created Kinesis stream");
     Ok(json::ok(&Empty {}))
-}
-
-fn validate_stream_name(name: &str) -> Result<(), ApiError> {
-    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if name.is_empty() || name.len() > 128 || !valid_chars {
-        return Err(ApiError::validation(format!(
-            "Value '{name}' at 'streamName' failed to satisfy constraint: Member must satisfy regular \
-             expression pattern: [a-zA-Z0-9_.-]+ and have length between 1 and 128"
-        )));
-    }
-    Ok(())
 }
 
 fn lookup(state: &State, name: Option<&str>, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
@@ -415,14 +395,7 @@ fn throttled(state: &State, stream: &Stream, shard_index: usize) -> ApiError {
 fn get_shard_iterator(state: &State, body: &[u8]) -> OpResult {
     let input: GetShardIteratorInput = json::parse(body)?;
     let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let shard_index = stream.shard_index(&input.shard_id).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Shard {} in stream {} under account {} does not exist",
-            input.shard_id,
-            stream.name,
-            state.kinesis.account_id()
-        ))
-    })?;
+    let shard_index = stream.shard_or_not_found(&input.shard_id, state.kinesis.account_id())?;
     let start = StartingPosition::parse(
         ("ShardIteratorType", &input.shard_iterator_type),
         input.starting_sequence_number.as_deref(),

@@ -522,7 +522,30 @@ pub(crate) fn shard_id(index: usize) -> String {
     format!("shardId-{index:012}")
 }
 
+/// Checks a stream or consumer name against AWS's pattern, `[a-zA-Z0-9_.-]+` of 1 to 128 characters;
+/// `field` is the member's name in the error (`streamName`, `consumerName`).
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if name.is_empty() || name.len() > 128 || !valid_chars {
+        return Err(ApiError::validation(format!(
+            "Value '{name}' at '{field}' failed to satisfy constraint: Member must satisfy regular \
+             expression pattern: [a-zA-Z0-9_.-]+ and have length between 1 and 128"
+        )));
+    }
+    Ok(())
+}
+
 impl Stream {
+    /// The index of shard `shard_id`, or AWS's `ResourceNotFoundException` naming it.
+    pub(crate) fn shard_or_not_found(&self, shard_id: &str, account_id: &str) -> Result<usize, ApiError> {
+        self.shard_index(shard_id).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Shard {shard_id} in stream {} under account {account_id} does not exist",
+                self.name
+            ))
+        })
+    }
+
     /// The index of the shard with this id.
     pub(crate) fn shard_index(&self, shard_id: &str) -> Option<usize> {
         self.shards.iter().position(|shard| shard.id == shard_id)

@@ -40,14 +40,7 @@ const MAX_EVENT_RECORDS: usize = 10_000;
 pub(crate) fn subscribe(state: &State, body: &[u8]) -> Result<Response<s3s::Body>, ApiError> {
     let input: SubscribeToShardInput = json::parse(body)?;
     let (stream, consumer) = state.kinesis.consumer(ConsumerRef::Arn(&input.consumer_arn))?;
-    let shard_index = stream.shard_index(&input.shard_id).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Shard {} in stream {} under account {} does not exist",
-            input.shard_id,
-            stream.name,
-            state.kinesis.account_id()
-        ))
-    })?;
+    let shard_index = stream.shard_or_not_found(&input.shard_id, state.kinesis.account_id())?;
     let position = &input.starting_position;
     let start = StartingPosition::parse(
         ("StartingPosition.Type", &position.kind),

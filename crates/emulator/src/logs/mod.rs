@@ -46,13 +46,7 @@ pub(crate) const ROUTES: &[Route<State>] = &[
 
 /// Runs the CloudWatch Logs operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
-    match json::dispatch(&[ROUTES], TARGET_PREFIX, state, op, body) {
-        Ok(response) => response,
-        Err(err) => {
-            tracing::debug!(op, code = err.code, message = %err.message, "CloudWatch Logs request failed");
-            json::error(&err)
-        }
-    }
+    json::dispatch(&[ROUTES], TARGET_PREFIX, state, op, body)
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
