@@ -737,6 +737,12 @@ pub fn describe_fault(fault: &FaultEvent, envelope_field: &str) -> String {
             fault.shard_id.as_deref().unwrap_or("?"),
             by.as_secs_f64()
         ),
+        FaultKind::ReadChildrenEarly { child } => format!(
+            "{} read {record} (key {:?}) from closed {} after a later record of its key from child {child}",
+            fault.stream,
+            fault.partition_key.as_deref().unwrap_or(""),
+            fault.shard_id.as_deref().unwrap_or("?"),
+        ),
         FaultKind::IndexFailure => format!(
             "the search domain rejected {record} for index {} on every attempt (400 mapper_parsing_exception); \
              Firehose backs it up to S3 as a failed document",

@@ -52,6 +52,9 @@ pub enum FaultKind {
     /// document source, `ordinal` counts the domain's rejected documents from 0); logged once per
     /// document, however often it is retried.
     IndexFailure,
+    /// Firehose read this record of closed shard `shard_id` after a later record of its key from
+    /// descendant shard `child` (`ordinal` counts these events per delivery stream from 0).
+    ReadChildrenEarly { child: String },
 }
 
 impl FaultKind {
@@ -70,6 +73,7 @@ impl FaultKind {
             FaultKind::InternalFailure => FaultName::InternalFailure,
             FaultKind::StallShard { .. } => FaultName::StallShard,
             FaultKind::IndexFailure => FaultName::IndexFailure,
+            FaultKind::ReadChildrenEarly { .. } => FaultName::ReadChildrenEarly,
         }
     }
 }
@@ -327,6 +331,11 @@ impl FaultInjector {
     /// The planned shard stall, if any.
     pub(crate) fn stall(&self) -> Option<ShardStall> {
         self.faults.stall_shard
+    }
+
+    /// Whether Firehose's Kinesis source reads child shards before their parents are done.
+    pub(crate) fn reads_children_early(&self) -> bool {
+        self.faults.read_children_early
     }
 
     /// Whether the in-process search domain rejects a document with this source, by

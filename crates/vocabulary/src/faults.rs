@@ -32,6 +32,12 @@ pub struct FaultPlan {
     pub internal_failure: f64,
     /// A shard whose records Firehose does not read for a while after the delivery stream starts.
     pub stall_shard: Option<ShardStall>,
+    /// Firehose's Kinesis source breaks the rule that a parent shard is read to its end before its
+    /// children: it stops reading shards a resharding will close as soon as the stream is UPDATING,
+    /// reads the children the moment they open, and the parents' last records only a while later,
+    /// as a consumer with one worker per shard does when it finds new shards and its parents'
+    /// workers are behind. Every record of a key read after a later record of that key is logged.
+    pub read_children_early: bool,
     /// Per document: a search domain rejects it with item status 400 (`mapper_parsing_exception`),
     /// on every attempt, so it ends in the failed-documents backup.
     pub index_failure: f64,
@@ -191,6 +197,7 @@ impl FaultPlan {
     pub fn is_empty(&self) -> bool {
         self.drop_kinesis_records.is_empty()
             && self.stall_shard.is_none()
+            && !self.read_children_early
             && FaultRate::ALL.iter().all(|rate| self.rate(*rate) <= 0.0)
     }
 
@@ -207,6 +214,7 @@ impl FaultPlan {
                 }
                 FaultFlag::StallShard(shard) => stall_shard = Some(shard),
                 FaultFlag::StallSeconds(seconds) => stall_seconds = Some(seconds),
+                FaultFlag::ReadChildrenEarly(on) => plan.read_children_early = on,
             }
         }
         plan.stall_shard = match (stall_shard, stall_seconds) {
@@ -233,6 +241,8 @@ pub enum FaultFlag {
     /// `stall-shard=N`, with `stall-seconds=S`.
     StallShard(u32),
     StallSeconds(u64),
+    /// `read-children-early=true`.
+    ReadChildrenEarly(bool),
 }
 
 impl FaultFlag {
@@ -259,10 +269,15 @@ impl FaultFlag {
                     .map_err(|_| format!("{kind}: {shard} is too large"))
             }
             "stall-seconds" => count().map(FaultFlag::StallSeconds),
+            "read-children-early" => match value {
+                "true" => Ok(FaultFlag::ReadChildrenEarly(true)),
+                "false" => Ok(FaultFlag::ReadChildrenEarly(false)),
+                _ => Err(format!("{kind}: {value:?} is not true or false")),
+            },
             other => {
                 let rates: Vec<String> = FaultRate::ALL.iter().map(|rate| rate.flag()).collect();
                 Err(format!(
-                    "unknown fault {other:?}; expected {}, delay-seconds, drop-kinesis, stall-shard or stall-seconds",
+                    "unknown fault {other:?}; expected {}, delay-seconds, drop-kinesis, stall-shard, stall-seconds or read-children-early",
                     rates.join(", ")
                 ))
             }
@@ -288,6 +303,8 @@ pub enum FaultName {
     InternalFailure,
     StallShard,
     IndexFailure,
+    /// Firehose read a record of a closed parent shard after a later record of its key, from a child.
+    ReadChildrenEarly,
 }
 
 #[cfg(test)]

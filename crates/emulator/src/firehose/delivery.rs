@@ -262,7 +262,7 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         let out = stream.output(&active, &context);
         if let Some(active) = reader.as_mut()
             // The task itself reacts to the buffer after reading, so it needs no wake-up.
-            && let Err(SourceDeleted) = active.read(|records| {
+            && let Err(SourceDeleted) = active.read(&context, |records| {
                 stream.buffer_records(records.iter().map(|data| &data[..]));
             })
         {
@@ -304,10 +304,10 @@ pub(crate) async fn run(stream: Arc<DeliveryStream>, context: TaskContext) {
         }
         let deadline = {
             let pending = lock(&stream.pending);
-            let stall_ends = reader.as_ref().and_then(KinesisReader::stall_ends);
+            let reader_wakes = reader.as_ref().and_then(KinesisReader::wake_at);
             let input_due = pending.input.as_ref().and_then(InputBuffer::deadline);
             let sink_due = sink.deadline(!pending.ready.is_empty(), now);
-            [pending.buffer.deadline(), error_retry_at, stall_ends, input_due, sink_due]
+            [pending.buffer.deadline(), error_retry_at, reader_wakes, input_due, sink_due]
                 .into_iter()
                 .flatten()
                 .min()

@@ -21,7 +21,6 @@ pub(crate) mod update;
 
 use std::sync::Arc;
 
-
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultKind};
 use crate::json::{self, OpResult, Route};

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{self, Base64};
 use crate::kinesis::sequence::SequenceNumber;
-use crate::kinesis::store::Record;
+use crate::kinesis::shards::{Lineage, ShardInfo};
+use crate::kinesis::store::{self, Record};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -104,6 +105,18 @@ pub(crate) struct ListShardsInput {
     pub(crate) next_token: Option<String>,
     pub(crate) exclusive_start_shard_id: Option<String>,
     pub(crate) max_results: Option<i64>,
+    pub(crate) shard_filter: Option<ShardFilter>,
+}
+
+/// ListShards' `ShardFilter`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ShardFilter {
+    #[serde(rename = "Type")]
+    pub(crate) kind: String,
+    pub(crate) shard_id: Option<String>,
+    /// Epoch seconds.
+    pub(crate) timestamp: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,8 +131,21 @@ pub(crate) struct ListShardsOutput {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Shard {
     pub(crate) shard_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) parent_shard_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) adjacent_parent_shard_id: Option<String>,
     pub(crate) hash_key_range: HashKeyRange,
     pub(crate) sequence_number_range: SequenceNumberRange,
+}
+
+/// One entry of `ChildShards` in GetRecords and SubscribeToShard events at the end of a closed shard.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ChildShard {
+    pub(crate) shard_id: String,
+    pub(crate) parent_shards: Vec<String>,
+    pub(crate) hash_key_range: HashKeyRange,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,6 +159,9 @@ pub(crate) struct HashKeyRange {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SequenceNumberRange {
     pub(crate) starting_sequence_number: String,
+    /// Set once the shard is closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ending_sequence_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,18 +220,18 @@ pub(crate) struct PutRecordsRequestEntry<'a> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub(crate) struct PutRecordsOutput<'a> {
+pub(crate) struct PutRecordsOutput {
     pub(crate) failed_record_count: usize,
-    pub(crate) records: Vec<PutRecordsResultEntry<'a>>,
+    pub(crate) records: Vec<PutRecordsResultEntry>,
     pub(crate) encryption_type: &'static str,
 }
 
 /// One entry of a PutRecords response, at the position of the request entry it answers.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub(crate) enum PutRecordsResultEntry<'a> {
+pub(crate) enum PutRecordsResultEntry {
     #[serde(rename_all = "PascalCase")]
-    Accepted { shard_id: &'a str, sequence_number: String },
+    Accepted { shard_id: String, sequence_number: String },
     #[serde(rename_all = "PascalCase")]
     Failed { error_code: &'static str, error_message: String },
 }
@@ -237,9 +266,12 @@ pub(crate) struct GetRecordsInput {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct GetRecordsOutput<'a> {
     pub(crate) records: Vec<RecordOut<'a>>,
+    /// Absent at the end of a closed shard, where `child_shards` says where to go on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) next_shard_iterator: Option<String>,
     pub(crate) millis_behind_latest: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) child_shards: Option<Vec<ChildShard>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -252,6 +284,45 @@ pub(crate) struct RecordOut<'a> {
     /// `KMS` for a record written while server-side encryption was on; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) encryption_type: Option<&'static str>,
+}
+
+impl Shard {
+    /// Shard `index` of a lineage, as DescribeStream and ListShards describe it.
+    pub(crate) fn new(index: usize, info: &ShardInfo) -> Shard {
+        let sequence = |counter| SequenceNumber { shard_index: index as u64, counter }.format();
+        Shard {
+            shard_id: store::shard_id(index),
+            parent_shard_id: info.parent.map(store::shard_id),
+            adjacent_parent_shard_id: info.adjacent_parent.map(store::shard_id),
+            hash_key_range: HashKeyRange::new(info.range),
+            sequence_number_range: SequenceNumberRange {
+                starting_sequence_number: sequence(0),
+                ending_sequence_number: info.closed.map(|closed| sequence(closed.last_counter)),
+            },
+        }
+    }
+}
+
+impl HashKeyRange {
+    fn new(range: vocabulary::HashKeyRange) -> HashKeyRange {
+        HashKeyRange { starting_hash_key: range.start.to_string(), ending_hash_key: range.end.to_string() }
+    }
+}
+
+impl ChildShard {
+    /// The children of shard `index`, as a read at the end of it reports them.
+    pub(crate) fn of(lineage: &Lineage, index: usize) -> Vec<ChildShard> {
+        let shards = lineage.shards();
+        shards[index]
+            .children
+            .iter()
+            .map(|&child| ChildShard {
+                shard_id: store::shard_id(child),
+                parent_shards: shards[child].parents().map(store::shard_id).collect(),
+                hash_key_range: HashKeyRange::new(shards[child].range),
+            })
+            .collect()
+    }
 }
 
 impl RecordOut<'_> {
@@ -487,6 +558,49 @@ pub(crate) struct StartingPositionInput {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SubscribeToShardEvent<'a> {
     pub(crate) records: Vec<RecordOut<'a>>,
-    pub(crate) continuation_sequence_number: String,
+    /// `null` in the last event of a closed shard.
+    pub(crate) continuation_sequence_number: Option<String>,
     pub(crate) millis_behind_latest: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) child_shards: Option<Vec<ChildShard>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UpdateShardCountInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) target_shard_count: i64,
+    pub(crate) scaling_type: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UpdateShardCountOutput {
+    pub(crate) stream_name: String,
+    pub(crate) current_shard_count: usize,
+    pub(crate) target_shard_count: usize,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SplitShardInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) shard_to_split: String,
+    pub(crate) new_starting_hash_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MergeShardsInput {
+    pub(crate) stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub(crate) stream_arn: Option<String>,
+    pub(crate) shard_to_merge: String,
+    pub(crate) adjacent_shard_to_merge: String,
 }

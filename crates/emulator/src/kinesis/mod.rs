@@ -2,8 +2,11 @@
 
 pub(crate) mod api;
 pub(crate) mod consumers;
+pub(crate) mod limits;
+pub(crate) mod reshard;
 pub(crate) mod sequence;
 pub(crate) mod settings;
+pub(crate) mod shards;
 pub(crate) mod store;
 pub(crate) mod subscription;
 
@@ -38,31 +41,31 @@ const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
 /// How long a shard iterator stays valid, in emulator milliseconds: "A shard iterator expires 5
 /// minutes after it is returned to the requester" (GetShardIterator, Kinesis API Reference).
 const ITERATOR_LIFETIME_MS: i64 = 5 * 60 * 1000;
-/// The default per-account shard quota.
-const MAX_SHARDS_PER_STREAM: i64 = 500;
 
 /// Runs the Kinesis operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
-    json::dispatch(&[ROUTES, settings::ROUTES, consumers::ROUTES], TARGET_PREFIX, state, op, body)
+    json::dispatch(
+        &[ROUTES, settings::ROUTES, consumers::ROUTES, reshard::ROUTES],
+        TARGET_PREFIX,
+        state,
+        op,
+        body,
+    )
 }
 
-/// The stream and record operations; `settings` and `consumers` route the rest.
+/// The stream and record operations; `settings`, `consumers` and `reshard` route the rest.
 pub(crate) const ROUTES: &[Route<State>] = &[
     Route::full("CreateStream", create_stream),
     Route::full("DescribeStreamSummary", describe_stream_summary),
     Route::full("DescribeStream", describe_stream),
-    Route::partial("ListShards", list_shards, "ShardFilter is ignored: shards never close before resharding"),
+    Route::full("ListShards", list_shards),
     Route::full("ListStreams", list_streams),
     Route::full("PutRecord", put_record),
     Route::full("PutRecords", put_records),
     Route::full("GetShardIterator", get_shard_iterator),
     Route::full("GetRecords", get_records),
     Route::full("DeleteStream", delete_stream),
-    Route::partial(
-        "SubscribeToShard",
-        subscription::subscribe,
-        "no ChildShards events, since shards never close before resharding",
-    ),
+    Route::full("SubscribeToShard", subscription::subscribe),
 ];
 
 fn create_stream(state: &State, body: &[u8]) -> OpResult {
@@ -90,20 +93,21 @@ fn create_stream(state: &State, body: &[u8]) -> OpResult {
                  Member must have value greater than or equal to 1"
             )));
         }
-        (_, Some(count)) if count > MAX_SHARDS_PER_STREAM => {
+        (_, Some(count)) if count > store::MAX_SHARDS => {
+            let max = store::MAX_SHARDS;
             return Err(ApiError {
                 status: http::StatusCode::BAD_REQUEST,
                 code: "LimitExceededException",
                 message: format!(
                     "This request would exceed the shard limit for the account {}. \
-                     Current limit of shards is {MAX_SHARDS_PER_STREAM}.",
+                     Current limit of shards is {max}.",
                     state.kinesis.account_id()
                 ),
             });
         }
         (_, Some(count)) => (StreamMode::Provisioned, count as usize),
     };
-    let stream = state.kinesis.create(&input.stream_name, shards, mode, state.clock.now())?;
+    let stream = state.kinesis.create(&input.stream_name, shards, mode, state.clock)?;
     tracing::debug!(stream = %stream.name, shards, "created Kinesis stream");
     Ok(json::ok(&Empty {}))
 }
@@ -121,18 +125,23 @@ fn monitoring(settings: &StreamSettings) -> Vec<EnhancedMetrics> {
     vec![EnhancedMetrics { shard_level_metrics: settings.shard_level_metrics.iter().cloned().collect() }]
 }
 
-fn shard_description(stream: &Stream, index: usize) -> Shard {
-    let info = &stream.shards[index];
-    Shard {
-        shard_id: info.id.clone(),
-        hash_key_range: HashKeyRange {
-            starting_hash_key: info.range.start.to_string(),
-            ending_hash_key: info.range.end.to_string(),
-        },
-        sequence_number_range: SequenceNumberRange {
-            starting_sequence_number: SequenceNumber { shard_index: index as u64, counter: 0 }.format(),
-        },
-    }
+/// The shards a listing shows, in index order: open ones, and closed ones until the retention
+/// period has passed since they closed ("Resharding a stream", Kinesis Data Streams Developer Guide).
+fn listed_shards(state: &State, stream: &Stream) -> (shards::Lineage, Vec<usize>) {
+    let lineage = stream.lineage();
+    let retention_ms = i64::from(lock(&stream.settings).retention_hours) * 3_600_000;
+    let now_ms = unix_millis(state.clock.now());
+    let listed = (0..lineage.shards().len())
+        .filter(|&shard| {
+            lineage.shards()[shard].closed.is_none_or(|closed| closed.at_ms + retention_ms > now_ms)
+        })
+        .collect();
+    (lineage, listed)
+}
+
+/// The index a shard id names, whether or not the stream has that shard.
+fn shard_number(shard_id: &str) -> Option<usize> {
+    shard_id.strip_prefix("shardId-").filter(|digits| digits.len() == 12)?.parse().ok()
 }
 
 fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
@@ -143,14 +152,14 @@ fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
         stream_description_summary: StreamDescriptionSummary {
             stream_name: stream.name.clone(),
             stream_arn: stream.arn.clone(),
-            stream_status: "ACTIVE",
+            stream_status: stream.status(),
             stream_mode_details: mode_details(&settings),
             retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
             enhanced_monitoring: monitoring(&settings),
             encryption_type: encryption_name(settings.kms_key_id.is_some()),
             key_id: settings.kms_key_id.clone(),
-            open_shard_count: stream.shards.len(),
+            open_shard_count: stream.lineage().open().len(),
             consumer_count: lock(&stream.consumers).len(),
         },
     }))
@@ -160,20 +169,24 @@ fn describe_stream(state: &State, body: &[u8]) -> OpResult {
     let input: DescribeStreamInput = json::parse(body)?;
     let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let limit = clamp_limit(input.limit, 100, 10_000, "limit")?;
-    let first = match input.exclusive_start_shard_id.as_deref() {
-        Some(id) => stream.shard_index(id).map_or(stream.shards.len(), |i| i + 1),
-        None => 0,
-    };
-    let end = (first + limit).min(stream.shards.len());
+    let after = input.exclusive_start_shard_id.as_deref().map(shard_number);
+    let (lineage, listed) = listed_shards(state, &stream);
+    let listed: Vec<usize> = listed
+        .into_iter()
+        .filter(|&shard| match after {
+            None => true,
+            Some(after) => after.is_some_and(|after| shard > after),
+        })
+        .collect();
     let settings = lock(&stream.settings).clone();
     Ok(json::ok(&DescribeStreamOutput {
         stream_description: StreamDescription {
             stream_name: stream.name.clone(),
             stream_arn: stream.arn.clone(),
-            stream_status: "ACTIVE",
+            stream_status: stream.status(),
             stream_mode_details: mode_details(&settings),
-            shards: (first..end).map(|i| shard_description(&stream, i)).collect(),
-            has_more_shards: end < stream.shards.len(),
+            shards: listed.iter().take(limit).map(|&i| Shard::new(i, &lineage.shards()[i])).collect(),
+            has_more_shards: listed.len() > limit,
             retention_period_hours: settings.retention_hours,
             stream_creation_timestamp: json::epoch_seconds(stream.created),
             enhanced_monitoring: monitoring(&settings),
@@ -194,42 +207,149 @@ fn clamp_limit(value: Option<i64>, default: usize, max: usize, field: &str) -> R
     }
 }
 
+/// ListShards' `ShardFilter`, which a `NextToken` carries on to the next page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShardFilterKind {
+    /// `FROM_TRIM_HORIZON`, the default: every shard within the retention period.
+    FromTrimHorizon,
+    AfterShardId(usize),
+    AtTrimHorizon,
+    AtLatest,
+    AtTimestamp(i64),
+    FromTimestamp(i64),
+}
+
+impl ShardFilterKind {
+    fn parse(filter: &ShardFilter) -> Result<ShardFilterKind, ApiError> {
+        let timestamp = || {
+            filter.timestamp.map(|seconds| (seconds * 1000.0) as i64).ok_or_else(|| {
+                ApiError::invalid_argument(format!(
+                    "Timestamp is required for ShardFilter type {}.",
+                    filter.kind
+                ))
+            })
+        };
+        Ok(match filter.kind.as_str() {
+            "AFTER_SHARD_ID" => {
+                let id = filter.shard_id.as_deref().ok_or_else(|| {
+                    ApiError::invalid_argument("ShardId is required for ShardFilter type AFTER_SHARD_ID.")
+                })?;
+                let index = shard_number(id).ok_or_else(|| {
+                    ApiError::invalid_argument(format!("Invalid ShardId in ShardFilter: {id}"))
+                })?;
+                ShardFilterKind::AfterShardId(index)
+            }
+            "AT_TRIM_HORIZON" => ShardFilterKind::AtTrimHorizon,
+            "FROM_TRIM_HORIZON" => ShardFilterKind::FromTrimHorizon,
+            "AT_LATEST" => ShardFilterKind::AtLatest,
+            "AT_TIMESTAMP" => ShardFilterKind::AtTimestamp(timestamp()?),
+            "FROM_TIMESTAMP" => ShardFilterKind::FromTimestamp(timestamp()?),
+            other => {
+                return Err(ApiError::validation(format!(
+                    "Value '{other}' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum \
+                     value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, \
+                     FROM_TIMESTAMP]"
+                )));
+            }
+        })
+    }
+
+    /// The filter as a `NextToken` keeps it.
+    fn encode(self) -> String {
+        match self {
+            ShardFilterKind::FromTrimHorizon => "H".to_owned(),
+            ShardFilterKind::AfterShardId(index) => format!("S{index}"),
+            ShardFilterKind::AtTrimHorizon => "T".to_owned(),
+            ShardFilterKind::AtLatest => "L".to_owned(),
+            ShardFilterKind::AtTimestamp(ms) => format!("A{ms}"),
+            ShardFilterKind::FromTimestamp(ms) => format!("F{ms}"),
+        }
+    }
+
+    fn decode(text: &str) -> Option<ShardFilterKind> {
+        let (kind, rest) = text.split_at_checked(1)?;
+        Some(match kind {
+            "H" => ShardFilterKind::FromTrimHorizon,
+            "S" => ShardFilterKind::AfterShardId(rest.parse().ok()?),
+            "T" => ShardFilterKind::AtTrimHorizon,
+            "L" => ShardFilterKind::AtLatest,
+            "A" => ShardFilterKind::AtTimestamp(rest.parse().ok()?),
+            "F" => ShardFilterKind::FromTimestamp(rest.parse().ok()?),
+            _ => return None,
+        })
+    }
+
+    /// Whether the filter keeps shard `index`, with the trim horizon at `horizon_ms` (the oldest
+    /// moment the retention period still covers, never before the stream was created).
+    fn keeps(self, index: usize, info: &shards::ShardInfo, horizon_ms: i64) -> bool {
+        // Open at `t`: opened by then and not closed before it.
+        let open_at = |t: i64| info.opened_ms <= t && info.closed.is_none_or(|closed| closed.at_ms >= t);
+        match self {
+            ShardFilterKind::FromTrimHorizon => true,
+            ShardFilterKind::AfterShardId(after) => index > after,
+            ShardFilterKind::AtTrimHorizon => open_at(horizon_ms),
+            ShardFilterKind::AtLatest => info.closed.is_none(),
+            ShardFilterKind::AtTimestamp(t) => open_at(t.max(horizon_ms)),
+            // "Corrected to TRIM_HORIZON of the data stream if FROM_TIMESTAMP is less than the
+            // TRIM_HORIZON value" (ShardFilter, Kinesis API Reference).
+            ShardFilterKind::FromTimestamp(t) => {
+                info.closed.is_none_or(|closed| closed.at_ms >= t.max(horizon_ms))
+            }
+        }
+    }
+}
+
 fn list_shards(state: &State, body: &[u8]) -> OpResult {
     let input: ListShardsInput = json::parse(body)?;
     let max = clamp_limit(input.max_results, 1000, 10_000, "maxResults")?;
-    let (stream, first) = match input.next_token.as_deref() {
+    let (stream, first, filter) = match input.next_token.as_deref() {
         Some(token) => {
             if input.stream_name.is_some() || input.stream_arn.is_some() {
                 return Err(ApiError::invalid_argument(
                     "NextToken and StreamName or StreamARN cannot be provided together.",
                 ));
             }
-            let (name, first) = decode_list_shards_token(token)
+            let (name, first, filter) = decode_list_shards_token(token)
                 .ok_or_else(|| ApiError::invalid_argument(format!("Invalid NextToken: {token}")))?;
-            (lookup(state, Some(&name), None)?, first)
+            (lookup(state, Some(&name), None)?, first, filter)
         }
         None => {
             let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
             let first = match input.exclusive_start_shard_id.as_deref() {
-                Some(id) => stream.shard_index(id).map_or(stream.shards.len(), |i| i + 1),
+                Some(id) => shard_number(id).map_or(usize::MAX, |index| index + 1),
                 None => 0,
             };
-            (stream, first)
+            let filter = match &input.shard_filter {
+                Some(filter) => ShardFilterKind::parse(filter)?,
+                None => ShardFilterKind::FromTrimHorizon,
+            };
+            (stream, first, filter)
         }
     };
-    let end = first.saturating_add(max).min(stream.shards.len());
-    let next_token =
-        (end < stream.shards.len()).then(|| URL_SAFE_NO_PAD.encode(format!("{end}/{}", stream.name)));
+    let (lineage, listed) = listed_shards(state, &stream);
+    let retention_ms = i64::from(lock(&stream.settings).retention_hours) * 3_600_000;
+    let horizon_ms = (unix_millis(state.clock.now()) - retention_ms).max(unix_millis(stream.created));
+    let matching: Vec<usize> = listed
+        .into_iter()
+        .filter(|&index| index >= first && filter.keeps(index, &lineage.shards()[index], horizon_ms))
+        .collect();
+    let page = &matching[..matching.len().min(max)];
+    let next_token = (matching.len() > max).then(|| {
+        let next = page.last().map_or(first, |&last| last + 1);
+        URL_SAFE_NO_PAD.encode(format!("{next}|{}|{}", filter.encode(), stream.name))
+    });
     Ok(json::ok(&ListShardsOutput {
-        shards: (first.min(end)..end).map(|i| shard_description(&stream, i)).collect(),
+        shards: page.iter().map(|&i| Shard::new(i, &lineage.shards()[i])).collect(),
         next_token,
     }))
 }
 
-fn decode_list_shards_token(token: &str) -> Option<(String, usize)> {
+fn decode_list_shards_token(token: &str) -> Option<(String, usize, ShardFilterKind)> {
     let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
-    let (first, name) = plain.split_once('/')?;
-    Some((name.to_owned(), first.parse().ok()?))
+    let mut parts = plain.splitn(3, '|');
+    let first = parts.next()?.parse().ok()?;
+    let filter = ShardFilterKind::decode(parts.next()?)?;
+    Some((parts.next()?.to_owned(), first, filter))
 }
 
 fn list_streams(state: &State, body: &[u8]) -> OpResult {
@@ -302,7 +422,7 @@ fn put_record(state: &State, body: &[u8]) -> OpResult {
         PutOutcome::InternalFailure => return Err(internal_failure()),
     };
     Ok(json::ok(&PutRecordOutput {
-        shard_id: stream.shards[accepted.shard_index].id.clone(),
+        shard_id: store::shard_id(accepted.shard_index),
         sequence_number: accepted.sequence.format(),
         encryption_type: encryption_type(&stream),
     }))
@@ -336,7 +456,7 @@ fn put_records(state: &State, body: &[u8]) -> OpResult {
         .iter()
         .map(|outcome| match *outcome {
             PutOutcome::Accepted(a) => PutRecordsResultEntry::Accepted {
-                shard_id: &stream.shards[a.shard_index].id,
+                shard_id: store::shard_id(a.shard_index),
                 sequence_number: a.sequence.format(),
             },
             PutOutcome::Throttled { shard_index } => {
@@ -385,7 +505,7 @@ fn throttled(state: &State, stream: &Stream, shard_index: usize) -> ApiError {
         "ProvisionedThroughputExceededException",
         format!(
             "Rate exceeded for shard {} in stream {} under account {}.",
-            stream.shards[shard_index].id,
+            store::shard_id(shard_index),
             stream.name,
             state.kinesis.account_id()
         ),
@@ -422,7 +542,7 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
     })?;
     let stream = lookup(state, Some(&iterator.stream_name), None)?;
     let shard_index = usize::try_from(iterator.shard_index).unwrap_or(usize::MAX);
-    if stream.uid != iterator.stream_uid || shard_index >= stream.shards.len() {
+    if stream.uid != iterator.stream_uid || shard_index >= stream.shard_count() {
         return Err(ApiError::expired_iterator(
             "The shard iterator refers to a stream that no longer exists.",
         ));
@@ -452,11 +572,15 @@ fn get_records(state: &State, body: &[u8]) -> OpResult {
             ReadRefused::Deleted => ApiError::not_found(format!("Stream {} was deleted.", stream.name)),
             ReadRefused::Throttled => throttled(state, &stream, shard_index),
         })?;
+    // At the end of a closed shard: no next iterator, and the children to go on with (GetRecords,
+    // Kinesis API Reference: "ChildShards ... returned ... only when the end of the current shard is
+    // reached").
     let next = ShardIterator { position: outcome.next_position, issued_ms: now_ms, ..iterator };
     let output = GetRecordsOutput {
         records: records.iter().map(|record| RecordOut::new(record, shard_index)).collect(),
-        next_shard_iterator: Some(next.encode()),
+        next_shard_iterator: (!outcome.shard_ended).then(|| next.encode()),
         millis_behind_latest: outcome.oldest_unread_ms.map_or(0, |ms| (now_ms - ms).max(0)),
+        child_shards: outcome.shard_ended.then(|| ChildShard::of(&stream.lineage(), shard_index)),
     };
     Ok(json::ok(&output))
 }

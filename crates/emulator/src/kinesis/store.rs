@@ -11,30 +11,18 @@ use tokio::sync::watch;
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
+use crate::kinesis::limits::{ReadBudget, WriteWindow};
+pub(crate) use crate::kinesis::limits::{SHARD_READ_BYTES_PER_SECOND, ShardLimits};
 use crate::kinesis::sequence::SequenceNumber;
+use crate::kinesis::shards::{Lineage, Step};
+pub(crate) use crate::kinesis::shards::{Reshard, shard_id};
 use crate::sync::lock;
-use vocabulary::HashKeyRange;
 
 /// Shards an on-demand stream starts with, as in AWS.
 pub(crate) const ON_DEMAND_SHARDS: usize = 4;
 
-/// Most records one shard accepts per second.
-pub(crate) const SHARD_RECORDS_PER_SECOND: u32 = 1_000;
-/// Most bytes (data plus partition key) one shard accepts per second.
-pub(crate) const SHARD_BYTES_PER_SECOND: usize = 1024 * 1024;
-/// Most GetRecords calls one shard serves per second.
-pub(crate) const SHARD_READS_PER_SECOND: u32 = 5;
-/// The data one shard returns per second through GetRecords.
-pub(crate) const SHARD_READ_BYTES_PER_SECOND: u64 = 2 * 1024 * 1024;
-
-/// Which of AWS's per-shard limits a store enforces, in emulator time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ShardLimits {
-    /// 1 MiB (data plus partition key) and 1,000 records written per second.
-    pub(crate) writes: bool,
-    /// 5 GetRecords calls and 2 MiB returned per second.
-    pub(crate) reads: bool,
-}
+/// The default shard quota of an account, which CreateStream and UpdateShardCount enforce.
+pub(crate) const MAX_SHARDS: i64 = 500;
 
 /// How a stream's capacity is managed. Both modes throttle per shard with the same limits; an
 /// on-demand stream starts with [`ON_DEMAND_SHARDS`] shards and does not scale.
@@ -64,7 +52,7 @@ pub(crate) struct KinesisStore {
     limits: ShardLimits,
 }
 
-/// One stream: fixed shard layout plus the growing per-shard logs.
+/// One stream: its settings, consumers and shard lineage, and the growing per-shard logs.
 #[derive(Debug)]
 pub(crate) struct Stream {
     pub(crate) name: String,
@@ -76,8 +64,8 @@ pub(crate) struct Stream {
     pub(crate) settings: Mutex<StreamSettings>,
     /// The enhanced fan-out consumers registered on the stream, in registration order.
     pub(crate) consumers: Mutex<Vec<Consumer>>,
-    pub(crate) shards: Vec<ShardInfo>,
-    ranges: Vec<HashKeyRange>,
+    /// Emulator time, for resharding that completes a while after it was asked for.
+    clock: Clock,
     /// Which per-shard limits are enforced.
     limits: ShardLimits,
     log: Mutex<StreamLog>,
@@ -148,20 +136,36 @@ const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
 /// Numbers subscriptions across streams.
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
 
-/// The fixed description of one shard.
-#[derive(Debug)]
-pub(crate) struct ShardInfo {
-    pub(crate) id: String,
-    pub(crate) range: HashKeyRange,
-}
-
 #[derive(Debug)]
 struct StreamLog {
+    /// Every shard the stream has had; `shards` holds their records, index for index.
+    lineage: Lineage,
     shards: Vec<ShardLog>,
+    /// The resharding under way: the stream is UPDATING until it completes.
+    pending: Option<PendingReshard>,
+    /// When each UpdateShardCount of the last 24 hours was accepted, in emulator milliseconds.
+    scalings: Vec<i64>,
     deleted: bool,
 }
 
-#[derive(Debug, Default)]
+/// Splits and merges a resharding call asked for, applied together when the stream turns ACTIVE.
+#[derive(Debug)]
+struct PendingReshard {
+    /// Emulator milliseconds since the Unix epoch at which the steps take effect.
+    ready_ms: i64,
+    steps: Vec<Step>,
+}
+
+/// How long a stream stays UPDATING after a resharding call, in emulator time. AWS takes seconds
+/// for a split or merge and "could take a few minutes" for UpdateShardCount; reads and writes go on
+/// meanwhile, to the old shards (UpdateShardCount, SplitShard, Kinesis API Reference).
+pub(crate) const RESHARD_MS: i64 = 1_000;
+
+/// Most UpdateShardCount calls a stream accepts in a rolling 24 hours: "Scale more than ten times
+/// per rolling 24-hour period per stream" is refused (UpdateShardCount, Kinesis API Reference).
+const SCALINGS_PER_DAY: usize = 10;
+
+#[derive(Debug)]
 struct ShardLog {
     /// Records in sequence order. Counters are increasing but may have gaps where entries were dropped.
     records: Vec<Record>,
@@ -174,62 +178,15 @@ struct ShardLog {
     reads: ReadBudget,
 }
 
-/// The writes a shard accepted in one second of emulator time, counted from the clock's start.
-#[derive(Debug, Default)]
-struct WriteWindow {
-    second: u64,
-    records: u32,
-    bytes: usize,
-}
-
-impl WriteWindow {
-    /// Counts an entry of `bytes` bytes written in emulated second `second`; returns false, counting
-    /// nothing, when the entry would exceed the shard's per-second limits.
-    fn admit(&mut self, second: u64, bytes: usize) -> bool {
-        if self.second != second {
-            *self = WriteWindow { second, records: 0, bytes: 0 };
+impl ShardLog {
+    /// A new shard's log: empty, limits untouched.
+    fn new() -> ShardLog {
+        ShardLog {
+            records: Vec::new(),
+            next_counter: 1,
+            window: WriteWindow::default(),
+            reads: ReadBudget::default(),
         }
-        if self.records >= SHARD_RECORDS_PER_SECOND || self.bytes + bytes > SHARD_BYTES_PER_SECOND {
-            return false;
-        }
-        self.records += 1;
-        self.bytes += bytes;
-        true
-    }
-}
-
-/// The GetRecords calls a shard served in the current second of emulator time, and when the data
-/// it returned has been paid for.
-///
-/// "Each shard can support up to five read transactions per second" and "up to a maximum total data
-/// read rate of 2 MiB per second"; a call may return up to 10 MiB, and then "subsequent calls made
-/// within the next 5 seconds throw ProvisionedThroughputExceededException" (GetRecords, Kinesis API
-/// Reference). So every byte a call returns is paid for at 2 MiB/s before the next call is served.
-#[derive(Debug, Default)]
-struct ReadBudget {
-    second: u64,
-    calls: u32,
-    /// Emulator milliseconds since the clock's start before which no call is served.
-    paid_until_ms: u64,
-}
-
-impl ReadBudget {
-    /// Counts a call at `now_ms`; false, counting nothing, when the shard must refuse it.
-    fn admit(&mut self, now_ms: u64) -> bool {
-        let second = now_ms / 1000;
-        if self.second != second {
-            *self = ReadBudget { second, calls: 0, ..*self };
-        }
-        if self.calls >= SHARD_READS_PER_SECOND || now_ms < self.paid_until_ms {
-            return false;
-        }
-        self.calls += 1;
-        true
-    }
-
-    /// Charges `bytes` returned by a call at `now_ms`.
-    fn charge(&mut self, now_ms: u64, bytes: u64) {
-        self.paid_until_ms = self.paid_until_ms.max(now_ms) + bytes * 1000 / SHARD_READ_BYTES_PER_SECOND;
     }
 }
 
@@ -327,6 +284,8 @@ pub(crate) struct ReadOutcome {
     pub(crate) next_position: u64,
     /// Emulator arrival time of the oldest record not yet returned, if any remain.
     pub(crate) oldest_unread_ms: Option<i64>,
+    /// The shard is closed and every record it holds has been returned: readers go on to its children.
+    pub(crate) shard_ended: bool,
 }
 
 /// The stream was deleted while a reader still held it.
@@ -362,20 +321,15 @@ impl KinesisStore {
         format!("arn:aws:kinesis:{}:{}:stream/{name}", self.region, self.account_id)
     }
 
-    /// Creates a stream with `shard_count` shards splitting the hash-key space evenly.
+    /// Creates a stream with `shard_count` shards splitting the hash-key space evenly, now on `clock`.
     pub(crate) fn create(
         &self,
         name: &str,
         shard_count: usize,
         mode: StreamMode,
-        created: OffsetDateTime,
+        clock: Clock,
     ) -> Result<Arc<Stream>, ApiError> {
-        let ranges = vocabulary::split_hash_key_space(shard_count);
-        let shards = ranges
-            .iter()
-            .enumerate()
-            .map(|(i, range)| ShardInfo { id: shard_id(i), range: *range })
-            .collect();
+        let created = clock.now();
         let stream = Arc::new(Stream {
             name: name.to_owned(),
             arn: self.stream_arn(name),
@@ -383,13 +337,13 @@ impl KinesisStore {
             created,
             settings: Mutex::new(StreamSettings::new(mode)),
             consumers: Mutex::new(Vec::new()),
-            shards,
-            ranges,
+            clock,
             limits: self.limits,
             log: Mutex::new(StreamLog {
-                shards: (0..shard_count)
-                    .map(|_| ShardLog { next_counter: 1, ..ShardLog::default() })
-                    .collect(),
+                lineage: Lineage::new(shard_count, unix_millis(created)),
+                shards: (0..shard_count).map(|_| ShardLog::new()).collect(),
+                pending: None,
+                scalings: Vec::new(),
                 deleted: false,
             }),
             changes: watch::Sender::new(0),
@@ -514,12 +468,7 @@ fn read(
         take(record);
     }
     let oldest_unread_ms = records.get(start + taken).map(|r| r.arrival_ms);
-    ReadOutcome { next_position, oldest_unread_ms }
-}
-
-/// The shard id AWS gives the shard with this index at stream creation.
-pub(crate) fn shard_id(index: usize) -> String {
-    format!("shardId-{index:012}")
+    ReadOutcome { next_position, oldest_unread_ms, shard_ended: false }
 }
 
 /// Checks a stream or consumer name against AWS's pattern, `[a-zA-Z0-9_.-]+` of 1 to 128 characters;
@@ -548,7 +497,115 @@ impl Stream {
 
     /// The index of the shard with this id.
     pub(crate) fn shard_index(&self, shard_id: &str) -> Option<usize> {
-        self.shards.iter().position(|shard| shard.id == shard_id)
+        let index: usize =
+            shard_id.strip_prefix("shardId-").filter(|digits| digits.len() == 12)?.parse().ok()?;
+        (index < self.log().shards.len()).then_some(index)
+    }
+
+    /// The stream's log, with a resharding whose time has come applied first.
+    fn log(&self) -> std::sync::MutexGuard<'_, StreamLog> {
+        let mut log = lock(&self.log);
+        let now_ms = unix_millis(self.clock.now());
+        if log.pending.as_ref().is_some_and(|pending| pending.ready_ms <= now_ms) {
+            let pending = log.pending.take().expect("a pending reshard");
+            let StreamLog { lineage, shards, .. } = &mut *log;
+            for step in pending.steps {
+                let opened = lineage.apply(step, pending.ready_ms, |shard| shards[shard].next_counter - 1);
+                shards.extend(opened.iter().map(|_| ShardLog::new()));
+            }
+            tracing::debug!(stream = %self.name, open = lineage.open().len(), "resharding completed");
+            self.changes.send_modify(|version| *version = version.wrapping_add(1));
+        }
+        log
+    }
+
+    /// How many shards the stream has had, closed ones included.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.log().shards.len()
+    }
+
+    /// The shard lineage as it is now.
+    pub(crate) fn lineage(&self) -> Lineage {
+        self.log().lineage.clone()
+    }
+
+    /// `UPDATING` while a resharding is under way, else `ACTIVE`.
+    pub(crate) fn status(&self) -> &'static str {
+        if self.log().pending.is_some() { "UPDATING" } else { "ACTIVE" }
+    }
+
+    /// The shards a resharding under way will close.
+    pub(crate) fn resharding(&self) -> Vec<usize> {
+        let log = self.log();
+        log.pending.iter().flat_map(|pending| pending.steps.iter().flat_map(Step::closes)).collect()
+    }
+
+    /// Accepts a resharding call: checks it against the open shards and AWS's limits, sets the
+    /// stream UPDATING and returns the open shard count before it; the splits and merges take
+    /// effect [`RESHARD_MS`] of emulator time later. `account_id` goes into error messages.
+    pub(crate) fn reshard(self: &Arc<Self>, request: Reshard, account_id: &str) -> Result<usize, ApiError> {
+        let now_ms = unix_millis(self.clock.now());
+        let mode = lock(&self.settings).mode;
+        let mut log = self.log();
+        if log.deleted {
+            return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
+        }
+        let operation = match request {
+            Reshard::Split { .. } => "SplitShard",
+            Reshard::Merge { .. } => "MergeShards",
+            Reshard::Uniform { .. } => "UpdateShardCount",
+        };
+        if mode == StreamMode::OnDemand {
+            // "This API is only supported for the data streams with the provisioned capacity mode."
+            return Err(ApiError::validation(format!(
+                "{operation} is only supported for streams in PROVISIONED mode; stream {} under account                  {account_id} is ON_DEMAND.",
+                self.name
+            )));
+        }
+        if log.pending.is_some() {
+            return Err(ApiError::in_use(format!(
+                "Stream {} under account {account_id} not ACTIVE, instead in state UPDATING",
+                self.name
+            )));
+        }
+        if let Reshard::Uniform { .. } = request {
+            log.scalings.retain(|&at| now_ms - at < 24 * 3_600_000);
+            if log.scalings.len() >= SCALINGS_PER_DAY {
+                return Err(ApiError::bad_request(
+                    "LimitExceededException",
+                    format!(
+                        "Stream {} under account {account_id} was scaled {SCALINGS_PER_DAY} times in the last \
+                         24 hours, the most UpdateShardCount allows.",
+                        self.name
+                    ),
+                ));
+            }
+        }
+        let steps = log.lineage.plan(request, &self.name, account_id)?;
+        if let Reshard::Uniform { .. } = request {
+            log.scalings.push(now_ms);
+        }
+        let open = log.lineage.open().len();
+        let ready_ms = now_ms + RESHARD_MS;
+        log.pending = Some(PendingReshard { ready_ms, steps });
+        drop(log);
+        self.changes.send_modify(|version| *version = version.wrapping_add(1));
+        // Complete on time even when nobody calls: readers waiting for changes see the new shards.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let stream = Arc::downgrade(self);
+            let wait = self.clock.to_wall(std::time::Duration::from_millis(RESHARD_MS as u64));
+            runtime.spawn(async move {
+                tokio::time::sleep(wait).await;
+                while let Some(stream) = stream.upgrade() {
+                    if stream.status() == "ACTIVE" {
+                        break;
+                    }
+                    drop(stream);
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            });
+        }
+        Ok(open)
     }
 
     /// Starts a subscription of consumer `consumer_arn` to shard `shard_index` at `now_ms` emulator
@@ -570,7 +627,7 @@ impl Stream {
         {
             return Err(ApiError::in_use(format!(
                 "Consumer {consumer_arn} subscribed to shard {} less than 5 seconds ago.",
-                self.shards[shard_index].id
+                shard_id(shard_index)
             )));
         }
         let subscription =
@@ -609,13 +666,12 @@ impl Stream {
         faults: &FaultInjector,
     ) -> Result<Vec<PutOutcome>, ApiError> {
         // Hash outside the lock: it is the only per-entry work that does not touch shared state.
-        let routes: Vec<usize> = entries
+        let hashes: Vec<u128> = entries
             .iter()
             .map(|entry| {
-                let hash = entry
+                entry
                     .explicit_hash_key
-                    .unwrap_or_else(|| vocabulary::partition_key_hash(&entry.partition_key));
-                vocabulary::shard_for_hash(&self.ranges, hash)
+                    .unwrap_or_else(|| vocabulary::partition_key_hash(&entry.partition_key))
             })
             .collect();
         let injected = faults.put_request(entries.len());
@@ -625,10 +681,12 @@ impl Stream {
         let mut refused = Vec::new();
         let encrypted = lock(&self.settings).kms_key_id.is_some();
         {
-            let mut log = lock(&self.log);
+            let mut log = self.log();
             if log.deleted {
                 return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
             }
+            // Routed under the lock: a resharding changes which shards are open.
+            let routes: Vec<usize> = hashes.iter().map(|&hash| log.lineage.route(hash)).collect();
             let now = clock.now();
             let arrival_ms = unix_millis(now);
             let second = clock.elapsed_at(now).as_secs();
@@ -700,7 +758,7 @@ impl Stream {
             kind,
             ordinal,
             stream: self.name.clone(),
-            shard_id: Some(self.shards[shard_index].id.clone()),
+            shard_id: Some(shard_id(shard_index)),
             partition_key: Some(entry.partition_key),
             object: None,
             data: entry.data.to_vec(),
@@ -720,7 +778,7 @@ impl Stream {
         shard_index: usize,
         start: StartingPosition,
     ) -> Result<u64, ApiError> {
-        let log = lock(&self.log);
+        let log = self.log();
         if log.deleted {
             return Err(ApiError::not_found(format!("Stream {} was deleted.", self.name)));
         }
@@ -731,7 +789,7 @@ impl Stream {
                     "StartingSequenceNumber {} used in GetShardIterator on shard {} in stream {} is \
                      invalid because it did not come from this shard.",
                     sequence.format(),
-                    self.shards[shard_index].id,
+                    shard_id(shard_index),
                     self.name,
                 )))
             } else {
@@ -763,7 +821,7 @@ impl Stream {
         now_ms: u64,
         out: &mut Vec<Record>,
     ) -> Result<ReadOutcome, ReadRefused> {
-        let mut log = lock(&self.log);
+        let mut log = self.log();
         if log.deleted {
             return Err(ReadRefused::Deleted);
         }
@@ -772,11 +830,14 @@ impl Stream {
             return Err(ReadRefused::Throttled);
         }
         let mut bytes = 0u64;
-        let outcome = read(&log.shards[shard_index].records, position, max_records, max_bytes, |record| {
-            bytes += record.data.len() as u64;
-            out.push(record.clone());
-        });
+        let mut outcome =
+            read(&log.shards[shard_index].records, position, max_records, max_bytes, |record| {
+                bytes += record.data.len() as u64;
+                out.push(record.clone());
+            });
         log.shards[shard_index].reads.charge(now_ms, bytes);
+        outcome.shard_ended =
+            outcome.oldest_unread_ms.is_none() && log.lineage.shards()[shard_index].closed.is_some();
         Ok(outcome)
     }
 
@@ -813,11 +874,14 @@ impl Stream {
         max_bytes: usize,
         take: impl FnMut(&Record),
     ) -> Result<ReadOutcome, StreamDeleted> {
-        let log = lock(&self.log);
+        let log = self.log();
         if log.deleted {
             return Err(StreamDeleted);
         }
-        Ok(read(&log.shards[shard_index].records, position, max_records, max_bytes, take))
+        let mut outcome = read(&log.shards[shard_index].records, position, max_records, max_bytes, take);
+        outcome.shard_ended =
+            outcome.oldest_unread_ms.is_none() && log.lineage.shards()[shard_index].closed.is_some();
+        Ok(outcome)
     }
 
     /// Drops the records older than the retention period at emulator time `now_ms`: past it they
@@ -825,7 +889,7 @@ impl Stream {
     pub(crate) fn trim_expired(&self, now_ms: i64) {
         let hours = i64::from(lock(&self.settings).retention_hours);
         let cutoff = now_ms.saturating_sub(hours * 3_600_000);
-        let mut log = lock(&self.log);
+        let mut log = self.log();
         for shard in &mut log.shards {
             let expired = shard.records.partition_point(|record| record.arrival_ms < cutoff);
             if expired > 0 {
@@ -836,7 +900,7 @@ impl Stream {
 
     /// The LATEST position of every shard, in shard order.
     pub(crate) fn latest_positions(&self) -> Result<Vec<u64>, StreamDeleted> {
-        let log = lock(&self.log);
+        let log = self.log();
         if log.deleted {
             return Err(StreamDeleted);
         }
@@ -845,254 +909,4 @@ impl Stream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::faults::FaultPlan;
-    use std::collections::BTreeSet;
-    use std::time::Duration;
-
-    fn entry(key: &str, data: &str) -> Entry {
-        Entry {
-            data: Bytes::from(data.to_owned()),
-            partition_key: key.to_owned(),
-            explicit_hash_key: None,
-            sequence_after: None,
-        }
-    }
-
-    /// The accepted results, failing the test if any entry was throttled.
-    fn accepted(outcomes: Vec<PutOutcome>) -> Vec<Accepted> {
-        outcomes
-            .into_iter()
-            .map(|outcome| match outcome {
-                PutOutcome::Accepted(accepted) => accepted,
-                PutOutcome::Throttled { .. } => panic!("unexpectedly throttled"),
-                PutOutcome::InternalFailure => panic!("unexpectedly failed"),
-            })
-            .collect()
-    }
-
-    fn store_with_stream(shards: usize) -> (KinesisStore, Arc<Stream>) {
-        let store = KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: true, reads: true });
-        let stream = store.create("s", shards, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
-        (store, stream)
-    }
-
-    #[test]
-    fn duplicate_names_are_in_use_and_unknown_names_not_found() {
-        let (store, _) = store_with_stream(1);
-        let err = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap_err();
-        assert_eq!(err.code, "ResourceInUseException");
-        assert_eq!(store.get(Some("nope"), None).unwrap_err().code, "ResourceNotFoundException");
-        let arn = store.stream_arn("s");
-        assert_eq!(store.get(None, Some(&arn)).unwrap().name, "s");
-        assert_eq!(arn, "arn:aws:kinesis:us-east-1:000000000000:stream/s");
-    }
-
-    #[test]
-    fn injected_refusals_are_not_stored_and_are_logged() {
-        let (_store, stream) = store_with_stream(1);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan { throttle_burst: 1.0, ..FaultPlan::default() });
-        let outcomes = stream.put(vec![entry("a", "0"), entry("b", "1")], &clock, &faults).unwrap();
-        assert!(outcomes.iter().all(|o| matches!(o, PutOutcome::Throttled { shard_index: 0 })));
-        let faults = FaultInjector::new(FaultPlan { internal_failure: 1.0, ..FaultPlan::default() });
-        let outcomes = stream.put(vec![entry("c", "2")], &clock, &faults).unwrap();
-        assert!(matches!(outcomes[0], PutOutcome::InternalFailure));
-        let mut out = Vec::new();
-        stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
-        assert!(out.is_empty(), "refused entries are never stored");
-        let events = faults.events();
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, FaultKind::InternalFailure);
-        assert_eq!((events[0].partition_key.as_deref(), &events[0].data[..]), (Some("c"), &b"2"[..]));
-    }
-
-    #[test]
-    fn records_older_than_the_retention_period_are_no_longer_readable() {
-        let (_store, stream) = store_with_stream(1);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan::default());
-        stream.put(vec![entry("a", "0")], &clock, &faults).unwrap();
-        let arrival = crate::clock::unix_millis(clock.now());
-        let hour = 3_600_000;
-        let read = || {
-            let mut out = Vec::new();
-            stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
-            out.len()
-        };
-        stream.trim_expired(arrival + 23 * hour);
-        assert_eq!(read(), 1, "within the default 24 hours");
-        lock(&stream.settings).retention_hours = 48;
-        stream.trim_expired(arrival + 47 * hour);
-        assert_eq!(read(), 1, "within a retention period increased to 48 hours");
-        stream.trim_expired(arrival + 49 * hour);
-        assert_eq!(read(), 0);
-        // The shard keeps numbering after the trimmed records.
-        let trim_horizon = stream.starting_position(0, StartingPosition::TrimHorizon).unwrap();
-        assert_eq!(trim_horizon, 2, "past the one trimmed record, counter 1");
-    }
-
-    #[test]
-    fn records_are_routed_numbered_and_read_in_order() {
-        let (_store, stream) = store_with_stream(2);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan::default());
-        // "user-1" hashes above 2^127 (shard 1); an explicit hash key of 0 pins shard 0.
-        let mut pinned = entry("k", "a");
-        pinned.explicit_hash_key = Some(0);
-        let accepted = accepted(
-            stream.put(vec![entry("user-1", "x"), pinned, entry("user-1", "y")], &clock, &faults).unwrap(),
-        );
-        assert_eq!(accepted.iter().map(|a| a.shard_index).collect::<Vec<_>>(), vec![1, 0, 1]);
-        assert!(accepted[0].sequence < accepted[2].sequence);
-
-        let mut out = Vec::new();
-        let outcome = stream.read_records(1, 0, 10, usize::MAX, &mut out).unwrap();
-        assert_eq!(out.iter().map(|r| &r.data[..]).collect::<Vec<_>>(), vec![b"x", b"y"]);
-        assert_eq!(outcome.next_position, 3);
-        assert_eq!(outcome.oldest_unread_ms, None);
-
-        out.clear();
-        let after_first =
-            stream.starting_position(1, StartingPosition::AfterSequence(accepted[0].sequence)).unwrap();
-        stream.read_records(1, after_first, 10, usize::MAX, &mut out).unwrap();
-        assert_eq!(out.len(), 1);
-        assert_eq!(&out[0].data[..], b"y");
-    }
-
-    #[test]
-    fn dropped_entries_are_acknowledged_but_not_stored() {
-        let (_store, stream) = store_with_stream(1);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan {
-            drop_kinesis_records: BTreeSet::from([1]),
-            ..FaultPlan::default()
-        });
-        let accepted = accepted(
-            stream.put(vec![entry("a", "0"), entry("a", "1"), entry("a", "2")], &clock, &faults).unwrap(),
-        );
-        assert_eq!(accepted.len(), 3);
-        let mut out = Vec::new();
-        stream.read_records(0, 0, 10, usize::MAX, &mut out).unwrap();
-        assert_eq!(out.iter().map(|r| &r.data[..]).collect::<Vec<_>>(), vec![b"0", b"2"]);
-        let events = faults.events();
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].ordinal, 1);
-        assert_eq!(events[0].data, b"1");
-        assert_eq!(events[0].shard_id.as_deref(), Some("shardId-000000000000"));
-        // The dropped entry's sequence number is genuine: reading at it starts at the next record.
-        let at = stream.starting_position(0, StartingPosition::AtSequence(accepted[1].sequence)).unwrap();
-        out.clear();
-        stream.read_records(0, at, 10, usize::MAX, &mut out).unwrap();
-        assert_eq!(&out[0].data[..], b"2");
-    }
-
-    #[test]
-    fn reads_stop_at_the_record_limit_and_report_what_is_left() {
-        let (_store, stream) = store_with_stream(1);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan::default());
-        stream.put((0..5).map(|i| entry("a", &i.to_string())).collect(), &clock, &faults).unwrap();
-        let mut out = Vec::new();
-        let outcome = stream.read_records(0, 0, 2, usize::MAX, &mut out).unwrap();
-        assert_eq!(out.len(), 2);
-        // Counters start at 1: counter 0 is the shard's starting sequence number.
-        assert_eq!(outcome.next_position, 3);
-        assert!(outcome.oldest_unread_ms.is_some());
-        let latest = stream.starting_position(0, StartingPosition::Latest).unwrap();
-        assert_eq!(latest, 6);
-        let start = SequenceNumber { shard_index: 0, counter: 0 };
-        let after_start = stream.starting_position(0, StartingPosition::AfterSequence(start)).unwrap();
-        assert_eq!(after_start, 1, "AFTER the starting sequence number is the first record");
-        let foreign = SequenceNumber { shard_index: 3, counter: 0 };
-        assert!(stream.starting_position(0, StartingPosition::AtSequence(foreign)).is_err());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn writes_past_a_shards_limits_are_throttled_until_the_next_second() {
-        let (_store, stream) = store_with_stream(1);
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan {
-            drop_kinesis_records: BTreeSet::from([999]),
-            ..FaultPlan::default()
-        });
-        let batch = || (0..500).map(|i| entry("k", &i.to_string())).collect::<Vec<_>>();
-        let mut outcomes = Vec::new();
-        for _ in 0..3 {
-            outcomes.extend(stream.put(batch(), &clock, &faults).unwrap());
-        }
-        let throttled: Vec<usize> = outcomes
-            .iter()
-            .enumerate()
-            .filter(|(_, outcome)| matches!(outcome, PutOutcome::Throttled { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(throttled, (1000..1500).collect::<Vec<_>>());
-        // Throttled entries take no fault ordinal: the 1,000th accepted entry is the one dropped.
-        assert_eq!(faults.events()[0].data, b"499");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(matches!(stream.put(batch(), &clock, &faults).unwrap()[499], PutOutcome::Accepted(_)));
-
-        // The byte limit counts data and partition key: 1 MiB in one entry fills the second.
-        tokio::time::advance(Duration::from_secs(1)).await;
-        let big = Entry {
-            data: Bytes::from(vec![0u8; SHARD_BYTES_PER_SECOND - 1]),
-            partition_key: "k".to_owned(),
-            explicit_hash_key: None,
-            sequence_after: None,
-        };
-        let outcomes = stream.put(vec![big, entry("k", "")], &clock, &faults).unwrap();
-        assert!(matches!(outcomes[0], PutOutcome::Accepted(_)));
-        assert!(matches!(outcomes[1], PutOutcome::Throttled { shard_index: 0 }));
-    }
-
-    #[test]
-    fn get_records_serves_five_calls_a_second_and_pays_for_its_data_at_2_mib_a_second() {
-        let store =
-            KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: false, reads: true });
-        let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan::default());
-        let mib = |n: usize| Entry { data: Bytes::from(vec![b'x'; n * 1024 * 1024]), ..entry("k", "") };
-        let get = |position: u64, now_ms: u64| {
-            let mut out = Vec::new();
-            stream.get_records(0, position, (10_000, 10 * 1024 * 1024), now_ms, &mut out).map(|_| out.len())
-        };
-        // Empty reads cost no data: the sixth call of one second is refused, the next second serves.
-        let calls: Vec<_> = (0..6).map(|ms| get(0, 1_000 + ms)).collect();
-        assert_eq!(calls[..5], [Ok(0); 5]);
-        assert_eq!(calls[5], Err(ReadRefused::Throttled));
-        assert_eq!(get(0, 2_000), Ok(0));
-
-        // 4 MiB read at t = 10 s are paid for by t = 12 s, and no call is served before.
-        stream.put((0..4).map(|_| mib(1)).collect(), &clock, &faults).unwrap();
-        assert_eq!(get(0, 10_000), Ok(4));
-        assert_eq!(get(5, 10_500), Err(ReadRefused::Throttled));
-        assert_eq!(get(5, 11_999), Err(ReadRefused::Throttled));
-        assert_eq!(get(5, 12_000), Ok(0));
-        store.delete(Some("s"), None).unwrap();
-        assert_eq!(get(0, 20_000), Err(ReadRefused::Deleted));
-    }
-
-    #[test]
-    fn without_limits_nothing_is_throttled() {
-        let store =
-            KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: false, reads: false });
-        let stream = store.create("s", 1, StreamMode::Provisioned, OffsetDateTime::now_utc()).unwrap();
-        let clock = Clock::new(1.0);
-        let faults = FaultInjector::new(FaultPlan::default());
-        for _ in 0..5 {
-            let batch = (0..500).map(|i| entry("k", &i.to_string())).collect();
-            accepted(stream.put(batch, &clock, &faults).unwrap());
-        }
-    }
-
-    #[test]
-    fn deleted_streams_stop_readers() {
-        let (store, stream) = store_with_stream(1);
-        store.delete(Some("s"), None).unwrap();
-        assert_eq!(stream.read_data(0, 0, 1, usize::MAX, &mut Vec::new()).unwrap_err(), StreamDeleted);
-        assert!(store.get(Some("s"), None).is_err());
-    }
-}
+mod tests;

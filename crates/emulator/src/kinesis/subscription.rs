@@ -23,9 +23,9 @@ use tokio::sync::mpsc;
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
 use crate::json;
-use crate::kinesis::api::{RecordOut, SubscribeToShardEvent, SubscribeToShardInput};
+use crate::kinesis::api::{ChildShard, RecordOut, SubscribeToShardEvent, SubscribeToShardInput};
 use crate::kinesis::sequence::SequenceNumber;
-use crate::kinesis::store::{ConsumerRef, SHARD_READ_BYTES_PER_SECOND, StartingPosition, Stream};
+use crate::kinesis::store::{self, ConsumerRef, SHARD_READ_BYTES_PER_SECOND, StartingPosition, Stream};
 use crate::state::State;
 
 /// How long a subscription lasts, in emulator milliseconds.
@@ -97,7 +97,8 @@ impl Pusher {
                 Some(false) => {
                     let message = format!(
                         "Another subscription of consumer {} took over shard {}.",
-                        self.consumer_arn, self.stream.shards[self.shard_index].id
+                        self.consumer_arn,
+                        store::shard_id(self.shard_index)
                     );
                     self.send(exception("ResourceInUseException", &message)).await;
                     return;
@@ -123,17 +124,24 @@ impl Pusher {
                 return;
             };
             position = outcome.next_position;
+            // The last event of a closed shard names its children and has no continuation
+            // (SubscribeToShardEvent, Kinesis API Reference); the subscription then ends.
             let payload = SubscribeToShardEvent {
                 records: records.iter().map(|record| RecordOut::new(record, self.shard_index)).collect(),
-                continuation_sequence_number: SequenceNumber {
-                    shard_index: self.shard_index as u64,
-                    counter: position.saturating_sub(1),
-                }
-                .format(),
+                continuation_sequence_number: (!outcome.shard_ended).then(|| {
+                    SequenceNumber {
+                        shard_index: self.shard_index as u64,
+                        counter: position.saturating_sub(1),
+                    }
+                    .format()
+                }),
                 millis_behind_latest: outcome.oldest_unread_ms.map_or(0, |ms| (now_ms - ms).max(0)),
+                child_shards: outcome
+                    .shard_ended
+                    .then(|| ChildShard::of(&self.stream.lineage(), self.shard_index)),
             };
             let payload = serde_json::to_vec(&payload).unwrap_or_default();
-            if !self.send(event("SubscribeToShardEvent", payload)).await {
+            if !self.send(event("SubscribeToShardEvent", payload)).await || outcome.shard_ended {
                 return;
             }
             let bytes: u64 = records.iter().map(|record| record.data.len() as u64).sum();

@@ -38,7 +38,7 @@ async fn a_taken_port_is_a_bind_error() {
 #[tokio::test]
 async fn unknown_operations_name_the_operation() {
     let h = Harness::start().await;
-    let response = raw_post(&h.emulator, "Kinesis_20131202.SplitShard", "{}").await;
+    let response = raw_post(&h.emulator, "Kinesis_20131202.FrobnicateStream", "{}").await;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
     assert!(response.contains("UnknownOperationException"), "{response}");
     let malformed = raw_post(&h.emulator, "Kinesis_20131202.PutRecord", "{not json").await;

@@ -1,0 +1,79 @@
+//! AWS's per-shard limits, counted in emulator time: what one shard accepts per second and what
+//! GetRecords may take from it.
+
+/// Most records one shard accepts per second.
+pub(crate) const SHARD_RECORDS_PER_SECOND: u32 = 1_000;
+/// Most bytes (data plus partition key) one shard accepts per second.
+pub(crate) const SHARD_BYTES_PER_SECOND: usize = 1024 * 1024;
+/// Most GetRecords calls one shard serves per second.
+pub(crate) const SHARD_READS_PER_SECOND: u32 = 5;
+/// The data one shard returns per second through GetRecords.
+pub(crate) const SHARD_READ_BYTES_PER_SECOND: u64 = 2 * 1024 * 1024;
+
+/// Which of AWS's per-shard limits a store enforces, in emulator time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShardLimits {
+    /// 1 MiB (data plus partition key) and 1,000 records written per second.
+    pub(crate) writes: bool,
+    /// 5 GetRecords calls and 2 MiB returned per second.
+    pub(crate) reads: bool,
+}
+
+/// The writes a shard accepted in one second of emulator time, counted from the clock's start.
+#[derive(Debug, Default)]
+pub(crate) struct WriteWindow {
+    second: u64,
+    records: u32,
+    bytes: usize,
+}
+
+impl WriteWindow {
+    /// Counts an entry of `bytes` bytes written in emulated second `second`; returns false, counting
+    /// nothing, when the entry would exceed the shard's per-second limits.
+    pub(crate) fn admit(&mut self, second: u64, bytes: usize) -> bool {
+        if self.second != second {
+            *self = WriteWindow { second, records: 0, bytes: 0 };
+        }
+        if self.records >= SHARD_RECORDS_PER_SECOND || self.bytes + bytes > SHARD_BYTES_PER_SECOND {
+            return false;
+        }
+        self.records += 1;
+        self.bytes += bytes;
+        true
+    }
+}
+
+/// The GetRecords calls a shard served in the current second of emulator time, and when the data
+/// it returned has been paid for.
+///
+/// "Each shard can support up to five read transactions per second" and "up to a maximum total data
+/// read rate of 2 MiB per second"; a call may return up to 10 MiB, and then "subsequent calls made
+/// within the next 5 seconds throw ProvisionedThroughputExceededException" (GetRecords, Kinesis API
+/// Reference). So every byte a call returns is paid for at 2 MiB/s before the next call is served.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBudget {
+    second: u64,
+    calls: u32,
+    /// Emulator milliseconds since the clock's start before which no call is served.
+    paid_until_ms: u64,
+}
+
+impl ReadBudget {
+    /// Counts a call at `now_ms`; false, counting nothing, when the shard must refuse it.
+    pub(crate) fn admit(&mut self, now_ms: u64) -> bool {
+        let second = now_ms / 1000;
+        if self.second != second {
+            *self = ReadBudget { second, calls: 0, ..*self };
+        }
+        if self.calls >= SHARD_READS_PER_SECOND || now_ms < self.paid_until_ms {
+            return false;
+        }
+        self.calls += 1;
+        true
+    }
+
+    /// Charges `bytes` returned by a call at `now_ms`.
+    pub(crate) fn charge(&mut self, now_ms: u64, bytes: u64) {
+        self.paid_until_ms = self.paid_until_ms.max(now_ms) + bytes * 1000 / SHARD_READ_BYTES_PER_SECOND;
+    }
+}
