@@ -14,7 +14,7 @@ use emulator::EmulatorConfig;
 
 use crate::common::{Harness, ROLE, eventually, extended_s3};
 
-async fn kinesis_source_delivery(
+pub(crate) async fn kinesis_source_delivery(
     h: &Harness,
     name: &str,
     stream_arn: &str,

@@ -11,6 +11,7 @@ mod kinesis;
 mod kinesis_settings;
 mod logs;
 mod quotas;
+mod resharding;
 mod routing;
 mod s3;
 mod s3_api;
