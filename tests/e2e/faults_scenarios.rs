@@ -158,6 +158,35 @@ async fn swapped_records_of_one_key_are_reordered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_read_before_their_parents_reorder_exactly_the_logged_records() {
+    let outcome = run_bug("children-read-early.toml").await;
+    let counts = &outcome.report.counts;
+    assert_eq!(outcome.resharding.len(), 1, "the one step ran");
+    assert_eq!((outcome.resharding[0].open_before, outcome.resharding[0].open_after), (2, 4));
+    let field = &outcome.envelope_field;
+    let logged: BTreeSet<(String, u64)> = outcome
+        .faults
+        .iter()
+        .filter(|fault| matches!(fault.kind, FaultKind::ReadChildrenEarly { .. }))
+        .map(|fault| {
+            let event: serde_json::Value = serde_json::from_slice(&fault.data).unwrap();
+            (event[field]["key"].as_str().unwrap().to_owned(), event[field]["kseq"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(!logged.is_empty(), "keys were written both while UPDATING and after");
+    assert_eq!(counts.reordered, logged.len() as u64, "one reordered record per logged read");
+    for example in &outcome.report.reordered {
+        assert!(
+            logged.contains(&(example.key.clone(), example.kseq)),
+            "{example:?} is not in the ground truth"
+        );
+    }
+    assert_eq!(counts.lost, 0);
+    assert_eq!(counts.duplicated, 0);
+    assert_eq!(counts.delivered, counts.acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_shard_makes_records_late_and_loses_none() {
     let outcome = run_bug("stalled-shard.toml").await;
     let counts = &outcome.report.counts;

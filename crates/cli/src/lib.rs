@@ -5,4 +5,5 @@
 
 pub mod capacity;
 pub mod exit;
+pub mod reshard;
 pub mod run;

@@ -52,6 +52,8 @@ pub struct RunOutcome {
     pub transforms: Vec<TransformEvent>,
     /// What the producer sent and the backend acknowledged, as the verifier held the pipeline to it.
     pub expectation: producer::Expectation,
+    /// The `[[workload.reshard]]` steps as they were carried out, in order.
+    pub resharding: Vec<crate::reshard::ReshardRecord>,
     /// Why tearing down what the run provisioned failed, after the report was written: resources
     /// may be left behind on the backend.
     pub teardown_error: Option<String>,
@@ -201,6 +203,8 @@ pub enum RunError {
     Produce(#[from] producer::ProduceError),
     #[error("verifier failed")]
     Verify(#[from] verifier::VerifyError),
+    #[error("resharding failed")]
+    Reshard(#[from] crate::reshard::ReshardError),
     #[error("cannot create the report directory {}", path.display())]
     ReportDir {
         path: PathBuf,
@@ -336,7 +340,7 @@ async fn run_steps(
         clients: environment.endpoint().clients().await,
     };
     let provisioned = plan.provision().await?;
-    let (target, produced) = plan.produce(&provisioned).await?;
+    let (target, produced, resharding) = plan.produce(&provisioned).await?;
     let report = plan.verify(&provisioned, &produced).await?;
     let faults = environment.fault_log();
     let report = plan.complete(report, &target, &produced, &faults);
@@ -356,6 +360,7 @@ async fn run_steps(
         envelope_field: scenario.workload.envelope_field.clone(),
         transforms: environment.transform_log(),
         expectation: produced.expectation,
+        resharding,
         teardown_error,
     })
 }
@@ -404,7 +409,10 @@ impl RunPlan<'_> {
 
     /// Puts the workload to the provisioned stream (or Direct PUT delivery stream) until it is all
     /// sent or the run is stopped.
-    async fn produce(&self, provisioned: &Provisioned) -> Result<(Target, producer::Produced), RunError> {
+    async fn produce(
+        &self,
+        provisioned: &Provisioned,
+    ) -> Result<(Target, producer::Produced, Vec<crate::reshard::ReshardRecord>), RunError> {
         let target = match (&self.scenario.pipeline.source, &provisioned.stream_name) {
             (Source::KinesisStream, Some(stream)) => {
                 Target::Kinesis { client: self.clients.kinesis.clone(), stream_name: stream.clone() }
@@ -418,20 +426,55 @@ impl RunPlan<'_> {
             run_id: self.run_id.clone(),
             retry: producer::RetryPolicy::for_workload(&self.scenario.workload),
         };
-        let produced = producer::produce_until(
+        let start = tokio::time::Instant::now();
+        let control = ProduceControl::default();
+        let producing = producer::produce_until(
             &target,
             &self.scenario.workload,
             &options,
-            &ProduceControl::default(),
+            &control,
             self.interrupt.stop.clone(),
-        )
-        .await?;
+        );
+        let steps = &self.scenario.workload.reshard;
+        let resharding = async {
+            match &target {
+                Target::Kinesis { client, stream_name } if !steps.is_empty() => {
+                    crate::reshard::run_steps(client, stream_name, steps, start).await
+                }
+                _ => Ok(Vec::new()),
+            }
+        };
+        let (produced, resharded) = tokio::join!(
+            async {
+                let produced = producing.await;
+                (produced, tokio::time::Instant::now())
+            },
+            resharding
+        );
+        let (produced, finished) = (produced.0?, produced.1);
+        let resharded = resharded?;
+        // A step that started after the last record was sent tested nothing under load.
+        if let Some((index, record)) =
+            resharded.iter().enumerate().find(|(_, record)| start + record.step.at > finished)
+        {
+            return Err(RunError::Reshard(crate::reshard::ReshardError {
+                index,
+                what: record.step.action.describe(),
+                reason: format!(
+                    "the workload finished {:.1} s after it started, before this step's at_seconds = {}; \
+                     lengthen the workload (events, rate) or move the step earlier",
+                    (finished - start).as_secs_f64(),
+                    record.step.at.as_secs_f64()
+                ),
+            }));
+        }
+
         tracing::info!(
             acknowledged = produced.metrics.acknowledged,
             rate = produced.metrics.achieved_rate(),
             "production finished"
         );
-        Ok((target, produced))
+        Ok((target, produced, resharded))
     }
 
     /// Reads what the destination delivered until every acknowledged record is seen or the

@@ -396,6 +396,7 @@ mod tests {
             api: PutApi::PutRecords,
             concurrency: 4,
             retry_budget: std::time::Duration::from_secs(30),
+            reshard: Vec::new(),
         }
     }
 

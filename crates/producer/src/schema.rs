@@ -490,6 +490,7 @@ mod tests {
             api: PutApi::PutRecords,
             concurrency: 1,
             retry_budget: std::time::Duration::from_secs(30),
+            reshard: Vec::new(),
         }
     }
 

@@ -16,7 +16,7 @@ pub use error::{Invalid, ScenarioError};
 pub use model::{
     BUILT_IN_SCHEMAS, BufferingHints, CustomField, DEFAULT_ENVELOPE_FIELD, Delivery, Expect, FieldKind,
     MAX_FIREHOSE_RECORD_BYTES, MAX_KINESIS_RECORD_BYTES, Ordering, PAD_FIELD, PartitionKey, Payload,
-    Pipeline, PutApi, Rate, RateStep, Scenario, Schema, Source, Workload,
+    Pipeline, PutApi, Rate, RateStep, ReshardAction, ReshardStep, Scenario, Schema, Source, Workload,
 };
 pub use model::{Compression, Delimiter, EmulatorSettings, MAX_EVENTS, MAX_TIME_SCALE, ObjectFormat};
 pub use model::{DEFAULT_SEARCH_DOMAIN, MAX_INDEX_NAME_LEN, RUN_INDEX_SUFFIX_LEN, SearchDestination};

@@ -228,6 +228,39 @@ pub struct Workload {
     /// How long a record is retried after its first put before it is given up as failed to send
     /// (`retry_seconds`, default 30 s); attempts are bounded in number too.
     pub retry_budget: Duration,
+    /// Resharding calls the harness makes while the workload runs (`[[workload.reshard]]`), in
+    /// time order.
+    pub reshard: Vec<ReshardStep>,
+}
+
+/// One `[[workload.reshard]]` step: a resharding call made while the workload is being sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshardStep {
+    /// How long after the workload starts the call is made (`at_seconds`), in wall time.
+    pub at: Duration,
+    pub action: ReshardAction,
+}
+
+/// What a resharding step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReshardAction {
+    /// `shards = N`: UpdateShardCount with UNIFORM_SCALING to `N` open shards.
+    Shards(u32),
+    /// `split = "shardId-…"`: SplitShard at the middle of the shard's hash-key range.
+    Split(String),
+    /// `merge = ["shardId-…", "shardId-…"]`: MergeShards of the first with the adjacent second.
+    Merge(String, String),
+}
+
+impl ReshardAction {
+    /// The step as a scenario file writes it.
+    pub fn describe(&self) -> String {
+        match self {
+            ReshardAction::Shards(count) => format!("shards = {count}"),
+            ReshardAction::Split(shard) => format!("split = {shard:?}"),
+            ReshardAction::Merge(shard, adjacent) => format!("merge = [{shard:?}, {adjacent:?}]"),
+        }
+    }
 }
 
 /// The most events one run (or one expectation file) may hold: the verifier keeps a few bits per

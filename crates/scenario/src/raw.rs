@@ -96,8 +96,19 @@ pub(crate) struct RawWorkload {
     pub(crate) key: Option<Spanned<RawKey>>,
     pub(crate) payload: Option<Spanned<RawPayload>>,
     pub(crate) rate: Option<Spanned<RawRate>>,
+    /// `[[workload.reshard]]` steps, in file order.
+    pub(crate) reshard: Option<Vec<Spanned<RawReshard>>>,
     /// Custom schema fields; values are a kind name or an inline table, read in the second pass.
     pub(crate) fields: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReshard {
+    pub(crate) at_seconds: Spanned<f64>,
+    pub(crate) shards: Option<Spanned<i64>>,
+    pub(crate) split: Option<Spanned<String>>,
+    pub(crate) merge: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +178,7 @@ pub(crate) struct RawFaults {
     pub(crate) internal_failure: Option<Spanned<f64>>,
     pub(crate) stall_shard: Option<Spanned<RawStall>>,
     pub(crate) index_failure: Option<Spanned<f64>>,
+    pub(crate) read_children_early: Option<Spanned<bool>>,
 }
 
 impl RawFaults {

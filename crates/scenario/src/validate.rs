@@ -10,7 +10,7 @@ use toml::Spanned;
 use crate::error::{Locator, ScenarioError};
 use crate::model::{
     BufferingHints, Delivery, EmulatorSettings, Expect, MAX_TIME_SCALE, ObjectFormat, Ordering, Pipeline,
-    Scenario,
+    Scenario, Source,
 };
 use crate::pipeline::pipeline;
 use crate::raw::{RawEmulator, RawExpect, RawFaults, RawScenario};
@@ -28,7 +28,7 @@ pub(crate) fn validate(path: &Path, text: &str, raw: RawScenario) -> Result<Scen
         None => default_name(path),
     };
     let pipeline = pipeline(&locator, raw.pipeline)?;
-    let workload = workload(&locator, raw.workload, pipeline.source)?;
+    let workload = workload(&locator, raw.workload, pipeline.source, pipeline.shards)?;
     let expect = expect(&locator, raw.expect, &pipeline.buffering)?;
     let faults = raw.faults.map(|raw| faults(&locator, raw, &pipeline)).transpose()?;
     let emulator = raw.emulator.map(|raw| emulator(&locator, raw)).transpose()?;
@@ -207,6 +207,16 @@ fn faults(
         }
         None => Duration::ZERO,
     };
+    if let Some(early) = raw.read_children_early {
+        if *early.get_ref() && pipeline.source != Source::KinesisStream {
+            return Err(locator.at(
+                early.span().start,
+                "faults.read_children_early",
+                "read_children_early acts on Firehose's Kinesis source; it needs source = \"kinesis\"",
+            ));
+        }
+        plan.read_children_early = *early.get_ref();
+    }
     if let Some(stall) = raw.stall_shard {
         let stall = stall.into_inner();
         plan.stall_shard = Some(ShardStall {

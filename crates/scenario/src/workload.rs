@@ -9,16 +9,17 @@ use toml::Spanned;
 use crate::error::{Locator, ScenarioError};
 use crate::model::{
     BUILT_IN_SCHEMAS, CustomField, DEFAULT_ENVELOPE_FIELD, FieldKind, MAX_EVENTS, MAX_FIREHOSE_RECORD_BYTES,
-    MAX_KINESIS_RECORD_BYTES, PAD_FIELD, PartitionKey, Payload, PutApi, Rate, RateStep, Schema, Source,
-    Workload,
+    MAX_KINESIS_RECORD_BYTES, PAD_FIELD, PartitionKey, Payload, PutApi, Rate, RateStep, ReshardAction,
+    ReshardStep, Schema, Source, Workload,
 };
-use crate::raw::{RawKey, RawRate, RawWorkload};
+use crate::raw::{RawKey, RawRate, RawReshard, RawWorkload};
 use crate::values::{in_range, positive};
 
 pub(crate) fn workload(
     locator: &Locator<'_>,
     raw: Spanned<RawWorkload>,
     source: Source,
+    shards: u32,
 ) -> Result<Workload, ScenarioError> {
     let workload_offset = raw.span().start;
     let raw = raw.into_inner();
@@ -204,6 +205,7 @@ pub(crate) fn workload(
         None => Rate::Unlimited,
         Some(rate) => rate_profile(locator, rate)?,
     };
+    let reshard = reshard_steps(locator, raw.reshard.unwrap_or_default(), source, shards)?;
     Ok(Workload {
         events,
         duration,
@@ -217,7 +219,103 @@ pub(crate) fn workload(
         api,
         concurrency,
         retry_budget: Duration::from_secs(retry_budget),
+        reshard,
     })
+}
+
+/// Reads `[[workload.reshard]]`: each step at a later time than the one before, doing exactly one
+/// of `shards`, `split` or `merge`, and each `shards` within what UpdateShardCount allows of the
+/// open shard count the steps before it leave (at most double, at least half).
+fn reshard_steps(
+    locator: &Locator<'_>,
+    raw: Vec<Spanned<RawReshard>>,
+    source: Source,
+    shards: u32,
+) -> Result<Vec<ReshardStep>, ScenarioError> {
+    let mut steps: Vec<ReshardStep> = Vec::with_capacity(raw.len());
+    let mut open = i64::from(shards);
+    for (i, step) in raw.into_iter().enumerate() {
+        let span = step.span().start;
+        let step = step.into_inner();
+        let field = |name: &str| format!("workload.reshard[{i}].{name}");
+        if source != Source::KinesisStream {
+            return Err(locator.at(span, &field("at_seconds"), "resharding needs source = \"kinesis\""));
+        }
+        let at =
+            Duration::from_secs_f64(positive(locator, &step.at_seconds, &field("at_seconds"), 86_400.0)?);
+        if let Some(previous) = steps.last()
+            && at <= previous.at
+        {
+            return Err(locator.at(
+                step.at_seconds.span().start,
+                &field("at_seconds"),
+                format!(
+                    "steps run in time order; this one is not after the step before ({} s)",
+                    previous.at.as_secs_f64()
+                ),
+            ));
+        }
+        let action = match (step.shards, step.split, step.merge) {
+            (Some(count), None, None) => {
+                let (low, high) = ((open + 1) / 2, (open * 2).min(crate::values::MAX_SHARDS));
+                let count = in_range(locator, &count, &field("shards"), low, high).map_err(|_| {
+                    locator.at(
+                        count.span().start,
+                        &field("shards"),
+                        format!(
+                            "{} is out of range: UpdateShardCount scales {open} open shards to {low}..={high} \
+                             (at most double, at least half)",
+                            count.get_ref()
+                        ),
+                    )
+                })?;
+                open = count;
+                ReshardAction::Shards(count as u32)
+            }
+            (None, Some(shard), None) => {
+                check_shard_id(locator, &shard, &field("split"))?;
+                open += 1;
+                ReshardAction::Split(shard.into_inner())
+            }
+            (None, None, Some(pair)) => {
+                let ids = pair.get_ref();
+                let [shard, adjacent] = ids.as_slice() else {
+                    return Err(locator.at(
+                        pair.span().start,
+                        &field("merge"),
+                        format!("names two adjacent shards to merge, not {}", ids.len()),
+                    ));
+                };
+                for id in [shard, adjacent] {
+                    check_shard_id(locator, &Spanned::new(pair.span(), id.clone()), &field("merge"))?;
+                }
+                open -= 1;
+                ReshardAction::Merge(shard.clone(), adjacent.clone())
+            }
+            _ => {
+                return Err(locator.at(
+                    span,
+                    &format!("workload.reshard[{i}]"),
+                    "give exactly one of `shards`, `split` or `merge`",
+                ));
+            }
+        };
+        steps.push(ReshardStep { at, action });
+    }
+    Ok(steps)
+}
+
+/// Checks that `id` is a shard id as Kinesis writes them: `shardId-` and 12 digits.
+fn check_shard_id(locator: &Locator<'_>, id: &Spanned<String>, field: &str) -> Result<(), ScenarioError> {
+    let digits = id.get_ref().strip_prefix("shardId-");
+    if digits.is_some_and(|d| d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit())) {
+        return Ok(());
+    }
+    Err(locator.at(
+        id.span().start,
+        field,
+        format!("{:?} is not a shard id such as \"shardId-000000000001\"", id.get_ref()),
+    ))
 }
 
 /// How long a record may be retried by default, from its first put: long enough to ride out a

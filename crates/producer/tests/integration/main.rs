@@ -50,6 +50,7 @@ fn workload(events: u64, key: PartitionKey, rate: Rate) -> Workload {
         api: PutApi::PutRecords,
         concurrency: 2,
         retry_budget: Duration::from_secs(30),
+        reshard: Vec::new(),
     }
 }
 

@@ -349,3 +349,31 @@ fn the_search_scenarios_have_the_documented_values() {
     assert_eq!((search.type_name.as_deref(), search.rotation), (Some("_doc"), IndexRotation::OneDay));
     assert_eq!(es.faults, None);
 }
+
+#[test]
+fn reshard_steps_parse_in_time_order_and_track_the_open_shard_count() {
+    let text = "[pipeline]\nshards = 2\nsource = \"kinesis\"\nbucket = \"b-1\"\n\n[workload]\nevents = 10\n\
+                schema = \"clickstream\"\npartition_key = \"user_id\"\n\n[[workload.reshard]]\nat_seconds = 1.5\n\
+                shards = 4\n\n[[workload.reshard]]\nat_seconds = 3\nsplit = \"shardId-000000000002\"\n\n\
+                [[workload.reshard]]\nat_seconds = 4\nmerge = [\"shardId-000000000006\", \"shardId-000000000007\"]\n\n\
+                [[workload.reshard]]\nat_seconds = 5\nshards = 8\n\n[expect]\n";
+    let s = scenario::parse(Path::new("inline.toml"), text).unwrap();
+    let steps: Vec<(f64, scenario::ReshardAction)> =
+        s.workload.reshard.iter().map(|step| (step.at.as_secs_f64(), step.action.clone())).collect();
+    assert_eq!(
+        steps,
+        [
+            (1.5, scenario::ReshardAction::Shards(4)),
+            (3.0, scenario::ReshardAction::Split("shardId-000000000002".into())),
+            (
+                4.0,
+                scenario::ReshardAction::Merge("shardId-000000000006".into(), "shardId-000000000007".into())
+            ),
+            (5.0, scenario::ReshardAction::Shards(8)),
+        ]
+    );
+    // 4 open, +1 by the split, -1 by the merge: 8 is double the 4 left, 9 would not be.
+    let over = text.replace("shards = 8", "shards = 9");
+    let error = scenario::parse(Path::new("inline.toml"), &over).unwrap_err().to_string();
+    assert!(error.contains("scales 4 open shards to 2..=8"), "{error}");
+}

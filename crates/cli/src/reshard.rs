@@ -1,0 +1,134 @@
+//! `[[workload.reshard]]`: the resharding calls a run makes while its workload is being sent, each
+//! at its time, through the same Kinesis client the producer uses, and when each one completed.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::types::{ScalingType, StreamStatus};
+use scenario::{ReshardAction, ReshardStep};
+use tokio::time::Instant;
+
+/// How long one resharding may keep the stream UPDATING before the run gives up on it.
+const ACTIVE_DEADLINE: Duration = Duration::from_secs(300);
+/// How often the stream's status is read while it is UPDATING.
+const STATUS_POLL: Duration = Duration::from_millis(100);
+
+/// One step as it was carried out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshardRecord {
+    pub step: ReshardStep,
+    /// When the call was accepted, and when the stream was ACTIVE again (wall time).
+    pub requested: SystemTime,
+    pub active: SystemTime,
+    /// Open shards before and after.
+    pub open_before: usize,
+    pub open_after: usize,
+}
+
+/// A step that could not be carried out, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[[workload.reshard]] step {index} ({what}): {reason}")]
+pub struct ReshardError {
+    pub index: usize,
+    pub what: String,
+    pub reason: String,
+}
+
+/// Runs `steps` on stream `stream`, each `step.at` after `start`, waiting for the stream to be
+/// ACTIVE after each; stops at the first step that fails.
+pub async fn run_steps(
+    client: &Client,
+    stream: &str,
+    steps: &[ReshardStep],
+    start: Instant,
+) -> Result<Vec<ReshardRecord>, ReshardError> {
+    let mut done = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        tokio::time::sleep_until(start + step.at).await;
+        let fail = |reason: String| ReshardError { index, what: step.action.describe(), reason };
+        let open_before = open_shards(client, stream).await.map_err(fail)?;
+        let requested = SystemTime::now();
+        call(client, stream, &step.action).await.map_err(fail)?;
+        wait_active(client, stream).await.map_err(fail)?;
+        let active = SystemTime::now();
+        let open_after = open_shards(client, stream).await.map_err(fail)?;
+        tracing::info!(
+            step = index,
+            action = %step.action.describe(),
+            open_before,
+            open_after,
+            "resharding completed"
+        );
+        done.push(ReshardRecord { step: step.clone(), requested, active, open_before, open_after });
+    }
+    Ok(done)
+}
+
+async fn call(client: &Client, stream: &str, action: &ReshardAction) -> Result<(), String> {
+    match action {
+        ReshardAction::Shards(count) => {
+            let target = i32::try_from(*count).map_err(|_| format!("{count} shards is too many"))?;
+            client
+                .update_shard_count()
+                .stream_name(stream)
+                .target_shard_count(target)
+                .scaling_type(ScalingType::UniformScaling)
+                .send()
+                .await
+                .map_err(|e| aws_error::line("UpdateShardCount", &e))?;
+        }
+        ReshardAction::Split(shard) => {
+            let listed = client.list_shards().stream_name(stream).send().await;
+            let listed = listed.map_err(|e| aws_error::line("ListShards", &e))?;
+            let found = listed.shards().iter().find(|s| s.shard_id() == shard);
+            let range = found
+                .and_then(|s| s.hash_key_range())
+                .ok_or_else(|| format!("stream {stream} has no shard {shard}"))?;
+            let parse =
+                |text: &str| text.parse::<u128>().map_err(|_| format!("hash key {text:?} is not a number"));
+            let (start, end) = (parse(range.starting_hash_key())?, parse(range.ending_hash_key())?);
+            let middle = start + (end - start) / 2;
+            client
+                .split_shard()
+                .stream_name(stream)
+                .shard_to_split(shard)
+                .new_starting_hash_key(middle.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error::line("SplitShard", &e))?;
+        }
+        ReshardAction::Merge(shard, adjacent) => {
+            client
+                .merge_shards()
+                .stream_name(stream)
+                .shard_to_merge(shard)
+                .adjacent_shard_to_merge(adjacent)
+                .send()
+                .await
+                .map_err(|e| aws_error::line("MergeShards", &e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn wait_active(client: &Client, stream: &str) -> Result<(), String> {
+    let deadline = Instant::now() + ACTIVE_DEADLINE;
+    loop {
+        let summary = client.describe_stream_summary().stream_name(stream).send().await;
+        let summary = summary.map_err(|e| aws_error::line("DescribeStreamSummary", &e))?;
+        if summary.stream_description_summary().is_some_and(|s| s.stream_status() == &StreamStatus::Active) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("stream {stream} was still UPDATING after {} s", ACTIVE_DEADLINE.as_secs()));
+        }
+        tokio::time::sleep(STATUS_POLL).await;
+    }
+}
+
+async fn open_shards(client: &Client, stream: &str) -> Result<usize, String> {
+    let summary = client.describe_stream_summary().stream_name(stream).send().await;
+    let summary = summary.map_err(|e| aws_error::line("DescribeStreamSummary", &e))?;
+    let open = summary.stream_description_summary().map_or(0, |s| s.open_shard_count());
+    Ok(usize::try_from(open).unwrap_or(0))
+}
