@@ -92,9 +92,8 @@ pub fn coverage() -> Vec<ServedOperation> {
             .map(move |route| ServedOperation { service, operation: route.operation, partial: route.partial })
             .collect::<Vec<_>>()
     };
-    let mut served =
-        json("Kinesis", &[kinesis::ROUTES, kinesis::settings::ROUTES, kinesis::consumers::ROUTES]);
-    served.extend(json("Firehose", &[firehose::ROUTES, firehose::tags::ROUTES, firehose::update::ROUTES]));
+    let mut served = json("Kinesis", kinesis::TABLES);
+    served.extend(json("Firehose", firehose::TABLES));
     served.extend(json("CloudWatch Logs", &[logs::ROUTES]));
     served.extend(s3::OPERATIONS.iter().map(|&(operation, partial)| ServedOperation {
         service: "S3",

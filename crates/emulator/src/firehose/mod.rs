@@ -44,8 +44,11 @@ const MAX_RECORD_BYTES: usize = 1000 * 1024;
 
 /// Runs the Firehose operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
-    json::dispatch(&[ROUTES, tags::ROUTES, update::ROUTES], TARGET_PREFIX, state, op, body)
+    json::dispatch(TABLES, TARGET_PREFIX, state, op, body)
 }
+
+/// Every routing table of the service: what `handle` dispatches and the coverage table lists.
+pub(crate) const TABLES: &[&[Route<State>]] = &[ROUTES, tags::ROUTES, update::ROUTES];
 
 /// The delivery stream and record operations; `tags` and `update` route the rest.
 pub(crate) const ROUTES: &[Route<State>] = &[

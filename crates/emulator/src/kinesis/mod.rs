@@ -44,14 +44,11 @@ const ITERATOR_LIFETIME_MS: i64 = 5 * 60 * 1000;
 
 /// Runs the Kinesis operation `op` on a JSON request body.
 pub(crate) fn handle(state: &State, op: &str, body: &[u8]) -> http::Response<s3s::Body> {
-    json::dispatch(
-        &[ROUTES, settings::ROUTES, consumers::ROUTES, reshard::ROUTES],
-        TARGET_PREFIX,
-        state,
-        op,
-        body,
-    )
+    json::dispatch(TABLES, TARGET_PREFIX, state, op, body)
 }
+
+/// Every routing table of the service: what `handle` dispatches and the coverage table lists.
+pub(crate) const TABLES: &[&[Route<State>]] = &[ROUTES, settings::ROUTES, consumers::ROUTES, reshard::ROUTES];
 
 /// The stream and record operations; `settings`, `consumers` and `reshard` route the rest.
 pub(crate) const ROUTES: &[Route<State>] = &[
