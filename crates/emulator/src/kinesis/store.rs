@@ -558,7 +558,8 @@ impl Stream {
         if mode == StreamMode::OnDemand {
             // "This API is only supported for the data streams with the provisioned capacity mode."
             return Err(ApiError::validation(format!(
-                "{operation} is only supported for streams in PROVISIONED mode; stream {} under account                  {account_id} is ON_DEMAND.",
+                "{operation} is only supported for streams in PROVISIONED mode; stream {} under account \
+                 {account_id} is ON_DEMAND.",
                 self.name
             )));
         }

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use aws_sdk_kinesis::error::ProvideErrorMetadata as _;
+use aws_sdk_kinesis::operation::merge_shards::{MergeShardsError, MergeShardsOutput};
+use aws_sdk_kinesis::operation::update_shard_count::{UpdateShardCountError, UpdateShardCountOutput};
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{
     ScalingType, Shard, ShardFilter, ShardFilterType, ShardIteratorType, StreamStatus,
@@ -37,6 +39,27 @@ fn ids(shards: &[Shard]) -> Vec<&str> {
 fn range(shard: &Shard) -> (u128, u128) {
     let range = shard.hash_key_range().unwrap();
     (range.starting_hash_key().parse().unwrap(), range.ending_hash_key().parse().unwrap())
+}
+
+type Sent<O, E> = Result<O, aws_sdk_kinesis::error::SdkError<E>>;
+
+async fn update_shard_count(
+    h: &Harness,
+    stream: &str,
+    target: i32,
+) -> Sent<UpdateShardCountOutput, UpdateShardCountError> {
+    let call = h.kinesis.update_shard_count().stream_name(stream).target_shard_count(target);
+    call.scaling_type(ScalingType::UniformScaling).send().await
+}
+
+async fn merge(
+    h: &Harness,
+    stream: &str,
+    shard: &str,
+    adjacent: &str,
+) -> Sent<MergeShardsOutput, MergeShardsError> {
+    let call = h.kinesis.merge_shards().stream_name(stream).shard_to_merge(shard);
+    call.adjacent_shard_to_merge(adjacent).send().await
 }
 
 async fn put(h: &Harness, stream: &str, key: &str, data: &str) -> String {
@@ -114,34 +137,11 @@ async fn a_split_closes_the_parent_which_reads_to_its_end_and_names_its_children
 async fn a_merge_has_both_parents_and_refuses_shards_that_do_not_touch() {
     let h = fast().await;
     h.create_stream("merge", 3).await;
-    let apart = h
-        .kinesis
-        .merge_shards()
-        .stream_name("merge")
-        .shard_to_merge("shardId-000000000000")
-        .adjacent_shard_to_merge("shardId-000000000002")
-        .send()
-        .await
-        .unwrap_err();
+    let apart = merge(&h, "merge", "shardId-000000000000", "shardId-000000000002").await.unwrap_err();
     assert_eq!(apart.code(), Some("InvalidArgumentException"));
-    let missing = h
-        .kinesis
-        .merge_shards()
-        .stream_name("merge")
-        .shard_to_merge("shardId-000000000000")
-        .adjacent_shard_to_merge("shardId-000000000009")
-        .send()
-        .await
-        .unwrap_err();
+    let missing = merge(&h, "merge", "shardId-000000000000", "shardId-000000000009").await.unwrap_err();
     assert_eq!(missing.code(), Some("ResourceNotFoundException"));
-    h.kinesis
-        .merge_shards()
-        .stream_name("merge")
-        .shard_to_merge("shardId-000000000001")
-        .adjacent_shard_to_merge("shardId-000000000002")
-        .send()
-        .await
-        .unwrap();
+    merge(&h, "merge", "shardId-000000000001", "shardId-000000000002").await.unwrap();
     wait_active(&h, "merge").await;
     let open =
         shards(&h, "merge", Some(ShardFilter::builder().r#type(ShardFilterType::AtLatest).build().unwrap()))
@@ -165,25 +165,10 @@ async fn a_merge_has_both_parents_and_refuses_shards_that_do_not_touch() {
 async fn update_shard_count_scales_uniformly_within_double_and_half() {
     let h = fast().await;
     h.create_stream("scaled", 2).await;
-    let scaled = h
-        .kinesis
-        .update_shard_count()
-        .stream_name("scaled")
-        .target_shard_count(4)
-        .scaling_type(ScalingType::UniformScaling)
-        .send()
-        .await
-        .unwrap();
+    let scaled = update_shard_count(&h, "scaled", 4).await.unwrap();
     assert_eq!((scaled.current_shard_count(), scaled.target_shard_count()), (Some(2), Some(4)));
     wait_active(&h, "scaled").await;
-    h.kinesis
-        .update_shard_count()
-        .stream_name("scaled")
-        .target_shard_count(3)
-        .scaling_type(ScalingType::UniformScaling)
-        .send()
-        .await
-        .unwrap();
+    update_shard_count(&h, "scaled", 3).await.unwrap();
     wait_active(&h, "scaled").await;
 
     let latest = ShardFilter::builder().r#type(ShardFilterType::AtLatest).build().unwrap();
@@ -214,15 +199,7 @@ async fn update_shard_count_scales_uniformly_within_double_and_half() {
     assert_eq!(shards(&h, "scaled", Some(from_now)).await.len(), 3, "only the open shards closed after then");
 
     for (target, limit) in [(7, "up over double"), (1, "down below half")] {
-        let error = h
-            .kinesis
-            .update_shard_count()
-            .stream_name("scaled")
-            .target_shard_count(target)
-            .scaling_type(ScalingType::UniformScaling)
-            .send()
-            .await
-            .unwrap_err();
+        let error = update_shard_count(&h, "scaled", target).await.unwrap_err();
         assert_eq!(error.code(), Some("LimitExceededException"));
         assert!(error.message().unwrap().contains(limit), "{error:?}");
     }
@@ -240,14 +217,7 @@ async fn firehose_reads_a_parent_to_its_end_before_its_children() {
         put(&h, "lineage", "one-key", &format!("{i}|")).await;
         expected.push(format!("{i}|"));
     }
-    h.kinesis
-        .update_shard_count()
-        .stream_name("lineage")
-        .target_shard_count(2)
-        .scaling_type(ScalingType::UniformScaling)
-        .send()
-        .await
-        .unwrap();
+    update_shard_count(&h, "lineage", 2).await.unwrap();
     for i in 50..100 {
         put(&h, "lineage", "one-key", &format!("{i}|")).await;
         expected.push(format!("{i}|"));
@@ -329,14 +299,7 @@ async fn reading_children_early_reorders_exactly_the_records_it_logs() {
         h.kinesis.put_records().stream_name("early").set_records(Some(entries.collect())).send()
     };
     batch(0).await.unwrap();
-    h.kinesis
-        .update_shard_count()
-        .stream_name("early")
-        .target_shard_count(2)
-        .scaling_type(ScalingType::UniformScaling)
-        .send()
-        .await
-        .unwrap();
+    update_shard_count(&h, "early", 2).await.unwrap();
     // Written while the stream is UPDATING (an emulated second): still to the parent.
     let during = batch(20).await.unwrap();
     assert!(during.records().iter().all(|r| r.shard_id() == Some("shardId-000000000000")), "{during:?}");
