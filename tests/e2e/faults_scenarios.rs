@@ -184,6 +184,16 @@ async fn children_read_before_their_parents_reorder_exactly_the_logged_records()
     assert_eq!(counts.lost, 0);
     assert_eq!(counts.duplicated, 0);
     assert_eq!(counts.delivered, counts.acknowledged);
+    // The records held in the parents were sent before the children opened; none sent after was.
+    let resharding = outcome.report.resharding.as_ref().expect("a resharding section");
+    let phases: Vec<(&str, u64)> =
+        resharding.phases.iter().map(|p| (p.phase.as_str(), p.reordered)).collect();
+    assert_eq!(phases.len(), 3, "{phases:?}");
+    assert_eq!(phases[2], ("after shards = 4", 0), "{phases:?}");
+    assert_eq!(phases[0].1 + phases[1].1, counts.reordered, "{phases:?}");
+    assert!(phases[1].1 > 0, "records sent while UPDATING were read after their children: {phases:?}");
+    let expected: u64 = resharding.phases.iter().map(|p| p.expected).sum();
+    assert_eq!(expected, counts.acknowledged, "the phases split every record");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -252,6 +252,7 @@ async fn failed_documents_go_to_the_backup_and_every_other_record_to_the_index()
         time_scale: environment
             .time_scale()
             .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
+        transitions: Vec::new(),
     };
     let source = verifier::ObjectSource::S3(&clients.s3);
     let again = verifier::verify(source, &outcome.expectation, &options).await.unwrap();

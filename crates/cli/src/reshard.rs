@@ -1,6 +1,7 @@
 //! `[[workload.reshard]]`: the resharding calls a run makes while its workload is being sent, each
 //! at its time, through the same Kinesis client the producer uses, and when each one completed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_kinesis::Client;
@@ -23,6 +24,24 @@ pub struct ReshardRecord {
     /// Open shards before and after.
     pub open_before: usize,
     pub open_after: usize,
+    /// The seqs the producer generated while the stream was UPDATING: `first_seq..end_seq`.
+    pub first_seq: u64,
+    pub end_seq: u64,
+}
+
+impl ReshardRecord {
+    /// The step as the verifier counts the records around it.
+    pub fn transition(&self) -> verifier::Transition {
+        let updating = self.active.duration_since(self.requested).unwrap_or_default();
+        verifier::Transition {
+            step: self.step.action.describe(),
+            open_before: self.open_before,
+            open_after: self.open_after,
+            updating_ms: u64::try_from(updating.as_millis()).unwrap_or(u64::MAX),
+            first_seq: self.first_seq,
+            end_seq: self.end_seq,
+        }
+    }
 }
 
 /// A step that could not be carried out, in one line.
@@ -35,22 +54,24 @@ pub struct ReshardError {
 }
 
 /// Runs `steps` on stream `stream`, each `step.at` after `start`, waiting for the stream to be
-/// ACTIVE after each; stops at the first step that fails.
+/// ACTIVE after each; stops at the first step that fails. `generated` is the producer's count of
+/// seqs generated, read when each call is made and when the stream is ACTIVE again.
 pub async fn run_steps(
     client: &Client,
     stream: &str,
     steps: &[ReshardStep],
     start: Instant,
-) -> Result<Vec<ReshardRecord>, ReshardError> {
+    generated: &AtomicU64,
+) -> Result<Resharded, ReshardError> {
     let mut done = Vec::with_capacity(steps.len());
     for (index, step) in steps.iter().enumerate() {
         tokio::time::sleep_until(start + step.at).await;
         let fail = |reason: String| ReshardError { index, what: step.action.describe(), reason };
         let open_before = open_shards(client, stream).await.map_err(fail)?;
-        let requested = SystemTime::now();
+        let (requested, first_seq) = (SystemTime::now(), generated.load(Ordering::Relaxed));
         call(client, stream, &step.action).await.map_err(fail)?;
         wait_active(client, stream).await.map_err(fail)?;
-        let active = SystemTime::now();
+        let (active, end_seq) = (SystemTime::now(), generated.load(Ordering::Relaxed));
         let open_after = open_shards(client, stream).await.map_err(fail)?;
         tracing::info!(
             step = index,
@@ -59,9 +80,63 @@ pub async fn run_steps(
             open_after,
             "resharding completed"
         );
-        done.push(ReshardRecord { step: step.clone(), requested, active, open_before, open_after });
+        done.push(ReshardRecord {
+            step: step.clone(),
+            requested,
+            active,
+            open_before,
+            open_after,
+            first_seq,
+            end_seq,
+        });
     }
-    Ok(done)
+    let lineage = match steps.len().checked_sub(1) {
+        None => Vec::new(),
+        Some(last) => lineage(client, stream).await.map_err(|reason| ReshardError {
+            index: last,
+            what: steps[last].action.describe(),
+            reason,
+        })?,
+    };
+    Ok(Resharded { steps: done, lineage })
+}
+
+/// The steps of a run as carried out, and the stream's lineage after the last one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resharded {
+    pub steps: Vec<ReshardRecord>,
+    pub lineage: Vec<verifier::ShardLineage>,
+}
+
+/// Every shard ListShards reports, with its parents and whether it is open.
+async fn lineage(client: &Client, stream: &str) -> Result<Vec<verifier::ShardLineage>, String> {
+    let mut shards = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let request = match &token {
+            Some(token) => client.list_shards().next_token(token),
+            None => client.list_shards().stream_name(stream),
+        };
+        let page = request.send().await.map_err(|e| aws_error::line("ListShards", &e))?;
+        for shard in page.shards() {
+            shards.push(verifier::ShardLineage {
+                shard: shard.shard_id().to_owned(),
+                parents: shard
+                    .parent_shard_id()
+                    .into_iter()
+                    .chain(shard.adjacent_parent_shard_id())
+                    .map(str::to_owned)
+                    .collect(),
+                open: shard
+                    .sequence_number_range()
+                    .is_some_and(|range| range.ending_sequence_number().is_none()),
+            });
+        }
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(shards),
+        }
+    }
 }
 
 async fn call(client: &Client, stream: &str, action: &ReshardAction) -> Result<(), String> {

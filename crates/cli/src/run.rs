@@ -341,9 +341,9 @@ async fn run_steps(
     };
     let provisioned = plan.provision().await?;
     let (target, produced, resharding) = plan.produce(&provisioned).await?;
-    let report = plan.verify(&provisioned, &produced).await?;
+    let report = plan.verify(&provisioned, &produced, &resharding).await?;
     let faults = environment.fault_log();
-    let report = plan.complete(report, &target, &produced, &faults);
+    let report = plan.complete(report, &target, &produced, &faults, &resharding.lineage);
     let dir = report_dir.join(format!("{}-{}", scenario.name, plan.run_id));
     std::fs::create_dir_all(&dir).map_err(|source| RunError::ReportDir { path: dir.clone(), source })?;
     let report_path = report.write_all(&dir)?.json;
@@ -360,7 +360,7 @@ async fn run_steps(
         envelope_field: scenario.workload.envelope_field.clone(),
         transforms: environment.transform_log(),
         expectation: produced.expectation,
-        resharding,
+        resharding: resharding.steps,
         teardown_error,
     })
 }
@@ -412,7 +412,7 @@ impl RunPlan<'_> {
     async fn produce(
         &self,
         provisioned: &Provisioned,
-    ) -> Result<(Target, producer::Produced, Vec<crate::reshard::ReshardRecord>), RunError> {
+    ) -> Result<(Target, producer::Produced, crate::reshard::Resharded), RunError> {
         let target = match (&self.scenario.pipeline.source, &provisioned.stream_name) {
             (Source::KinesisStream, Some(stream)) => {
                 Target::Kinesis { client: self.clients.kinesis.clone(), stream_name: stream.clone() }
@@ -427,7 +427,8 @@ impl RunPlan<'_> {
             retry: producer::RetryPolicy::for_workload(&self.scenario.workload),
         };
         let start = tokio::time::Instant::now();
-        let control = ProduceControl::default();
+        let generated = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let control = ProduceControl { generated: Some(Arc::clone(&generated)), ..ProduceControl::default() };
         let producing = producer::produce_until(
             &target,
             &self.scenario.workload,
@@ -439,9 +440,9 @@ impl RunPlan<'_> {
         let resharding = async {
             match &target {
                 Target::Kinesis { client, stream_name } if !steps.is_empty() => {
-                    crate::reshard::run_steps(client, stream_name, steps, start).await
+                    crate::reshard::run_steps(client, stream_name, steps, start, &generated).await
                 }
-                _ => Ok(Vec::new()),
+                _ => Ok(crate::reshard::Resharded::default()),
             }
         };
         let (produced, resharded) = tokio::join!(
@@ -455,7 +456,7 @@ impl RunPlan<'_> {
         let resharded = resharded?;
         // A step that started after the last record was sent tested nothing under load.
         if let Some((index, record)) =
-            resharded.iter().enumerate().find(|(_, record)| start + record.step.at > finished)
+            resharded.steps.iter().enumerate().find(|(_, record)| start + record.step.at > finished)
         {
             return Err(RunError::Reshard(crate::reshard::ReshardError {
                 index,
@@ -483,6 +484,7 @@ impl RunPlan<'_> {
         &self,
         provisioned: &Provisioned,
         produced: &producer::Produced,
+        resharding: &crate::reshard::Resharded,
     ) -> Result<Report, RunError> {
         let (environment, scenario, interrupt) = (self.environment, self.scenario, self.interrupt);
         let verify_options = VerifyOptions {
@@ -499,6 +501,7 @@ impl RunPlan<'_> {
             time_scale: environment
                 .time_scale()
                 .map(|(origin_ns, scale)| verifier::TimeScale { origin_ns, scale }),
+            transitions: resharding.steps.iter().map(crate::reshard::ReshardRecord::transition).collect(),
         };
         let source = ObjectSource::S3(&self.clients.s3);
         let mut phase = "producing";
@@ -536,15 +539,17 @@ impl RunPlan<'_> {
         target: &Target,
         produced: &producer::Produced,
         faults: &[FaultEvent],
+        lineage: &[verifier::ShardLineage],
     ) -> Report {
         let (environment, scenario) = (self.environment, self.scenario);
         let shards = matches!(target, Target::Kinesis { .. }).then_some(scenario.pipeline.shards);
-        report.distribution = Some(verifier::Distribution::new(
+        let distribution = verifier::Distribution::new(
             &produced.metrics,
             shards,
             environment.name(),
             environment.capabilities().throttling,
-        ));
+        );
+        report.distribution = Some(distribution.with_lineage(lineage));
         if scenario.faults.is_some() || !faults.is_empty() {
             let envelope_field = &scenario.workload.envelope_field;
             report.ground_truth =

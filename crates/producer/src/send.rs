@@ -35,16 +35,19 @@ pub struct ProduceOptions {
 }
 
 /// Which share of the workload this process sends, and how it shows progress.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ProduceControl {
     /// The part of the key space this process owns; [`Part::WHOLE`] for all of it.
     pub part: Part,
     pub progress: ProgressMode,
+    /// When set, kept at the number of seqs generated so far (seqs are generated in order, so a
+    /// reading taken at some moment splits the workload into the seqs before it and after it).
+    pub generated: Option<Arc<AtomicU64>>,
 }
 
 impl Default for ProduceControl {
     fn default() -> Self {
-        ProduceControl { part: Part::WHOLE, progress: ProgressMode::Log }
+        ProduceControl { part: Part::WHOLE, progress: ProgressMode::Log, generated: None }
     }
 }
 
@@ -226,6 +229,9 @@ pub async fn produce_until(
             break;
         }
         generated = seq + 1;
+        if let Some(counter) = &control.generated {
+            counter.store(generated, AtomicOrdering::Relaxed);
+        }
         if control.part.count > 1 && !control.part.owns(&generator.key(seq, &mut scratch)) {
             continue;
         }

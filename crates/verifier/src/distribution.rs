@@ -22,6 +22,20 @@ pub struct ShardRecords {
     pub bytes: u64,
     /// `records` over all acknowledged records with a known shard; 0 when there were none.
     pub share: f64,
+    /// The shard's parents (`ParentShardId`, `AdjacentParentShardId`) when the stream was resharded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
+    /// Whether the shard was still open at the end of a resharded run; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+}
+
+/// One shard of a resharded stream's lineage, as ListShards reported it after the last step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardLineage {
+    pub shard: String,
+    pub parents: Vec<String>,
+    pub open: bool,
 }
 
 /// A partition key's throttled put attempts.
@@ -78,6 +92,8 @@ impl Distribution {
                 records: load.records,
                 bytes: load.bytes,
                 share: 0.0,
+                parents: Vec::new(),
+                open: None,
             })
             .collect();
         let shards = shards.unwrap_or(0);
@@ -89,7 +105,14 @@ impl Distribution {
             }
             let id = format!("shardId-{index:012}");
             if !per_shard.iter().any(|s| s.shard == id) {
-                per_shard.push(ShardRecords { shard: id, records: 0, bytes: 0, share: 0.0 });
+                per_shard.push(ShardRecords {
+                    shard: id,
+                    records: 0,
+                    bytes: 0,
+                    share: 0.0,
+                    parents: Vec::new(),
+                    open: None,
+                });
                 missing -= 1;
             }
         }
@@ -129,6 +152,49 @@ impl Distribution {
             backend: backend.to_owned(),
             throttling_modelled,
         }
+    }
+
+    /// Adds a resharded stream's lineage: every shard it had (short-lived ones with no records
+    /// included), its parents and whether it is open; only open shards without records are idle.
+    pub fn with_lineage(mut self, lineage: &[ShardLineage]) -> Distribution {
+        for shard in lineage {
+            let index = match self.per_shard.iter().position(|s| s.shard == shard.shard) {
+                Some(index) => index,
+                None => {
+                    self.per_shard.push(ShardRecords {
+                        shard: shard.shard.clone(),
+                        records: 0,
+                        bytes: 0,
+                        share: 0.0,
+                        parents: Vec::new(),
+                        open: None,
+                    });
+                    self.per_shard.len() - 1
+                }
+            };
+            self.per_shard[index].parents.clone_from(&shard.parents);
+            self.per_shard[index].open = Some(shard.open);
+        }
+        self.per_shard.sort_by(|a, b| a.shard.cmp(&b.shard));
+        self.shards = self.per_shard.len() as u32;
+        self.idle_shards =
+            self.per_shard.iter().filter(|s| s.records == 0 && s.open != Some(false)).count() as u32;
+        self
+    }
+
+    /// The lineage for the terminal: each shard that has parents, `parents -> shard (records)`.
+    pub(crate) fn lineage_line(&self) -> Option<String> {
+        let children: Vec<String> = self
+            .per_shard
+            .iter()
+            .filter(|s| !s.parents.is_empty())
+            .map(|s| format!("{} -> {} ({} records)", s.parents.join(" + "), s.shard, s.records))
+            .collect();
+        if children.is_empty() {
+            return None;
+        }
+        let open = self.per_shard.iter().filter(|s| s.open == Some(true)).count();
+        Some(format!("lineage  {open} open at the end; {}", children.join("; ")))
     }
 
     /// One line for the terminal: shards, the hottest one, idle ones, throttling.

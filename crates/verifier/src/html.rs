@@ -496,6 +496,8 @@ mod tests {
             records,
             bytes: records * 10,
             share: 0.0,
+            parents: Vec::new(),
+            open: None,
         };
         let expectation = producer::Expectation {
             run_id: "r1".into(),

@@ -53,6 +53,7 @@ mod matcher;
 mod options;
 mod ordering;
 mod report;
+mod resharding;
 mod s3;
 mod search;
 mod search_summary;
@@ -63,7 +64,7 @@ mod unpack;
 pub use assertion::{Assertion, AssertionKind, AssertionStatus};
 pub use buffering::BufferingCheck;
 pub use decode::{Content, CorruptSpan, Decoded, Decoder, Record, decode};
-pub use distribution::{Distribution, ShardRecords, ThrottledKeySummary};
+pub use distribution::{Distribution, ShardLineage, ShardRecords, ThrottledKeySummary};
 pub use entry::{ObjectSource, verify};
 pub use error::{LocalReadError, VerifyError};
 pub use error_output::{ErrorItem, FailedRecord, decode_error_output};
@@ -84,6 +85,7 @@ pub use local::FILE_PRECISION;
 pub use matcher::{Matcher, ReadSummary, TimeScale};
 pub use options::{Destination, DroppedLog, SearchCheck, VerifyOptions};
 pub use report::{Report, SCHEMA_VERSION};
+pub use resharding::{PhaseCounts, ReshardingSummary, Transition};
 pub use s3::{
     FETCH_IN_FLIGHT, ListedObject, S3_PRECISION, TimeWindow, fetch_objects, get_object, hour_prefixes,
     list_objects,

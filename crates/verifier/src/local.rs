@@ -43,7 +43,8 @@ pub(crate) fn verify_files(
     }
     // Delivery order, as for S3: by visibility time, then by key.
     objects.sort();
-    let mut matcher = Matcher::new(expectation, &options.expect, FILE_PRECISION);
+    let mut matcher = Matcher::new(expectation, &options.expect, FILE_PRECISION)
+        .with_transitions(options.transitions.clone());
     if let Some(check) = &options.buffering {
         matcher = matcher.with_buffering(check.clone());
     }
@@ -101,6 +102,7 @@ mod tests {
             poll_interval: std::time::Duration::ZERO,
             buffering: None,
             time_scale: None,
+            transitions: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::findings::{
 use crate::format::{FormatState, Layout};
 use crate::ordering::OrderChecker;
 use crate::report::{Report, SCHEMA_VERSION};
+use crate::resharding::{ReshardingSummary, SeqFacts, Transition, phase_of};
 use crate::transform::{TransformCheck, TransformState};
 use crate::unpack::unpack;
 
@@ -90,6 +91,8 @@ struct Config {
     /// Set for a source that has neither an order nor arrival times (a search index): why ordering
     /// and latency do not apply to it.
     unordered: Option<String>,
+    /// The run's resharding transitions, whose phases the report counts apart.
+    transitions: Vec<Transition>,
 }
 
 /// What the matcher has learned so far.
@@ -141,6 +144,7 @@ impl Matcher {
                 buffering: None,
                 time_scale: None,
                 unordered: None,
+                transitions: Vec::new(),
             },
             state: State {
                 seen: Bitset::new(generated),
@@ -174,6 +178,12 @@ impl Matcher {
     /// visible time was floored.
     pub fn with_resolution(mut self, resolution: std::time::Duration) -> Self {
         self.config.resolution_ns = u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self
+    }
+
+    /// Counts the records of each phase around these resharding transitions apart.
+    pub fn with_transitions(mut self, transitions: Vec<Transition>) -> Self {
+        self.config.transitions = transitions;
         self
     }
 
@@ -409,6 +419,19 @@ impl Matcher {
             ground_truth: None,
             transform: state.transform.as_ref().map(TransformState::summary),
             search: None,
+            resharding: (!config.transitions.is_empty()).then(|| {
+                let facts = SeqFacts {
+                    expected: &|seq| expectation.expects(seq) && !accounted(seq),
+                    delivered: &|seq| state.seen.contains(seq),
+                    duplicated: &|seq| state.duplicated.contains(seq),
+                };
+                ReshardingSummary::new(
+                    &config.transitions,
+                    expectation.generated,
+                    &facts,
+                    &state.order.reordered_by_phase(),
+                )
+            }),
             unordered: config.unordered.clone(),
         }
     }
@@ -456,7 +479,7 @@ impl State {
         }
 
         // Ordering: judged on first deliveries only.
-        self.order.record(&envelope.key, envelope.kseq);
+        self.order.record(&envelope.key, envelope.kseq, phase_of(&config.transitions, envelope.seq));
 
         // Latency: visibility minus send time. A send time within the visibility clock's resolution
         // after the floored visible time is latency 0; beyond it, the clocks disagree (skew).

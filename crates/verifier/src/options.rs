@@ -28,6 +28,8 @@ pub struct VerifyOptions {
     pub buffering: Option<BufferingCheck>,
     /// The backend's clock, when it runs faster than the wall clock; latencies are then in its time.
     pub time_scale: Option<TimeScale>,
+    /// The run's resharding transitions: the report counts the records of each phase apart.
+    pub transitions: Vec<crate::Transition>,
 }
 
 /// The records a backend's data transformation dropped so far, as they reached the handler.

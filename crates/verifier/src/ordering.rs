@@ -28,6 +28,8 @@ pub(crate) struct OrderChecker {
     /// The objects of the open group, in listing order.
     pending: Vec<PendingObject>,
     reordered: u64,
+    /// Reordered first deliveries per phase (see [`OrderChecker::record`]).
+    reordered_by_phase: Vec<u64>,
     examples: Vec<ReorderedExample>,
 }
 
@@ -38,17 +40,19 @@ struct PendingObject {
     runs: HashMap<u32, Vec<Run>>,
 }
 
-/// Kseqs `start, start + 1, …, end`, delivered in that order.
+/// Kseqs `start, start + 1, …, end`, delivered in that order, all of one phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Run {
     start: u64,
     end: u64,
+    phase: usize,
 }
 
 /// What evaluating a group found.
 #[derive(Debug, Default)]
 struct Outcome {
     reordered: u64,
+    reordered_by_phase: Vec<u64>,
     examples: Vec<ReorderedExample>,
     /// The highest kseq per key id after the group.
     highest: Vec<(u32, u64)>,
@@ -64,8 +68,9 @@ impl OrderChecker {
         self.pending.push(PendingObject { name: name.to_owned(), runs: HashMap::new() });
     }
 
-    /// Records the first delivery of `kseq` of `key` in the current object.
-    pub(crate) fn record(&mut self, key: &str, kseq: u64) {
+    /// Records the first delivery of `kseq` of `key` in the current object; `phase` numbers the
+    /// part of the run the record was sent in (0 without resharding), for per-phase counts.
+    pub(crate) fn record(&mut self, key: &str, kseq: u64, phase: usize) {
         let id = match self.ids.get(key) {
             Some(&id) => id,
             None => {
@@ -82,8 +87,8 @@ impl OrderChecker {
         let object = self.pending.last_mut().expect("an object is open");
         let runs = object.runs.entry(id).or_default();
         match runs.last_mut() {
-            Some(run) if run.end.checked_add(1) == Some(kseq) => run.end = kseq,
-            _ => runs.push(Run { start: kseq, end: kseq }),
+            Some(run) if run.end.checked_add(1) == Some(kseq) && run.phase == phase => run.end = kseq,
+            _ => runs.push(Run { start: kseq, end: kseq, phase }),
         }
     }
 
@@ -95,12 +100,21 @@ impl OrderChecker {
         (self.reordered + open.reordered, examples)
     }
 
+    /// Reordered first deliveries per phase, counting the open group as if it closed now; the
+    /// vector is as long as the highest phase seen plus one.
+    pub(crate) fn reordered_by_phase(&self) -> Vec<u64> {
+        let open = self.evaluate();
+        add_phases(self.reordered_by_phase.clone(), &open.reordered_by_phase)
+    }
+
     fn close_group(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let outcome = self.evaluate();
         self.reordered += outcome.reordered;
+        self.reordered_by_phase =
+            add_phases(std::mem::take(&mut self.reordered_by_phase), &outcome.reordered_by_phase);
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(outcome.examples.into_iter().take(room));
         for (id, kseq) in outcome.highest {
@@ -123,6 +137,10 @@ impl OrderChecker {
                     if let Some(top) = top.filter(|&top| run.start < top) {
                         let below = run.end.min(top - 1) - run.start + 1;
                         outcome.reordered += below;
+                        if outcome.reordered_by_phase.len() <= run.phase {
+                            outcome.reordered_by_phase.resize(run.phase + 1, 0);
+                        }
+                        outcome.reordered_by_phase[run.phase] += below;
                         if outcome.examples.len() < MAX_EXAMPLES {
                             outcome.examples.push(ReorderedExample {
                                 key: self.names[id as usize].clone(),
@@ -147,6 +165,17 @@ impl OrderChecker {
         outcome.highest = highest.into_iter().collect();
         outcome
     }
+}
+
+/// `a + b`, phase by phase.
+fn add_phases(mut a: Vec<u64>, b: &[u64]) -> Vec<u64> {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (sum, add) in a.iter_mut().zip(b) {
+        *sum += add;
+    }
+    a
 }
 
 /// An order of the group's objects that respects every per-key constraint that can be respected.
@@ -279,7 +308,7 @@ mod tests {
         for (index, (second, records)) in objects.iter().enumerate() {
             checker.begin_object(&format!("o{index}"), *second);
             for (key, kseq) in records.iter() {
-                checker.record(key, *kseq);
+                checker.record(key, *kseq, 0);
             }
         }
         checker.outcome()
@@ -354,7 +383,7 @@ mod tests {
         // Kseqs 10..=19 first, then 0..=9 and 20: all of 0..=9 come after a higher kseq.
         let mut checker = OrderChecker::default();
         checker.begin_object("o0", 1);
-        (10..20).chain(0..10).chain([20]).for_each(|kseq| checker.record("a", kseq));
+        (10..20).chain(0..10).chain([20]).for_each(|kseq| checker.record("a", kseq, 0));
         assert_eq!(checker.outcome().0, 10);
     }
 
@@ -412,12 +441,35 @@ mod tests {
             for (index, records) in objects.iter().enumerate() {
                 checker.begin_object(&format!("o{index}"), 42);
                 for &(key, kseq) in records {
-                    checker.record(&key.to_string(), kseq);
+                    checker.record(&key.to_string(), kseq, 0);
                 }
             }
             let explained = permutations((0..objects.len()).collect()).iter().any(|order| naive(&objects, order) == 0);
             let (reordered, _) = checker.outcome();
             prop_assert_eq!(reordered == 0, explained, "{:?}", objects);
         }
+    }
+
+    #[test]
+    fn reorderings_are_counted_in_the_phase_their_records_were_sent_in() {
+        let mut checker = OrderChecker::default();
+        checker.begin_object("a", 1);
+        // Key "k": kseqs 0..4 in phase 0, 5..9 in phase 1; 2 and 3 arrive last, in phase 0.
+        for kseq in [0, 1, 4] {
+            checker.record("k", kseq, 0);
+        }
+        for kseq in 5..10 {
+            checker.record("k", kseq, 1);
+        }
+        checker.begin_object("b", 2);
+        for kseq in [2, 3] {
+            checker.record("k", kseq, 0);
+        }
+        assert_eq!(checker.outcome().0, 2);
+        assert_eq!(checker.reordered_by_phase(), [2]);
+        checker.begin_object("c", 3);
+        checker.record("j", 1, 2);
+        checker.record("j", 0, 2);
+        assert_eq!(checker.reordered_by_phase(), [2, 0, 1]);
     }
 }

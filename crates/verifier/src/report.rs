@@ -16,6 +16,7 @@ use crate::distribution::Distribution;
 use crate::findings::*;
 use crate::format::FormatSummary;
 use crate::ground_truth::InjectedFault;
+use crate::resharding::ReshardingSummary;
 use crate::search_summary::SearchSummary;
 use crate::transform::TransformSummary;
 
@@ -185,14 +186,17 @@ pub struct Report {
     pub transform: Option<TransformSummary>,
     /// The search index and its S3 backup, when the run delivered to OpenSearch or Elasticsearch.
     pub search: Option<SearchSummary>,
+    /// The run's resharding transitions and the records of each phase around them, when it
+    /// resharded its stream (`[[workload.reshard]]`).
+    pub resharding: Option<ReshardingSummary>,
     /// Why ordering and latency do not apply (a source with no order and no arrival time, such as a
     /// search index); `None` when they do. Not a field of `report.json`: the assertions say it.
     pub unordered: Option<String>,
 }
 
 /// `report.json`: the fields in the order above, with `passed` and `assertions` derived
-/// ([`Report::passed`], [`Report::assertions`]), and `transform` and `search` only when the run had
-/// them.
+/// ([`Report::passed`], [`Report::assertions`]), and `transform`, `search` and `resharding` only
+/// when the run had them.
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // Every field, by name: a field added to `Report` and not written here does not compile.
@@ -223,9 +227,10 @@ impl Serialize for Report {
             ground_truth,
             transform,
             search,
+            resharding,
             unordered: _,
         } = self;
-        let mut out = serializer.serialize_struct("Report", 27)?;
+        let mut out = serializer.serialize_struct("Report", 28)?;
         out.serialize_field("schema_version", schema_version)?;
         out.serialize_field("run_id", run_id)?;
         out.serialize_field("bucket", bucket)?;
@@ -258,6 +263,10 @@ impl Serialize for Report {
         match search {
             Some(search) => out.serialize_field("search", search)?,
             None => out.skip_field("search")?,
+        }
+        match resharding {
+            Some(resharding) => out.serialize_field("resharding", resharding)?,
+            None => out.skip_field("resharding")?,
         }
         out.serialize_field("assertions", &self.assertions())?;
         out.end()

@@ -186,7 +186,8 @@ pub(crate) async fn verify_objects(
     deadline: Instant,
 ) -> Result<Report, VerifyError> {
     let started = Instant::now();
-    let mut matcher = Matcher::new(expectation, &options.expect, S3_PRECISION);
+    let mut matcher = Matcher::new(expectation, &options.expect, S3_PRECISION)
+        .with_transitions(options.transitions.clone());
     if let Some(time_scale) = options.time_scale {
         matcher = matcher.with_time_scale(time_scale);
     }

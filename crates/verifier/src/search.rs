@@ -482,6 +482,7 @@ mod tests {
                 )
             }),
             time_scale: None,
+            transitions: Vec::new(),
         }
     }
 

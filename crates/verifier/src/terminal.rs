@@ -120,12 +120,20 @@ impl Report {
         }
         if let Some(distribution) = &self.distribution {
             let _ = writeln!(out, "{}", distribution.summary_line());
+            if let Some(lineage) = distribution.lineage_line() {
+                let _ = writeln!(out, "{lineage}");
+            }
             if !distribution.throttled_keys.is_empty() {
                 let _ = writeln!(
                     out,
                     "         most throttled keys: {}",
                     distribution.hot_keys(SUMMARY_EXAMPLES)
                 );
+            }
+        }
+        if let Some(resharding) = &self.resharding {
+            for line in resharding.lines() {
+                let _ = writeln!(out, "{line}");
             }
         }
         out

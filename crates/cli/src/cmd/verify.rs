@@ -174,6 +174,7 @@ pub(crate) async fn run(args: VerifyArgs) -> ExitCode {
         buffering,
         // Objects read after the fact: send times and LastModified share the wall clock.
         time_scale: None,
+        transitions: Vec::new(),
     };
     let verified = match (&args.objects, &args.bucket) {
         (Some(path), _) => verifier::verify(ObjectSource::Files(path), &expectation, &options)

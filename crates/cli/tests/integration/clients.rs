@@ -1,7 +1,8 @@
 //! Real client tooling against `streamproof env up` on the embedded backend: the AWS CLI's `s3`
 //! commands (mv, sync both ways, a multipart cp) and `s3api` calls, the reading script people copy
 //! for Firehose backups (ListObjects v1 by hour prefix, then a `raw_decode` loop), and the AWS SDK
-//! for JavaScript on its default transport (HTTP/2 for Kinesis, enhanced fan-out included).
+//! for JavaScript on its default transport (HTTP/2 for Kinesis, enhanced fan-out included), and a
+//! boto3 script that reshards a stream and reads its lineage back.
 //!
 //! The tools come from `cargo xtask clients setup` (pinned, into `~/.cache/streamproof/clients` or
 //! `$STREAMPROOF_CLIENTS_HOME`); `cargo xtask ci` runs these tests in its clients stage. Without the
@@ -240,6 +241,46 @@ fn clients_the_seed_reading_script_reads_back_every_record() {
         .expect("python runs");
     let stdout = expect_success("the reading script", &output);
     assert!(stdout.contains("READ True 200"), "{stdout}");
+}
+
+/// A boto3 script that reshards the stream and reads the lineage back, as AWS's developer guide
+/// shows it: UpdateShardCount, a waiter until the stream is ACTIVE, then ListShards.
+const RESHARD_SCRIPT: &str = r#"
+import json, sys
+import boto3
+
+stream = sys.argv[1]
+kinesis = boto3.client("kinesis")
+scaled = kinesis.update_shard_count(StreamName=stream, TargetShardCount=4, ScalingType="UNIFORM_SCALING")
+kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+shards = kinesis.list_shards(StreamName=stream)["Shards"]
+latest = kinesis.list_shards(StreamName=stream, ShardFilter={"Type": "AT_LATEST"})["Shards"]
+print(json.dumps({
+    "current": scaled["CurrentShardCount"], "target": scaled["TargetShardCount"],
+    "closed": [s["ShardId"] for s in shards if "EndingSequenceNumber" in s["SequenceNumberRange"]],
+    "parents": {s["ShardId"]: s.get("ParentShardId") for s in latest},
+}))
+"#;
+
+#[test]
+#[ignore = "needs boto3 (cargo xtask clients setup); cargo xtask ci runs it"]
+fn clients_boto3_reshards_and_lists_closed_parents_and_open_children() {
+    let held = Held::up("reshard");
+    let output = held
+        .command(&tool("venv/bin/python"))
+        .args(["-c", RESHARD_SCRIPT, &held.stream])
+        .output()
+        .expect("python runs");
+    let stdout = expect_success("the resharding script", &output);
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    assert_eq!((seen["current"].as_u64(), seen["target"].as_u64()), (Some(2), Some(4)), "{seen}");
+    assert_eq!(seen["closed"], serde_json::json!(["shardId-000000000000", "shardId-000000000001"]));
+    let parents = seen["parents"].as_object().expect("open shards");
+    assert_eq!(parents.len(), 4, "{seen}");
+    for (child, parent) in parents {
+        let parent = parent.as_str().unwrap_or_else(|| panic!("{child} has no ParentShardId: {seen}"));
+        assert!(["shardId-000000000000", "shardId-000000000001"].contains(&parent), "{seen}");
+    }
 }
 
 /// A Node script with the JavaScript SDK's default clients: Kinesis speaks HTTP/2 (cleartext, prior

@@ -77,3 +77,47 @@ impl ReadBudget {
         self.paid_until_ms = self.paid_until_ms.max(now_ms) + bytes * 1000 / SHARD_READ_BYTES_PER_SECOND;
     }
 }
+
+/// What an on-demand stream took in during the current second of emulator time, across its shards.
+///
+/// "On-demand mode accommodates up to double its previous peak write throughput observed in the
+/// last 30 days": when a second's writes pass half the open shards' capacity, the stream scales so
+/// that capacity is at least double that peak ("On-demand mode features and use cases", Kinesis
+/// Data Streams Developer Guide).
+#[derive(Debug, Default)]
+pub(crate) struct StreamWindow {
+    second: u64,
+    records: u64,
+    bytes: u64,
+}
+
+impl StreamWindow {
+    /// Counts `records` entries of `bytes` bytes in emulated second `second`; returns the shard
+    /// count that carries double this second's throughput so far, when `open` shards do not.
+    pub(crate) fn add(&mut self, second: u64, records: u64, bytes: u64, open: usize) -> Option<usize> {
+        if self.second != second {
+            *self = StreamWindow { second, records: 0, bytes: 0 };
+        }
+        self.records += records;
+        self.bytes += bytes;
+        let by_records = (2 * self.records).div_ceil(u64::from(SHARD_RECORDS_PER_SECOND));
+        let by_bytes = (2 * self.bytes).div_ceil(SHARD_BYTES_PER_SECOND as u64);
+        let needed = usize::try_from(by_records.max(by_bytes)).unwrap_or(usize::MAX);
+        (needed > open).then_some(needed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_on_demand_window_asks_for_double_the_peak_once_half_the_capacity_is_passed() {
+        let mut window = StreamWindow::default();
+        assert_eq!(window.add(1, 2_000, 100, 4), None, "2,000 records a second is half of 4 shards");
+        assert_eq!(window.add(1, 500, 100, 4), Some(5));
+        assert_eq!(window.add(2, 2_000, 100, 4), None, "a new second starts from zero");
+        let mib = SHARD_BYTES_PER_SECOND as u64;
+        assert_eq!(window.add(3, 10, 3 * mib, 4), Some(6), "bytes count as well as records");
+    }
+}

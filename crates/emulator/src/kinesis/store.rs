@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
-use crate::kinesis::limits::{ReadBudget, WriteWindow};
+use crate::kinesis::limits::{ReadBudget, StreamWindow, WriteWindow};
 pub(crate) use crate::kinesis::limits::{SHARD_READ_BYTES_PER_SECOND, ShardLimits};
 use crate::kinesis::sequence::SequenceNumber;
 use crate::kinesis::shards::{Lineage, Step};
@@ -25,7 +25,8 @@ pub(crate) const ON_DEMAND_SHARDS: usize = 4;
 pub(crate) const MAX_SHARDS: i64 = 500;
 
 /// How a stream's capacity is managed. Both modes throttle per shard with the same limits; an
-/// on-demand stream starts with [`ON_DEMAND_SHARDS`] shards and does not scale.
+/// on-demand stream starts with [`ON_DEMAND_SHARDS`] shards and scales up to double its peak
+/// write throughput (see [`StreamWindow`]), splitting its shards as UpdateShardCount would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StreamMode {
     Provisioned,
@@ -145,6 +146,8 @@ struct StreamLog {
     pending: Option<PendingReshard>,
     /// When each UpdateShardCount of the last 24 hours was accepted, in emulator milliseconds.
     scalings: Vec<i64>,
+    /// The writes of the current second, from which an on-demand stream scales.
+    window: StreamWindow,
     deleted: bool,
 }
 
@@ -154,6 +157,8 @@ struct PendingReshard {
     /// Emulator milliseconds since the Unix epoch at which the steps take effect.
     ready_ms: i64,
     steps: Vec<Step>,
+    /// A resharding call's, which shows as UPDATING; an on-demand stream scales while ACTIVE.
+    visible: bool,
 }
 
 /// How long a stream stays UPDATING after a resharding call, in emulator time. AWS takes seconds
@@ -344,6 +349,7 @@ impl KinesisStore {
                 shards: (0..shard_count).map(|_| ShardLog::new()).collect(),
                 pending: None,
                 scalings: Vec::new(),
+                window: StreamWindow::default(),
                 deleted: false,
             }),
             changes: watch::Sender::new(0),
@@ -531,7 +537,7 @@ impl Stream {
 
     /// `UPDATING` while a resharding is under way, else `ACTIVE`.
     pub(crate) fn status(&self) -> &'static str {
-        if self.log().pending.is_some() { "UPDATING" } else { "ACTIVE" }
+        if self.log().pending.as_ref().is_some_and(|pending| pending.visible) { "UPDATING" } else { "ACTIVE" }
     }
 
     /// The shards a resharding under way will close.
@@ -588,7 +594,7 @@ impl Stream {
         }
         let open = log.lineage.open().len();
         let ready_ms = now_ms + RESHARD_MS;
-        log.pending = Some(PendingReshard { ready_ms, steps });
+        log.pending = Some(PendingReshard { ready_ms, steps, visible: true });
         drop(log);
         self.changes.send_modify(|version| *version = version.wrapping_add(1));
         // Complete on time even when nobody calls: readers waiting for changes see the new shards.
@@ -680,7 +686,10 @@ impl Stream {
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut dropped = Vec::new();
         let mut refused = Vec::new();
-        let encrypted = lock(&self.settings).kms_key_id.is_some();
+        let (encrypted, on_demand) = {
+            let settings = lock(&self.settings);
+            (settings.kms_key_id.is_some(), settings.mode == StreamMode::OnDemand)
+        };
         {
             let mut log = self.log();
             if log.deleted {
@@ -704,6 +713,26 @@ impl Stream {
                 })
                 .collect();
             let accepted_count = admitted.iter().filter(|&&a| a).count();
+            if on_demand {
+                let bytes: usize = entries
+                    .iter()
+                    .zip(&admitted)
+                    .filter(|(_, admitted)| **admitted)
+                    .map(|(entry, _)| entry.data.len() + entry.partition_key.len())
+                    .sum();
+                let open = log.lineage.open().len();
+                let needed = log.window.add(second, accepted_count as u64, bytes as u64, open);
+                if let Some(needed) = needed
+                    && log.pending.is_none()
+                {
+                    // One doubling at a time, as a scaling call may; the next second asks again.
+                    let target = needed.min(open * 2).min(MAX_SHARDS as usize);
+                    let steps = log.lineage.uniform_scaling(target);
+                    tracing::debug!(stream = %self.name, open, target, "on-demand stream scales up");
+                    log.pending =
+                        Some(PendingReshard { ready_ms: arrival_ms + RESHARD_MS, steps, visible: false });
+                }
+            }
             let first_ordinal = faults.reserve_kinesis_ordinals(accepted_count);
             let check_faults = !faults.drops_none_of(first_ordinal, accepted_count);
             let mut ordinal = first_ordinal;

@@ -58,6 +58,7 @@ fn options(timeout: Duration) -> VerifyOptions {
         poll_interval: Duration::from_millis(50),
         buffering: None,
         time_scale: None,
+        transitions: Vec::new(),
     }
 }
 

@@ -337,3 +337,23 @@ async fn on_demand_streams_refuse_resharding() {
     assert_eq!(error.code, "ValidationException");
     assert!(error.message.contains("PROVISIONED"), "{}", error.message);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_on_demand_stream_scales_to_double_its_peak_while_staying_active() {
+    let store = KinesisStore::new("us-east-1", "000000000000", ShardLimits { writes: false, reads: false });
+    let clock = Clock::new(1.0);
+    let stream = store.create("s", ON_DEMAND_SHARDS, StreamMode::OnDemand, clock).unwrap();
+    let faults = FaultInjector::new(FaultPlan::default());
+    // 2,500 records in one second: double that needs 5 shards of 1,000 records a second.
+    for batch in 0..5 {
+        let entries = (0..500).map(|i| entry(&format!("k{batch}-{i}"), "x")).collect();
+        accepted(stream.put(entries, &clock, &faults).unwrap());
+    }
+    assert_eq!(stream.status(), "ACTIVE", "on-demand scaling is not an UPDATING stream");
+    assert_eq!(stream.lineage().open().len(), ON_DEMAND_SHARDS, "scaling takes a while");
+    tokio::time::advance(Duration::from_millis(RESHARD_MS as u64)).await;
+    let lineage = stream.lineage();
+    assert_eq!(lineage.open().len(), 5);
+    let ranges: Vec<_> = lineage.open().iter().map(|&shard| lineage.shards()[shard].range).collect();
+    assert_eq!(ranges, vocabulary::split_hash_key_space(5));
+}
