@@ -118,3 +118,60 @@ async fn shared_localstack_serves_two_runs_at_once_without_collision() {
     assert!(seen[0] == seen[1], "two runs of one scenario and seed delivered different records");
     environment.shutdown().await;
 }
+
+/// `scenarios/reshard-under-load.toml` at a rate LocalStack's Kinesis engine keeps up with: the
+/// same two UpdateShardCount steps, 2 -> 4 -> 3, while the workload runs.
+fn small_reshard_scenario() -> scenario::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/reshard-under-load.toml");
+    let mut scenario = scenario::load(&path).unwrap();
+    scenario.workload.events = 2_400;
+    scenario.workload.rate = scenario::Rate::Fixed(300.0);
+    scenario.workload.reshard[0].at = std::time::Duration::from_secs(2);
+    scenario.workload.reshard[1].at = std::time::Duration::from_secs(5);
+    // LocalStack loses records across the reshard (below): do not wait two minutes for them.
+    scenario.expect.timeout = std::time::Duration::from_secs(30);
+    scenario
+}
+
+/// The same reshard on both backends. Kinesis reshards alike on both: the steps complete with the
+/// open shard counts asked for, and the parents close with their children naming them. Delivery is
+/// held to AWS's behaviour on the embedded backend only: LocalStack 4.9's Firehose stops reading a
+/// Kinesis source once it reshards (its report shows every record sent from the first transition on
+/// as lost, phase by phase), which is LocalStack's limitation, not a finding about the pipeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs LocalStack host mode (cargo xtask localstack setup); cargo xtask ci runs it"]
+async fn shared_localstack_and_embedded_reshard_alike() {
+    let scenario = small_reshard_scenario();
+    for backend in [Backend::default(), shared_localstack()] {
+        let reports = tempfile::tempdir().unwrap();
+        let environment = Environment::start(&backend).await.expect("the backend starts");
+        let outcome = run_on(&environment, &scenario, reports.path()).await.expect("the run completes");
+        environment.shutdown().await;
+        let name = outcome.backend.clone();
+        let report = &outcome.report;
+        let steps: Vec<(usize, usize)> =
+            outcome.resharding.iter().map(|s| (s.open_before, s.open_after)).collect();
+        assert_eq!(steps, [(2, 4), (4, 3)], "{name}");
+        let shards = &report.distribution.as_ref().expect("a distribution").per_shard;
+        for parent in ["shardId-000000000000", "shardId-000000000001"] {
+            let closed = shards.iter().find(|s| s.shard == parent).and_then(|s| s.open);
+            assert_eq!(closed, Some(false), "{parent} is closed on {name}");
+            assert!(
+                shards.iter().any(|s| s.parents.iter().any(|p| p == parent)),
+                "{parent}'s children on {name}"
+            );
+        }
+        assert_eq!(shards.iter().filter(|s| s.open == Some(true)).count(), 3, "{name}");
+        let phases = &report.resharding.as_ref().expect("a resharding section").phases;
+        assert_eq!(phases.iter().map(|p| p.expected).sum::<u64>(), report.counts.acknowledged, "{name}");
+        if name == "embedded" {
+            let counts = &report.counts;
+            assert_eq!(
+                (counts.delivered, counts.lost, counts.duplicated, counts.reordered),
+                (2_400, 0, 0, 0)
+            );
+        } else {
+            println!("{name}: {}", report.summary());
+        }
+    }
+}

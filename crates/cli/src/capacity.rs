@@ -163,6 +163,15 @@ pub fn render_plan(scenario: &Scenario, plan: &Plan) -> String {
             "within its limits but above the headroom"
         },
     );
+    if on_demand.scalings > 0 {
+        let _ = writeln!(
+            out,
+            "on-demand scales to {} shards for double this rate's peak, in {} scaling{} of at most a doubling each; it throttles what exceeds its capacity until then",
+            on_demand.scales_to,
+            on_demand.scalings,
+            if on_demand.scalings == 1 { "" } else { "s" },
+        );
+    }
     let _ = writeln!(out, "{}", plan.verdict());
     out
 }

@@ -163,6 +163,13 @@ pub struct OnDemandPlan {
     pub starting_shards: ShardCountPlan,
     /// Both the stream and each starting shard are under the headroom target.
     pub fits: bool,
+    /// The shards an on-demand stream scales to for this rate: enough for double the peak, as
+    /// "on-demand mode accommodates up to double its previous peak write throughput" (Kinesis Data
+    /// Streams Developer Guide); the starting count when that already holds.
+    pub scales_to: u32,
+    /// The scalings it takes to get there from the starting shards, each at most a doubling: until
+    /// the last one completes, the stream throttles whatever the rate needs beyond its capacity.
+    pub scalings: u32,
 }
 
 /// A capacity plan for one workload at one rate.
@@ -314,12 +321,23 @@ fn plan_from_keys(keys: &[KeyLoad], sample: u64, options: &PlanOptions) -> Plan 
     let bytes_per_second = total_bytes as f64 * per_record;
     let stream_utilisation = (options.rate / records_limit).max(bytes_per_second / bytes_limit);
     let starting_shards = evaluate(ON_DEMAND_STARTING_SHARDS);
+    let needed =
+        (2.0 * options.rate / SHARD_RECORDS_PER_SECOND).max(2.0 * bytes_per_second / SHARD_BYTES_PER_SECOND);
+    let scales_to = (needed.ceil() as u32).clamp(ON_DEMAND_STARTING_SHARDS, MAX_SHARDS);
+    let mut scalings = 0;
+    let mut open = ON_DEMAND_STARTING_SHARDS;
+    while open < scales_to {
+        open = (open * 2).min(scales_to);
+        scalings += 1;
+    }
     let on_demand = OnDemandPlan {
         records_per_second_limit: records_limit,
         bytes_per_second_limit: bytes_limit,
         stream_utilisation,
         fits: starting_shards.fits && stream_utilisation <= options.headroom,
         starting_shards,
+        scales_to,
+        scalings,
     };
     Plan {
         rate: options.rate,
@@ -483,6 +501,16 @@ mod tests {
         assert!(matches!(plan.recommendation, Recommendation::Shards { shards } if shards >= 12));
         assert!((plan.on_demand.stream_utilisation - bytes / (4.0 * SHARD_BYTES_PER_SECOND)).abs() < 1e-6);
         assert!(!plan.on_demand.fits);
+        // Double ~9.5 MiB/s is 20 shards of 1 MiB/s: 4 -> 8 -> 16 -> 20.
+        let wanted = (2.0 * bytes / SHARD_BYTES_PER_SECOND).ceil() as u32;
+        assert_eq!((plan.on_demand.scales_to, plan.on_demand.scalings), (wanted, 3));
+        let light =
+            super::plan(&workload(PartitionKey::Uniform { keys: 10_000 }), &options(1_000.0, 5_000)).unwrap();
+        assert_eq!(
+            (light.on_demand.scales_to, light.on_demand.scalings),
+            (4, 0),
+            "2,000 records/s fit 4 shards"
+        );
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub const SCHEMA_VERSION: u32 = 3;
 ///   "distribution": {                       // null when the producer's figures were not given
 ///     "shards": 4,                          // 0 for Direct PUT (no shards)
 ///     "per_shard": [{"shard": "shardId-000000000000", "records": 1000, "bytes": 250000,
-///                    "share": 1.0}, …],     // every shard in id order, idle ones with 0
+///                    "share": 1.0}, …],     // every shard in id order, idle ones with 0; after a
+///                                           // reshard also "parents": [ids] and "open": bool
 ///     "hottest_shard": "shardId-000000000000", "hottest_share": 1.0,   // null without records
 ///     "idle_shards": 3,
 ///     "put_attempts": 1200, "throttled": 200, "throttled_fraction": 0.1667,   // retries included
@@ -119,6 +120,12 @@ pub const SCHEMA_VERSION: u32 = 3;
 ///     "missing": [12],                      // seqs neither indexed nor failed (a sample)
 ///     "backup_prefix": "backup/", "backup_records": null, // AllDocuments: records in the backup,
 ///     "backup_objects": null, "backup_missing": []},      // its objects and the seqs it lacks
+///   "resharding": {                         // only when the run resharded ([[workload.reshard]])
+///     "transitions": [{"step": "shards = 4", "open_before": 2, "open_after": 4, "updating_ms": 1050,
+///                      "first_seq": 3609, "end_seq": 5501}],   // seqs sent while UPDATING
+///     "phases": [{"phase": "before shards = 4", "first_seq": 0, "end_seq": 3609, "expected": 3609,
+///                 "delivered": 3609, "lost": 0, "duplicated": 0, "reordered": 0}, …]},
+///                 // before, during, after each step (a phase between two steps names both)
 ///   "ground_truth": null,                   // or, when the scenario has [faults], what was injected:
 ///     // [{"kind": "duplicate", "seq": 17, "partition_key": null, "shard": null,
 ///     //   "object": "2026/…/s-1-…", "what": "Firehose wrote seq 17 twice in …"}]
@@ -140,7 +147,8 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// `sending` assertion, `failed_to_send` and `expect.max_failed_fraction`. Still within version 3, the
 /// assertions come in one fixed order (above; before, the search and distribution ones came last), and a
 /// search destination backed up FailedDocumentsOnly gives `buffering` and `format` sections that say
-/// why they are not applicable instead of `null`: no field changed its name or meaning.
+/// why they are not applicable instead of `null`: no field changed its name or meaning. Later still,
+/// `resharding` and the shards' `parents` and `open` after a reshard were added.
 ///
 /// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
 /// acknowledged records not read yet count as lost, and the report does not pass.
