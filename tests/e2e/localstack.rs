@@ -147,7 +147,7 @@ async fn shared_localstack_and_embedded_reshard_alike() {
         let environment = Environment::start(&backend).await.expect("the backend starts");
         let outcome = run_on(&environment, &scenario, reports.path()).await.expect("the run completes");
         environment.shutdown().await;
-        let name = outcome.backend.clone();
+        let name = outcome.backend;
         let report = &outcome.report;
         let steps: Vec<(usize, usize)> =
             outcome.resharding.iter().map(|s| (s.open_before, s.open_after)).collect();
