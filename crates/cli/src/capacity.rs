@@ -187,8 +187,49 @@ pub struct SweepOptions {
     /// How long each step offers the rate; the step sends `rate × duration` records.
     pub duration: Duration,
     pub headroom: f64,
+    /// Halfway through each step, double the step's shards with UpdateShardCount (`--reshard`).
+    pub reshard: bool,
     /// The sweep writes `<report_dir>/<scenario>-capacity-<id>/`, with each step's run report inside.
     pub report_dir: PathBuf,
+}
+
+/// What a live reshard cost one step of a `--reshard` sweep, from the run's resharding section.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReshardCost {
+    /// The shard count the step scaled to.
+    pub to: usize,
+    /// How long the stream was UPDATING.
+    pub updating_ms: u64,
+    /// Put attempts throttled while it was UPDATING.
+    pub throttled: u64,
+    /// p99 latency of the records sent before, during and after the transition.
+    pub p99_before_ms: Option<u64>,
+    pub p99_during_ms: Option<u64>,
+    pub p99_after_ms: Option<u64>,
+    /// Records of the three phases lost, duplicated or reordered.
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+}
+
+impl ReshardCost {
+    /// The cost of the one transition a `--reshard` step makes, from its report.
+    fn of(resharding: &verifier::ReshardingSummary) -> Option<ReshardCost> {
+        let [transition] = resharding.transitions.as_slice() else { return None };
+        let [before, during, after] = resharding.phases.as_slice() else { return None };
+        let phases = [before, during, after];
+        Some(ReshardCost {
+            to: transition.open_after,
+            updating_ms: transition.updating_ms,
+            throttled: transition.throttled,
+            p99_before_ms: before.latency_p99_ms,
+            p99_during_ms: during.latency_p99_ms,
+            p99_after_ms: after.latency_p99_ms,
+            lost: phases.iter().map(|p| p.lost).sum(),
+            duplicated: phases.iter().map(|p| p.duplicated).sum(),
+            reordered: phases.iter().map(|p| p.reordered).sum(),
+        })
+    }
 }
 
 /// One measured shard count, with the plan's prediction beside it.
@@ -223,6 +264,8 @@ pub struct SweepStep {
     pub report: PathBuf,
     /// What the plan predicted for this shard count.
     pub predicted: Prediction,
+    /// With `--reshard`: what doubling the shards halfway through cost.
+    pub reshard: Option<ReshardCost>,
 }
 
 /// The plan's figures for one shard count.
@@ -389,6 +432,39 @@ impl Sweep {
                     step.predicted.accepted_rate
                 ),
             );
+        }
+        let resharded: Vec<(u32, &ReshardCost)> = self
+            .steps
+            .iter()
+            .filter_map(|step| step.reshard.as_ref().map(|cost| (step.shards, cost)))
+            .collect();
+        if !resharded.is_empty() {
+            let _ = writeln!(
+                out,
+                "live reshard halfway through each step (UpdateShardCount to double):\n{:>6}  {:>6}  {:>9}  {:>9}  {:>10}  {:>10}  {:>10}  {:>18}",
+                "shards",
+                "to",
+                "UPDATING",
+                "throttled",
+                "p99 before",
+                "p99 during",
+                "p99 after",
+                "lost/dup/reordered"
+            );
+            for (shards, cost) in resharded {
+                let _ = writeln!(
+                    out,
+                    "{:>6}  {:>6}  {:>9}  {:>9}  {:>10}  {:>10}  {:>10}  {:>18}",
+                    shards,
+                    cost.to,
+                    format!("{} ms", cost.updating_ms),
+                    if self.throttling_modelled { cost.throttled.to_string() } else { "n/a".to_owned() },
+                    millis(cost.p99_before_ms),
+                    millis(cost.p99_during_ms),
+                    millis(cost.p99_after_ms),
+                    format!("{}/{}/{}", cost.lost, cost.duplicated, cost.reordered),
+                );
+            }
         }
         let _ = writeln!(out, "plan: {}", self.plan.verdict());
         let on_demand = &self.plan.on_demand;
@@ -578,7 +654,13 @@ async fn sweep_on(
 ) -> Result<Vec<SweepStep>, SweepError> {
     let mut steps = Vec::new();
     for shards in plan.shard_counts.iter().map(|c| c.shards) {
-        let step = step_scenario(scenario, shards, options.rate, options.duration);
+        let mut step = step_scenario(scenario, shards, options.rate, options.duration);
+        if options.reshard {
+            step.workload.reshard = vec![scenario::ReshardStep {
+                at: options.duration / 2,
+                action: scenario::ReshardAction::Shards((shards * 2).min(MAX_SHARDS)),
+            }];
+        }
         tracing::info!(shards, rate = options.rate, events = step.workload.events, "capacity sweep step");
         let outcome =
             run_on(environment, &step, dir).await.map_err(|source| SweepError::Step { shards, source })?;
@@ -614,6 +696,7 @@ async fn sweep_on(
             passed: outcome.report.passed(),
             report: outcome.report_path.clone(),
             predicted: Prediction::from(plan.for_shards(shards).expect("every step is planned")),
+            reshard: outcome.report.resharding.as_ref().and_then(ReshardCost::of),
         });
     }
     Ok(steps)
@@ -626,6 +709,8 @@ fn step_scenario(scenario: &Scenario, shards: u32, rate: f64, duration: Duration
     step.workload.rate = Rate::Fixed(rate);
     step.workload.events = (rate * duration.as_secs_f64()).ceil().max(1.0) as u64;
     step.workload.duration = None;
+    // The scenario's own resharding is for its shard count; `--reshard` adds the sweep's.
+    step.workload.reshard.clear();
     step
 }
 
@@ -680,6 +765,7 @@ mod tests {
             passed: true,
             report: PathBuf::from("report.json"),
             predicted: Prediction::from(plan.for_shards(shards).unwrap()),
+            reshard: None,
         }
     }
 

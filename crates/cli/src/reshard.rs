@@ -1,7 +1,6 @@
 //! `[[workload.reshard]]`: the resharding calls a run makes while its workload is being sent, each
 //! at its time, through the same Kinesis client the producer uses, and when each one completed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_kinesis::Client;
@@ -27,6 +26,8 @@ pub struct ReshardRecord {
     /// The seqs the producer generated while the stream was UPDATING: `first_seq..end_seq`.
     pub first_seq: u64,
     pub end_seq: u64,
+    /// Put attempts refused as throttled while the stream was UPDATING.
+    pub throttled: u64,
 }
 
 impl ReshardRecord {
@@ -40,6 +41,7 @@ impl ReshardRecord {
             updating_ms: u64::try_from(updating.as_millis()).unwrap_or(u64::MAX),
             first_seq: self.first_seq,
             end_seq: self.end_seq,
+            throttled: self.throttled,
         }
     }
 }
@@ -54,24 +56,25 @@ pub struct ReshardError {
 }
 
 /// Runs `steps` on stream `stream`, each `step.at` after `start`, waiting for the stream to be
-/// ACTIVE after each; stops at the first step that fails. `generated` is the producer's count of
-/// seqs generated, read when each call is made and when the stream is ACTIVE again.
+/// ACTIVE after each; stops at the first step that fails. `probe` is the producer's, read when each
+/// call is made and when the stream is ACTIVE again.
 pub async fn run_steps(
     client: &Client,
     stream: &str,
     steps: &[ReshardStep],
     start: Instant,
-    generated: &AtomicU64,
+    probe: &producer::ProduceProbe,
 ) -> Result<Resharded, ReshardError> {
     let mut done = Vec::with_capacity(steps.len());
     for (index, step) in steps.iter().enumerate() {
         tokio::time::sleep_until(start + step.at).await;
         let fail = |reason: String| ReshardError { index, what: step.action.describe(), reason };
         let open_before = open_shards(client, stream).await.map_err(fail)?;
-        let (requested, first_seq) = (SystemTime::now(), generated.load(Ordering::Relaxed));
+        let (requested, first_seq, throttled_before) = (SystemTime::now(), probe.sent(), probe.throttled());
         call(client, stream, &step.action).await.map_err(fail)?;
         wait_active(client, stream).await.map_err(fail)?;
-        let (active, end_seq) = (SystemTime::now(), generated.load(Ordering::Relaxed));
+        let (active, end_seq) = (SystemTime::now(), probe.sent());
+        let throttled = probe.throttled().saturating_sub(throttled_before);
         let open_after = open_shards(client, stream).await.map_err(fail)?;
         tracing::info!(
             step = index,
@@ -88,6 +91,7 @@ pub async fn run_steps(
             open_after,
             first_seq,
             end_seq,
+            throttled,
         });
     }
     let lineage = match steps.len().checked_sub(1) {

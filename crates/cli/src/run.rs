@@ -427,8 +427,8 @@ impl RunPlan<'_> {
             retry: producer::RetryPolicy::for_workload(&self.scenario.workload),
         };
         let start = tokio::time::Instant::now();
-        let generated = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let control = ProduceControl { generated: Some(Arc::clone(&generated)), ..ProduceControl::default() };
+        let probe = Arc::new(producer::ProduceProbe::default());
+        let control = ProduceControl { probe: Some(Arc::clone(&probe)), ..ProduceControl::default() };
         let producing = producer::produce_until(
             &target,
             &self.scenario.workload,
@@ -440,7 +440,7 @@ impl RunPlan<'_> {
         let resharding = async {
             match &target {
                 Target::Kinesis { client, stream_name } if !steps.is_empty() => {
-                    crate::reshard::run_steps(client, stream_name, steps, start, &generated).await
+                    crate::reshard::run_steps(client, stream_name, steps, start, &probe).await
                 }
                 _ => Ok(crate::reshard::Resharded::default()),
             }

@@ -26,7 +26,7 @@ pub use progress::ProgressMode;
 pub use retry::RetryPolicy;
 pub use schema::Generator;
 pub use send::{
-    Metrics, ProduceControl, ProduceError, ProduceOptions, Produced, STOPPED_BEFORE_ACK, ShardLoad, produce,
-    produce_until, produce_with,
+    Metrics, ProduceControl, ProduceError, ProduceOptions, ProduceProbe, Produced, STOPPED_BEFORE_ACK,
+    ShardLoad, produce, produce_until, produce_with,
 };
 pub use target::Target;

@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
@@ -40,14 +40,33 @@ pub struct ProduceControl {
     /// The part of the key space this process owns; [`Part::WHOLE`] for all of it.
     pub part: Part,
     pub progress: ProgressMode,
-    /// When set, kept at the number of seqs generated so far (seqs are generated in order, so a
-    /// reading taken at some moment splits the workload into the seqs before it and after it).
-    pub generated: Option<Arc<AtomicU64>>,
+    /// When set, a live view of the run's counters for a caller that acts while it runs.
+    pub probe: Option<Arc<ProduceProbe>>,
 }
 
 impl Default for ProduceControl {
     fn default() -> Self {
-        ProduceControl { part: Part::WHOLE, progress: ProgressMode::Log, generated: None }
+        ProduceControl { part: Part::WHOLE, progress: ProgressMode::Log, probe: None }
+    }
+}
+
+/// A live view of a running production, read while it runs (the resharding steps of a run read it
+/// when each call is made and when the stream is ACTIVE again).
+#[derive(Debug, Default)]
+pub struct ProduceProbe {
+    counters: OnceLock<Arc<Counters>>,
+}
+
+impl ProduceProbe {
+    /// Records handed to a first put call so far: seqs are generated in order, so for a whole
+    /// workload this is the first seq not yet sent. 0 before production starts.
+    pub fn sent(&self) -> u64 {
+        self.counters.get().map_or(0, |counters| counters.sent.load(AtomicOrdering::Relaxed))
+    }
+
+    /// Entries refused as throttled so far, retries included.
+    pub fn throttled(&self) -> u64 {
+        self.counters.get().map_or(0, |counters| counters.throttled.load(AtomicOrdering::Relaxed))
     }
 }
 
@@ -203,6 +222,10 @@ pub async fn produce_until(
             hot_keys: HotKeys::default(),
         }),
     });
+    if let Some(probe) = &control.probe {
+        // A probe serves one production; a second one keeps reading the first's counters.
+        let _ = probe.counters.set(Arc::clone(&shared.counters));
+    }
     let expected_total = workload.events / u64::from(control.part.count.max(1));
     let progress = Progress::start(control.progress, expected_total, Arc::clone(&shared.counters));
 
@@ -229,9 +252,6 @@ pub async fn produce_until(
             break;
         }
         generated = seq + 1;
-        if let Some(counter) = &control.generated {
-            counter.store(generated, AtomicOrdering::Relaxed);
-        }
         if control.part.count > 1 && !control.part.owns(&generator.key(seq, &mut scratch)) {
             continue;
         }

@@ -22,7 +22,7 @@ use crate::findings::{
 use crate::format::{FormatState, Layout};
 use crate::ordering::OrderChecker;
 use crate::report::{Report, SCHEMA_VERSION};
-use crate::resharding::{ReshardingSummary, SeqFacts, Transition, phase_of};
+use crate::resharding::{PhaseMeasures, ReshardingSummary, SeqFacts, Transition, phase_of};
 use crate::transform::{TransformCheck, TransformState};
 use crate::unpack::unpack;
 
@@ -113,6 +113,8 @@ struct State {
     late: u64,
     late_examples: Vec<LateExample>,
     latency_ms: Histogram<u64>,
+    /// First-delivery latency per resharding phase, when the run resharded.
+    phase_latency_ms: Vec<Histogram<u64>>,
     clock_skew: u64,
     /// Every object read, in listing order; O(objects), never O(records).
     objects_read: Vec<ObjectSummary>,
@@ -160,6 +162,7 @@ impl Matcher {
                 late: 0,
                 late_examples: Vec::new(),
                 latency_ms: Histogram::new(3).expect("3 significant figures is a valid precision"),
+                phase_latency_ms: Vec::new(),
                 clock_skew: 0,
                 objects_read: Vec::new(),
                 held_too_long: 0,
@@ -425,12 +428,17 @@ impl Matcher {
                     delivered: &|seq| state.seen.contains(seq),
                     duplicated: &|seq| state.duplicated.contains(seq),
                 };
-                ReshardingSummary::new(
-                    &config.transitions,
-                    expectation.generated,
-                    &facts,
-                    &state.order.reordered_by_phase(),
-                )
+                let measures = PhaseMeasures {
+                    reordered: state.order.reordered_by_phase(),
+                    latency_ms: state
+                        .phase_latency_ms
+                        .iter()
+                        .map(|h| {
+                            (!h.is_empty()).then(|| (h.value_at_quantile(0.5), h.value_at_quantile(0.99)))
+                        })
+                        .collect(),
+                };
+                ReshardingSummary::new(&config.transitions, expectation.generated, &facts, &measures)
             }),
             unordered: config.unordered.clone(),
         }
@@ -479,7 +487,8 @@ impl State {
         }
 
         // Ordering: judged on first deliveries only.
-        self.order.record(&envelope.key, envelope.kseq, phase_of(&config.transitions, envelope.seq));
+        let phase = phase_of(&config.transitions, envelope.seq);
+        self.order.record(&envelope.key, envelope.kseq, phase);
 
         // Latency: visibility minus send time. A send time within the visibility clock's resolution
         // after the floored visible time is latency 0; beyond it, the clocks disagree (skew).
@@ -492,6 +501,13 @@ impl State {
         let latency_ms = latency_ns / NANOS_PER_MILLI;
         if self.latency_ms.record(latency_ms).is_err() {
             self.latency_ms.saturating_record(latency_ms);
+        }
+        if !config.transitions.is_empty() {
+            while self.phase_latency_ms.len() <= phase {
+                self.phase_latency_ms
+                    .push(Histogram::new(3).expect("3 significant figures is a valid precision"));
+            }
+            self.phase_latency_ms[phase].saturating_record(latency_ms);
         }
         if let Some(bound) = config.buffering.as_ref().and_then(BufferingCheck::held_bound_ns)
             && latency_ns > bound

@@ -21,6 +21,8 @@ pub struct Transition {
     /// The seqs generated while the stream was UPDATING: `first_seq..end_seq`.
     pub first_seq: u64,
     pub end_seq: u64,
+    /// Put attempts the stream refused as throttled while it was UPDATING.
+    pub throttled: u64,
 }
 
 /// The records of one phase, seqs `first_seq..end_seq`.
@@ -38,6 +40,17 @@ pub struct PhaseCounts {
     pub duplicated: u64,
     /// First deliveries of the phase that came after a later record of their key.
     pub reordered: u64,
+    /// Latency of the phase's first deliveries (send → visible), when it had any.
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
+}
+
+/// What the matcher measured per phase, numbered as [`phase_of`] does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PhaseMeasures {
+    pub(crate) reordered: Vec<u64>,
+    /// (p50, p99) latency in milliseconds per phase; `None` for a phase without first deliveries.
+    pub(crate) latency_ms: Vec<Option<(u64, u64)>>,
 }
 
 /// The `resharding` section of a report.
@@ -57,12 +70,12 @@ pub(crate) struct SeqFacts<'a> {
 
 impl ReshardingSummary {
     /// Splits seqs `0..generated` at the transitions, in order, and counts each phase;
-    /// `reordered` holds the reordered first deliveries per phase, numbered as [`phase_of`] does.
+    /// `measures` holds what the matcher measured per phase.
     pub(crate) fn new(
         transitions: &[Transition],
         generated: u64,
         facts: &SeqFacts<'_>,
-        reordered: &[u64],
+        measures: &PhaseMeasures,
     ) -> ReshardingSummary {
         let mut phases = Vec::with_capacity(transitions.len() * 2 + 1);
         let mut start = 0;
@@ -83,7 +96,10 @@ impl ReshardingSummary {
                 format!("after {}, before {}", transitions[pair - 1].step, transitions[pair].step);
         }
         for (phase, counts) in phases.iter_mut().enumerate() {
-            counts.reordered = reordered.get(phase).copied().unwrap_or(0);
+            counts.reordered = measures.reordered.get(phase).copied().unwrap_or(0);
+            let latency = measures.latency_ms.get(phase).copied().flatten();
+            counts.latency_p50_ms = latency.map(|(p50, _)| p50);
+            counts.latency_p99_ms = latency.map(|(_, p99)| p99);
         }
         ReshardingSummary { transitions: transitions.to_vec(), phases }
     }
@@ -95,14 +111,18 @@ impl ReshardingSummary {
             .iter()
             .map(|t| {
                 format!(
-                    "reshard  {}: {} -> {} open shards, UPDATING {} ms (seqs {}..{})",
-                    t.step, t.open_before, t.open_after, t.updating_ms, t.first_seq, t.end_seq
+                    "reshard  {}: {} -> {} open shards, UPDATING {} ms, {} put attempts throttled meanwhile (seqs {}..{})",
+                    t.step, t.open_before, t.open_after, t.updating_ms, t.throttled, t.first_seq, t.end_seq
                 )
             })
             .collect();
         lines.extend(self.phases.iter().map(|p| {
+            let latency = match (p.latency_p50_ms, p.latency_p99_ms) {
+                (Some(p50), Some(p99)) => format!(", latency p50 {p50} ms p99 {p99} ms"),
+                _ => String::new(),
+            };
             format!(
-                "         {}: {} expected, {} delivered, {} lost, {} duplicated, {} reordered (seqs {}..{})",
+                "         {}: {} expected, {} delivered, {} lost, {} duplicated, {} reordered{latency} (seqs {}..{})",
                 p.phase, p.expected, p.delivered, p.lost, p.duplicated, p.reordered, p.first_seq, p.end_seq
             )
         }));
@@ -126,6 +146,8 @@ fn count(phase: String, first_seq: u64, end_seq: u64, facts: &SeqFacts<'_>) -> P
         lost: 0,
         duplicated: 0,
         reordered: 0,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     };
     for seq in first_seq..end_seq {
         let (expected, delivered) = ((facts.expected)(seq), (facts.delivered)(seq));
@@ -149,6 +171,7 @@ mod tests {
             updating_ms: 1000,
             first_seq,
             end_seq,
+            throttled: 0,
         }
     }
 
@@ -160,7 +183,11 @@ mod tests {
             delivered: &|seq| seq != 12 && seq != 40 && seq != 31,
             duplicated: &|seq| seq == 20,
         };
-        let summary = ReshardingSummary::new(&transitions, 50, &facts, &[0, 0, 3]);
+        let measures =
+            PhaseMeasures { reordered: vec![0, 0, 3], latency_ms: vec![Some((5, 9)), None, Some((7, 8))] };
+        let summary = ReshardingSummary::new(&transitions, 50, &facts, &measures);
+        assert_eq!(summary.phases[0].latency_p99_ms, Some(9));
+        assert_eq!(summary.phases[1].latency_p50_ms, None);
         assert_eq!([0, 10, 14, 15, 31, 32].map(|seq| phase_of(&transitions, seq)), [0, 1, 1, 2, 3, 4]);
         let shape: Vec<(&str, u64, u64, u64, u64, u64, u64)> = summary
             .phases

@@ -66,6 +66,10 @@ struct SweepArgs {
     /// Headroom target of the plan's predictions: 0.8 or 80%.
     #[arg(long, default_value_t = DEFAULT_HEADROOM, value_parser = parse_headroom)]
     headroom: f64,
+    /// Halfway through each step, double its shard count with UpdateShardCount while the rate is
+    /// offered, and measure what the live reshard costs (throttling and latency around it).
+    #[arg(long)]
+    reshard: bool,
     #[command(flatten)]
     backend: BackendArgs,
     /// Directory for reports; the sweep writes `<scenario>-capacity-<id>/` under it.
@@ -112,6 +116,7 @@ async fn sweep(args: SweepArgs) -> ExitCode {
         rate: args.rate,
         duration: args.duration,
         headroom: args.headroom,
+        reshard: args.reshard,
         report_dir: args.report_dir,
     };
     let written = match capacity::sweep(&scenario, &options).await {

@@ -110,7 +110,7 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
     let retry =
         RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::for_workload(&scenario.workload) };
     let options = ProduceOptions { run_id, retry };
-    let control = ProduceControl { part, progress: ProgressMode::Auto, generated: None };
+    let control = ProduceControl { part, progress: ProgressMode::Auto, probe: None };
     let produced = match producer::produce_with(&target, &scenario.workload, &options, &control).await {
         Ok(produced) => produced,
         Err(error) => return fail(exit::ENVIRONMENT_FAILED, &anyhow::Error::new(error)),

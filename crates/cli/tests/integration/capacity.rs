@@ -24,6 +24,7 @@ fn sweep_throttles_one_and_two_shards_but_not_four_as_the_plan_predicts() {
         rate: 2500.0,
         duration: Duration::from_secs(3),
         headroom: 0.8,
+        reshard: false,
         report_dir: reports.path().to_owned(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -65,6 +66,35 @@ fn sweep_throttles_one_and_two_shards_but_not_four_as_the_plan_predicts() {
     let table = sweep.table();
     assert!(table.contains("250% throttles,"), "{table}");
     assert!(!table.contains("does not throttle"), "{table}");
+}
+
+#[test]
+fn a_reshard_sweep_doubles_each_step_halfway_and_says_what_it_cost() {
+    let scenario = scenario::load(&scenario_file("capacity-uniform.toml")).expect("a valid scenario");
+    let reports = tempfile::tempdir().unwrap();
+    let options = SweepOptions {
+        backend: Backend::Embedded(EmbeddedOptions::default()),
+        shard_counts: vec![2],
+        rate: 2500.0,
+        duration: Duration::from_secs(4),
+        headroom: 0.8,
+        reshard: true,
+        report_dir: reports.path().to_owned(),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sweep = runtime.block_on(sweep(&scenario, &options)).expect("the sweep completes");
+    let [step] = &sweep.steps[..] else { panic!("one step: {:?}", sweep.steps) };
+    let cost = step.reshard.as_ref().expect("the step resharded");
+    assert_eq!(cost.to, 4);
+    assert_eq!((cost.lost, cost.duplicated, cost.reordered), (0, 0, 0), "{cost:?}");
+    // 2,500 records/s into 2 shards of 1,000: the parents throttle until the children open.
+    assert!(cost.throttled > 0, "{cost:?}");
+    assert!(cost.p99_before_ms.is_some() && cost.p99_during_ms.is_some() && cost.p99_after_ms.is_some());
+    assert_eq!((step.delivered, step.lost), (10_000, 0), "{step:?}");
+    let table = sweep.table();
+    assert!(table.contains("live reshard halfway through each step"), "{table}");
+    let json = serde_json::to_value(&sweep).unwrap();
+    assert_eq!(json["steps"][0]["reshard"]["to"], 4);
 }
 
 #[test]

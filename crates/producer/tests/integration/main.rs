@@ -66,7 +66,7 @@ fn patient() -> RetryPolicy {
 async fn produce(s: &Stream, workload: &Workload, retry: RetryPolicy, part: Part) -> Produced {
     let target = Target::Kinesis { client: s.kinesis.clone(), stream_name: s.name.clone() };
     let options = ProduceOptions { run_id: "run-1".into(), retry };
-    let control = ProduceControl { part, progress: ProgressMode::Off, generated: None };
+    let control = ProduceControl { part, progress: ProgressMode::Off, probe: None };
     producer::produce_with(&target, workload, &options, &control).await.expect("production completes")
 }
 
@@ -263,7 +263,7 @@ async fn direct_put_sends_put_record_batch_calls_of_at_most_500() {
         delivery_stream_name: provisioned.delivery_stream_name.clone(),
     };
     let options = ProduceOptions { run_id: "run-1".into(), retry: patient() };
-    let control = ProduceControl { part: Part::WHOLE, progress: ProgressMode::Off, generated: None };
+    let control = ProduceControl { part: Part::WHOLE, progress: ProgressMode::Off, probe: None };
     let produced = producer::produce_with(&target, &scenario.workload, &options, &control).await.unwrap();
     let m = &produced.metrics;
     assert_eq!((m.acknowledged, m.failed), (1_200, 0));
