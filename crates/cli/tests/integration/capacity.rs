@@ -14,19 +14,30 @@ fn scenario_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name)
 }
 
+/// A sweep on the embedded backend at `rate` for `seconds` per step, with its reports in `dir`.
+fn embedded_sweep(
+    shard_counts: Vec<u32>,
+    rate: f64,
+    seconds: u64,
+    reshard: bool,
+    dir: &Path,
+) -> SweepOptions {
+    SweepOptions {
+        backend: Backend::Embedded(EmbeddedOptions::default()),
+        shard_counts,
+        rate,
+        duration: Duration::from_secs(seconds),
+        headroom: 0.8,
+        reshard,
+        report_dir: dir.to_owned(),
+    }
+}
+
 #[test]
 fn sweep_throttles_one_and_two_shards_but_not_four_as_the_plan_predicts() {
     let scenario = scenario::load(&scenario_file("capacity-uniform.toml")).expect("a valid scenario");
     let reports = tempfile::tempdir().unwrap();
-    let options = SweepOptions {
-        backend: Backend::Embedded(EmbeddedOptions::default()),
-        shard_counts: vec![1, 2, 4],
-        rate: 2500.0,
-        duration: Duration::from_secs(3),
-        headroom: 0.8,
-        reshard: false,
-        report_dir: reports.path().to_owned(),
-    };
+    let options = embedded_sweep(vec![1, 2, 4], 2500.0, 3, false, reports.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sweep = runtime.block_on(sweep(&scenario, &options)).expect("the sweep completes");
 
@@ -72,15 +83,7 @@ fn sweep_throttles_one_and_two_shards_but_not_four_as_the_plan_predicts() {
 fn a_reshard_sweep_doubles_each_step_halfway_and_says_what_it_cost() {
     let scenario = scenario::load(&scenario_file("capacity-uniform.toml")).expect("a valid scenario");
     let reports = tempfile::tempdir().unwrap();
-    let options = SweepOptions {
-        backend: Backend::Embedded(EmbeddedOptions::default()),
-        shard_counts: vec![2],
-        rate: 2500.0,
-        duration: Duration::from_secs(4),
-        headroom: 0.8,
-        reshard: true,
-        report_dir: reports.path().to_owned(),
-    };
+    let options = embedded_sweep(vec![2], 2500.0, 4, true, reports.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sweep = runtime.block_on(sweep(&scenario, &options)).expect("the sweep completes");
     let [step] = &sweep.steps[..] else { panic!("one step: {:?}", sweep.steps) };

@@ -59,6 +59,19 @@ impl Held {
         command
     }
 
+    /// Runs the Python `script` of the clients' venv with `args` and returns its stdout, failing
+    /// the test with its output (naming it `what`) if it fails.
+    fn python(&self, what: &str, script: &str, args: &[&str]) -> String {
+        let output = self
+            .command(&tool("venv/bin/python"))
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("python runs");
+        expect_success(what, &output)
+    }
+
     /// Runs `aws args…` and returns its stdout, failing the test with its output if it fails.
     fn aws(&self, args: &[&str]) -> String {
         let output = self.command(&tool("venv/bin/aws")).args(args).output().expect("aws runs");
@@ -234,12 +247,7 @@ print("READ", sorted(records) == list(range(count)), len(records))
 #[ignore = "needs boto3 (cargo xtask clients setup); cargo xtask ci runs it"]
 fn clients_the_seed_reading_script_reads_back_every_record() {
     let held = Held::up("seed");
-    let output = held
-        .command(&tool("venv/bin/python"))
-        .args(["-c", SEED_SCRIPT, &held.bucket, &held.stream, "200"])
-        .output()
-        .expect("python runs");
-    let stdout = expect_success("the reading script", &output);
+    let stdout = held.python("the reading script", SEED_SCRIPT, &[&held.bucket, &held.stream, "200"]);
     assert!(stdout.contains("READ True 200"), "{stdout}");
 }
 
@@ -266,12 +274,7 @@ print(json.dumps({
 #[ignore = "needs boto3 (cargo xtask clients setup); cargo xtask ci runs it"]
 fn clients_boto3_reshards_and_lists_closed_parents_and_open_children() {
     let held = Held::up("reshard");
-    let output = held
-        .command(&tool("venv/bin/python"))
-        .args(["-c", RESHARD_SCRIPT, &held.stream])
-        .output()
-        .expect("python runs");
-    let stdout = expect_success("the resharding script", &output);
+    let stdout = held.python("the resharding script", RESHARD_SCRIPT, &[&held.stream]);
     let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
     assert_eq!((seen["current"].as_u64(), seen["target"].as_u64()), (Some(2), Some(4)), "{seen}");
     assert_eq!(seen["closed"], serde_json::json!(["shardId-000000000000", "shardId-000000000001"]));
