@@ -39,6 +39,10 @@ pub struct Expectation {
     pub part: Option<PartSeqs>,
     /// Acknowledgements per second since `first_sent_ns`: when records were sent, in bounded space.
     pub acked_per_second: Vec<u64>,
+    /// The longest any record waited from its envelope's send time to its acknowledgement (its
+    /// key's queue and its retries): no record reached the backend later than this after it was
+    /// sent. 0 when unknown (an older file).
+    pub max_ack_wait_ns: u64,
 }
 
 /// The seqs one part of a split workload sent, as a bitset over `0..generated`.
@@ -146,6 +150,7 @@ impl Expectation {
             generated: first.generated,
             first_sent_ns,
             last_ack_ns: all.iter().map(|e| e.last_ack_ns).max().unwrap_or(0),
+            max_ack_wait_ns: all.iter().map(|e| e.max_ack_wait_ns).max().unwrap_or(0),
             ..Expectation::default()
         };
         for expectation in &all {
@@ -221,6 +226,7 @@ impl Expectation {
                     .encode(p.bits.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()),
             }),
             acked_per_second: self.acked_per_second.clone(),
+            max_ack_wait_ns: self.max_ack_wait_ns,
         };
         let io = |source| ExpectationFileError::Io { path: path.to_path_buf(), source };
         let bytes = serde_json::to_vec(&file).expect("an expectation serialises");
@@ -301,6 +307,7 @@ impl Expectation {
             last_ack_ns: file.last_ack_ns,
             part,
             acked_per_second: file.acked_per_second,
+            max_ack_wait_ns: file.max_ack_wait_ns,
         })
     }
 }
@@ -332,6 +339,8 @@ struct File {
     part: Option<FilePart>,
     #[serde(default)]
     acked_per_second: Vec<u64>,
+    #[serde(default)]
+    max_ack_wait_ns: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -359,6 +368,7 @@ mod tests {
             last_ack_ns: 2,
             part: Some(part),
             acked_per_second: vec![3, 1],
+            max_ack_wait_ns: 7,
         }
     }
 
@@ -458,6 +468,7 @@ mod tests {
             last_ack_ns: first_sent_ns + 10,
             part: Some(part),
             acked_per_second: vec![1, 1],
+            max_ack_wait_ns: 0,
         }
     }
 

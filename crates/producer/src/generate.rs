@@ -71,6 +71,7 @@ impl Records {
             first_sent_ns: self.sent_ns,
             last_ack_ns: self.sent_ns,
             acked_per_second: vec![self.next],
+            max_ack_wait_ns: 0,
             ..Expectation::default()
         }
     }

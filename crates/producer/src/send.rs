@@ -162,6 +162,8 @@ struct SharedInner {
     failed: BTreeMap<u64, String>,
     acked_per_second: Vec<u64>,
     last_ack_ns: u64,
+    /// The longest wait from a record's send time to its acknowledgement.
+    max_ack_wait_ns: u64,
     per_shard: BTreeMap<String, ShardLoad>,
     hot_keys: HotKeys,
 }
@@ -218,6 +220,7 @@ pub async fn produce_until(
             failed: BTreeMap::new(),
             acked_per_second: Vec::new(),
             last_ack_ns: first_sent_ns,
+            max_ack_wait_ns: 0,
             per_shard: BTreeMap::new(),
             hot_keys: HotKeys::default(),
         }),
@@ -266,12 +269,12 @@ pub async fn produce_until(
             }
         }
         let kseq = kseqs.next(&key);
-        let envelope =
-            Envelope { run: options.run_id.clone(), seq, key: key.clone(), kseq, sent_ns: unix_nanos() };
+        let sent_ns = unix_nanos();
+        let envelope = Envelope { run: options.run_id.clone(), seq, key: key.clone(), kseq, sent_ns };
         let mut data = Vec::with_capacity(event.len() + 160);
         generator.append_record(seq, &event, &workload.envelope_field, &envelope, &mut data);
         let lane = lane_of(&key, lanes);
-        let pending = Pending { seq, key, data, attempts: 0, first_put: None };
+        let pending = Pending { seq, key, data, attempts: 0, first_put: None, sent_ns };
         let sent = tokio::select! {
             sent = senders[lane].send(pending) => sent.is_ok(),
             () = stopped(&mut stop_wait) => false,
@@ -313,6 +316,7 @@ pub async fn produce_until(
             failed: BTreeMap::new(),
             acked_per_second: Vec::new(),
             last_ack_ns: 0,
+            max_ack_wait_ns: 0,
             per_shard: BTreeMap::new(),
             hot_keys: HotKeys::default(),
         },
@@ -341,6 +345,7 @@ pub async fn produce_until(
         last_ack_ns: inner.last_ack_ns,
         part: part_seqs,
         acked_per_second: inner.acked_per_second,
+        max_ack_wait_ns: inner.max_ack_wait_ns,
     };
     if is_stopped(&stop) {
         tracing::warn!(
@@ -615,6 +620,7 @@ impl Lane {
         let now_ns = unix_nanos();
         let second = (now_ns.saturating_sub(self.first_sent_ns) / 1_000_000_000) as usize;
         let (mut acked, mut acked_bytes, mut throttled, mut retried) = (0u64, 0u64, 0u64, 0u64);
+        let mut max_wait_ns = 0u64;
         let mut gave_up = Vec::new();
         let mut retry_at = Vec::new();
         // Acknowledgements per shard (with the key, to learn a throttled key's shard), and throttles per key.
@@ -627,6 +633,7 @@ impl Lane {
             match result {
                 Ok(Accepted { sequence_number, shard }) => {
                     acked += 1;
+                    max_wait_ns = max_wait_ns.max(now_ns.saturating_sub(pending.sent_ns));
                     acked_bytes += pending.data.len() as u64;
                     if let Some(shard) = shard {
                         let key = keep_keys.then(|| pending.key.clone());
@@ -697,6 +704,7 @@ impl Lane {
             }
             inner.acked_per_second[second] += acked;
             inner.last_ack_ns = inner.last_ack_ns.max(now_ns);
+            inner.max_ack_wait_ns = inner.max_ack_wait_ns.max(max_wait_ns);
         }
         throttled > 0
     }

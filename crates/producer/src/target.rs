@@ -17,6 +17,8 @@ pub(crate) struct Pending {
     pub(crate) attempts: u32,
     /// When it was first handed to a put call; its retry budget runs from here.
     pub(crate) first_put: Option<Instant>,
+    /// Its envelope's send time, Unix nanoseconds.
+    pub(crate) sent_ns: u64,
 }
 
 /// Where records go. The producer knows the API, never the backend behind the client.

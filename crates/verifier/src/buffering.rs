@@ -45,17 +45,22 @@ impl BufferingCheck {
         }
     }
 
-    /// Records visible later than this after they were sent were held too long.
-    pub(crate) fn held_bound_ns(&self) -> Option<u64> {
-        self.not_modelled
-            .is_none()
-            .then(|| u64::try_from((self.hints.interval() + self.slack).as_nanos()).unwrap_or(u64::MAX))
+    /// Records visible later than this after they were sent were held too long, when no record
+    /// waited longer than `producer_wait_ns` in the producer (its key's queue and its retries) before
+    /// the backend acknowledged it: such a record reached the backend at most that long after it
+    /// was sent, so past the interval and the slack on top of it, the destination held it.
+    pub(crate) fn held_bound_ns(&self, producer_wait_ns: u64) -> Option<u64> {
+        self.not_modelled.is_none().then(|| {
+            u64::try_from((self.hints.interval() + self.slack).as_nanos())
+                .unwrap_or(u64::MAX)
+                .saturating_add(producer_wait_ns)
+        })
     }
 
     /// The summary of a destination with no objects the hints govern (a search index whose S3
     /// backup holds only failed documents): not applicable, for `why`.
     pub(crate) fn not_applicable(&self, why: &str) -> BufferingSummary {
-        let mut summary = self.analyse(&[], 0, Vec::new());
+        let mut summary = self.analyse(&[], 0, Vec::new(), 0);
         summary.applicable = false;
         summary.not_applicable = Some(why.to_owned());
         summary
@@ -67,6 +72,7 @@ impl BufferingCheck {
         objects: &[ObjectSummary],
         held_too_long: u64,
         held_too_long_examples: Vec<LateExample>,
+        producer_wait_ns: u64,
     ) -> BufferingSummary {
         let size_bytes = SizeDistribution::of(objects.iter().map(|object| object.decoded_bytes).collect());
         let mut summary = BufferingSummary {
@@ -78,6 +84,7 @@ impl BufferingCheck {
             size_mb: self.hints.size_mb,
             interval_seconds: self.hints.interval_seconds,
             slack_ms: millis(self.slack),
+            producer_wait_ms: producer_wait_ns / 1_000_000,
             size_bytes,
             oversized: 0,
             flushed_early: 0,
@@ -126,8 +133,21 @@ impl BufferingSummary {
             AssertionKind::Buffering,
             self.oversized + self.flushed_early + self.held_too_long == 0,
             format!(
-                "{} MiB / {} s: {} oversized, {} flushed early, {} held too long",
-                self.size_mb, self.interval_seconds, self.oversized, self.flushed_early, self.held_too_long
+                "{} MiB / {} s: {} oversized, {} flushed early, {} held too long{}",
+                self.size_mb,
+                self.interval_seconds,
+                self.oversized,
+                self.flushed_early,
+                self.held_too_long,
+                if self.producer_wait_ms >= 1000 {
+                    format!(
+                        " (beyond the interval, {} s of slack and the {:.1} s a record waited at most in the producer's retries)",
+                        self.slack_ms / 1000,
+                        self.producer_wait_ms as f64 / 1000.0
+                    )
+                } else {
+                    String::new()
+                }
             ),
         )
     }
@@ -167,27 +187,29 @@ mod tests {
             // Neither threshold reached.
             object("early", 10_000, 200, 20_000),
         ];
-        let summary = check.analyse(&objects, 0, Vec::new());
+        let summary = check.analyse(&objects, 0, Vec::new(), 0);
         assert!(summary.applicable);
         assert_eq!((summary.oversized, summary.flushed_early), (1, 1));
         assert_eq!(summary.oversized_objects, vec!["oversized".to_string()]);
         assert_eq!(summary.flushed_early_objects, vec!["early".to_string()]);
         assert_eq!(summary.size_bytes.count, 4);
         assert_eq!(summary.size_bytes.max, MIB + 1_000);
-        assert_eq!(check.held_bound_ns(), Some(75 * 1_000_000_000));
+        assert_eq!(check.held_bound_ns(0), Some(75 * 1_000_000_000));
+        // The producer's longest wait before an acknowledgement widens the bound by as much.
+        assert_eq!(check.held_bound_ns(2_000_000_000), Some(77 * 1_000_000_000));
     }
 
     #[test]
     fn interval_zero_never_flushes_early() {
         let check = BufferingCheck::new(hints(1, 0), "embedded", true);
-        let summary = check.analyse(&[object("quick", 100, 50, 10)], 0, Vec::new());
+        let summary = check.analyse(&[object("quick", 100, 50, 10)], 0, Vec::new(), 0);
         assert_eq!(summary.flushed_early, 0);
     }
 
     #[test]
     fn a_backend_without_buffering_is_not_applicable_and_says_why() {
         let check = BufferingCheck::new(hints(1, 60), "localstack", false);
-        let summary = check.analyse(&[object("early", 100, 50, 10)], 0, Vec::new());
+        let summary = check.analyse(&[object("early", 100, 50, 10)], 0, Vec::new(), 0);
         assert!(!summary.applicable);
         assert_eq!(summary.flushed_early, 0);
         assert!(
@@ -197,6 +219,6 @@ mod tests {
                 .is_some_and(|why| why.starts_with("not applicable on localstack: ")),
             "{summary:?}"
         );
-        assert_eq!(check.held_bound_ns(), None);
+        assert_eq!(check.held_bound_ns(0), None);
     }
 }

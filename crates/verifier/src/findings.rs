@@ -39,6 +39,9 @@ pub struct BufferingSummary {
     pub interval_seconds: u32,
     /// How much later than the interval a record may still be delivered.
     pub slack_ms: u64,
+    /// The longest any record waited in the producer before its acknowledgement, added to the
+    /// bound: the destination is not blamed for the producer's queueing and retries.
+    pub producer_wait_ms: u64,
     /// Decompressed object sizes over all objects.
     pub size_bytes: SizeDistribution,
     /// Objects bigger than SizeInMBs by more than their largest record.
@@ -46,7 +49,8 @@ pub struct BufferingSummary {
     /// Objects flushed before either threshold: smaller than SizeInMBs minus their largest record,
     /// and visible sooner than IntervalInSeconds minus the slack after their oldest record was sent.
     pub flushed_early: u64,
-    /// First deliveries visible later than IntervalInSeconds plus the slack after they were sent.
+    /// First deliveries visible later than IntervalInSeconds plus the slack plus the producer's
+    /// longest wait after they were sent.
     pub held_too_long: u64,
     /// Up to [`MAX_EXAMPLES`] objects of each kind.
     pub oversized_objects: Vec<String>,

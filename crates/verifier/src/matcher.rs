@@ -95,6 +95,17 @@ struct Config {
     transitions: Vec<Transition>,
 }
 
+impl Config {
+    /// The producer's longest wait before an acknowledgement, in the clock latencies are measured in.
+    fn producer_wait_ns(&self) -> u64 {
+        let wall = self.expectation.max_ack_wait_ns;
+        match self.time_scale {
+            Some(scale) => (wall as f64 * scale.scale) as u64,
+            None => wall,
+        }
+    }
+}
+
 /// What the matcher has learned so far.
 #[derive(Debug)]
 struct State {
@@ -387,7 +398,12 @@ impl Matcher {
             objects_skipped: read.objects_skipped,
         };
         let buffering = config.buffering.as_ref().map(|check| {
-            check.analyse(&state.objects_read, state.held_too_long, state.held_too_long_examples.clone())
+            check.analyse(
+                &state.objects_read,
+                state.held_too_long,
+                state.held_too_long_examples.clone(),
+                config.producer_wait_ns(),
+            )
         });
         let format = state.format.summary(config.expect.format);
         Report {
@@ -509,7 +525,8 @@ impl State {
             }
             self.phase_latency_ms[phase].saturating_record(latency_ms);
         }
-        if let Some(bound) = config.buffering.as_ref().and_then(BufferingCheck::held_bound_ns)
+        if let Some(bound) =
+            config.buffering.as_ref().and_then(|check| check.held_bound_ns(config.producer_wait_ns()))
             && latency_ns > bound
         {
             self.held_too_long += 1;

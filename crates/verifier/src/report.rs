@@ -86,10 +86,11 @@ pub const SCHEMA_VERSION: u32 = 3;
 ///   "buffering": {                          // null when no buffering hints were given
 ///     "applicable": true, "not_applicable": null,   // or false, "not applicable on <backend>: <why>"
 ///     "size_mb": 1, "interval_seconds": 60, "slack_ms": 15000,
+///     "producer_wait_ms": 0,  // the producer's longest wait before an acknowledgement, added to the bound
 ///     "size_bytes": {"count": 3, "min": 100, "p50": 200, "p90": 300, "max": 300, "total": 600},
 ///     "oversized": 0,        // bigger than SizeInMBs by more than their largest record
 ///     "flushed_early": 0,    // below SizeInMBs and visible before IntervalInSeconds − slack
-///     "held_too_long": 0,    // first deliveries visible after IntervalInSeconds + slack
+///     "held_too_long": 0,    // first deliveries visible after IntervalInSeconds + slack + producer_wait
 ///     "oversized_objects": [], "flushed_early_objects": [], "held_too_long_examples": []},
 ///   "format": {                             // null unless [expect] format is set
 ///     "format": "ndjson", "objects": 3, "concatenated_objects": 1, "records": 300,
@@ -148,7 +149,9 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// assertions come in one fixed order (above; before, the search and distribution ones came last), and a
 /// search destination backed up FailedDocumentsOnly gives `buffering` and `format` sections that say
 /// why they are not applicable instead of `null`: no field changed its name or meaning. Later still,
-/// `resharding` and the shards' `parents` and `open` after a reshard were added.
+/// `resharding`, the shards' `parents` and `open` after a reshard, and `buffering.producer_wait_ms`
+/// were added; `held_too_long` no longer counts the time a record spent in the producer's queue
+/// and retries against the destination.
 ///
 /// An incomplete report ([`Report::mark_incomplete`]) holds what was seen when the run stopped:
 /// acknowledged records not read yet count as lost, and the report does not pass.

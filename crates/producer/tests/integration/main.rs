@@ -139,6 +139,16 @@ async fn throttled_entries_on_one_shard_are_retried_in_order_and_counted() {
     assert_eq!(produced.expectation.acked_per_second.iter().sum::<u64>(), 5_000);
     // The emulator's 1,000 records/s per shard caps the rate, so it took more than 4 s.
     assert!(m.elapsed > Duration::from_secs(4), "{:?}", m.elapsed);
+    // Some record waited (queued behind its key, retried) before its acknowledgement, and no wait
+    // is longer than the run from its first put to its last acknowledgement.
+    let e = &produced.expectation;
+    assert!(e.max_ack_wait_ns > 0, "{e:?}");
+    assert!(
+        e.max_ack_wait_ns <= e.last_ack_ns - e.first_sent_ns,
+        "{} of {}",
+        e.max_ack_wait_ns,
+        e.last_ack_ns - e.first_sent_ns
+    );
 
     let records = read_stream(&s, 5_000).await;
     assert_per_key_order_and_unique(&records);
