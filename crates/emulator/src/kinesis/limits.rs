@@ -107,9 +107,38 @@ impl StreamWindow {
     }
 }
 
+/// Calls of one operation an account made in the current second of emulator time.
+#[derive(Debug, Default)]
+pub(crate) struct CallRate {
+    second: u64,
+    calls: u32,
+}
+
+impl CallRate {
+    /// Counts a call in emulated second `second`; false, counting nothing, past `limit` a second.
+    pub(crate) fn admit(&mut self, second: u64, limit: u32) -> bool {
+        if self.second != second {
+            *self = CallRate { second, calls: 0 };
+        }
+        if self.calls >= limit {
+            return false;
+        }
+        self.calls += 1;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_rate_admits_its_limit_each_second() {
+        let mut rate = CallRate::default();
+        assert!((0..5).all(|_| rate.admit(7, 5)));
+        assert!(!rate.admit(7, 5));
+        assert!(rate.admit(8, 5), "the next second starts from zero");
+    }
 
     #[test]
     fn an_on_demand_window_asks_for_double_the_peak_once_half_the_capacity_is_passed() {

@@ -2,6 +2,7 @@
 
 pub(crate) mod api;
 pub(crate) mod consumers;
+pub(crate) mod fan_out;
 pub(crate) mod limits;
 pub(crate) mod reshard;
 pub(crate) mod sequence;

@@ -46,7 +46,9 @@ fn update_shard_count(state: &State, body: &[u8]) -> OpResult {
         ));
     }
     let target = target as usize;
-    let current = stream.reshard(Reshard::Uniform { target }, state.kinesis.account_id())?;
+    let request = Reshard::Uniform { target };
+    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
+    let current = stream.reshard(request, state.kinesis.account_id())?;
     tracing::debug!(stream = %stream.name, current, target, "UpdateShardCount accepted");
     Ok(json::ok(&UpdateShardCountOutput {
         stream_name: stream.name.clone(),
@@ -67,7 +69,9 @@ fn split_shard(state: &State, body: &[u8]) -> OpResult {
     })?;
     let stream = state.kinesis.get(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let shard = stream.shard_or_not_found(&input.shard_to_split, state.kinesis.account_id())?;
-    stream.reshard(Reshard::Split { shard, at }, state.kinesis.account_id())?;
+    let request = Reshard::Split { shard, at };
+    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
+    stream.reshard(request, state.kinesis.account_id())?;
     Ok(json::ok(&Empty {}))
 }
 
@@ -77,6 +81,13 @@ fn merge_shards(state: &State, body: &[u8]) -> OpResult {
     let account_id = state.kinesis.account_id();
     let shard = stream.shard_or_not_found(&input.shard_to_merge, account_id)?;
     let adjacent = stream.shard_or_not_found(&input.adjacent_shard_to_merge, account_id)?;
-    stream.reshard(Reshard::Merge { shard, adjacent }, account_id)?;
+    let request = Reshard::Merge { shard, adjacent };
+    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
+    stream.reshard(request, account_id)?;
     Ok(json::ok(&Empty {}))
+}
+
+/// The current second of emulator time, counted from the clock's start.
+fn emulated_second(state: &State) -> u64 {
+    state.clock.elapsed_at(state.clock.now()).as_secs()
 }

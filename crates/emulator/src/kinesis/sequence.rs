@@ -1,7 +1,10 @@
-//! Kinesis sequence numbers and shard iterators: how positions in a shard are written down and read back.
+//! Kinesis sequence numbers, shard iterators and starting positions: how positions in a shard are
+//! written down, asked for and read back.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::ApiError;
 
 /// Digits after the fixed `49` lead; AWS sequence numbers are 56 digits long.
 const SEQUENCE_DIGITS: usize = 54;
@@ -31,6 +34,52 @@ impl SequenceNumber {
         }
         let value: u128 = digits.parse().ok()?;
         Some(SequenceNumber { shard_index: u64::try_from(value >> 64).ok()?, counter: value as u64 })
+    }
+}
+
+/// Where a new iterator starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StartingPosition {
+    TrimHorizon,
+    Latest,
+    AtSequence(SequenceNumber),
+    AfterSequence(SequenceNumber),
+    AtTimestamp { unix_millis: i64 },
+}
+
+impl StartingPosition {
+    /// Reads a position as GetShardIterator (`ShardIteratorType`) and SubscribeToShard
+    /// (`StartingPosition.Type`) name it: `field` is the type's field and value.
+    pub(crate) fn parse(
+        (field, kind): (&str, &str),
+        sequence: Option<&str>,
+        timestamp: Option<f64>,
+    ) -> Result<StartingPosition, ApiError> {
+        let sequence = || -> Result<SequenceNumber, ApiError> {
+            let text = sequence.ok_or_else(|| {
+                ApiError::invalid_argument(format!("StartingSequenceNumber is required for {field} {kind}."))
+            })?;
+            SequenceNumber::parse(text)
+                .ok_or_else(|| ApiError::invalid_argument(format!("Invalid StartingSequenceNumber: {text}")))
+        };
+        Ok(match kind {
+            "TRIM_HORIZON" => StartingPosition::TrimHorizon,
+            "LATEST" => StartingPosition::Latest,
+            "AT_SEQUENCE_NUMBER" => StartingPosition::AtSequence(sequence()?),
+            "AFTER_SEQUENCE_NUMBER" => StartingPosition::AfterSequence(sequence()?),
+            "AT_TIMESTAMP" => {
+                let seconds = timestamp.ok_or_else(|| {
+                    ApiError::invalid_argument(format!("Timestamp is required for {field} AT_TIMESTAMP."))
+                })?;
+                StartingPosition::AtTimestamp { unix_millis: (seconds * 1000.0).ceil() as i64 }
+            }
+            other => {
+                return Err(ApiError::validation(format!(
+                    "Value '{other}' at '{field}' failed to satisfy constraint: Member must satisfy enum \
+                     value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"
+                )));
+            }
+        })
     }
 }
 

@@ -11,9 +11,11 @@ use tokio::sync::watch;
 use crate::clock::{Clock, unix_millis};
 use crate::error::ApiError;
 use crate::faults::{EntryFault, FaultEvent, FaultInjector, FaultKind};
-use crate::kinesis::limits::{ReadBudget, StreamWindow, WriteWindow};
+pub(crate) use crate::kinesis::fan_out::{Consumer, ConsumerRef, Subscription};
+use crate::kinesis::limits::{CallRate, ReadBudget, StreamWindow, WriteWindow};
 pub(crate) use crate::kinesis::limits::{SHARD_READ_BYTES_PER_SECOND, ShardLimits};
 use crate::kinesis::sequence::SequenceNumber;
+pub(crate) use crate::kinesis::sequence::StartingPosition;
 use crate::kinesis::shards::{Lineage, Step};
 pub(crate) use crate::kinesis::shards::{Reshard, shard_id};
 use crate::sync::lock;
@@ -51,6 +53,8 @@ pub(crate) struct KinesisStore {
     next_uid: AtomicU64,
     /// The per-shard limits new streams enforce.
     limits: ShardLimits,
+    /// SplitShard, MergeShards and UpdateShardCount calls of the current emulated second.
+    reshard_calls: Mutex<[CallRate; 3]>,
 }
 
 /// One stream: its settings, consumers and shard lineage, and the growing per-shard logs.
@@ -101,41 +105,6 @@ impl StreamSettings {
         }
     }
 }
-
-/// An enhanced fan-out consumer (RegisterStreamConsumer).
-#[derive(Debug, Clone)]
-pub(crate) struct Consumer {
-    pub(crate) name: String,
-    pub(crate) arn: String,
-    pub(crate) created: OffsetDateTime,
-    /// The latest SubscribeToShard of each shard, by shard index.
-    pub(crate) subscriptions: HashMap<usize, Subscription>,
-}
-
-/// One SubscribeToShard call that took over a consumer's shard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Subscription {
-    /// Distinguishes this subscription from the next one on the same shard, which ends it.
-    pub(crate) id: u64,
-    /// When it started, in emulator milliseconds since the Unix epoch.
-    pub(crate) started_ms: i64,
-}
-
-/// How a call names a consumer: by its ARN, or by its stream's ARN and its name.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ConsumerRef<'a> {
-    Arn(&'a str),
-    Named { stream_arn: &'a str, name: &'a str },
-}
-
-/// How soon after a successful SubscribeToShard another call for the same consumer and shard is
-/// refused: "If you call SubscribeToShard again with the same ConsumerARN and ShardId within 5
-/// seconds of a successful call, you'll get a ResourceInUseException" (SubscribeToShard, Kinesis API
-/// Reference); a later call takes the subscription over.
-const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
-
-/// Numbers subscriptions across streams.
-static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Debug)]
 struct StreamLog {
@@ -236,52 +205,6 @@ pub(crate) enum PutOutcome {
     InternalFailure,
 }
 
-/// Where a new iterator starts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum StartingPosition {
-    TrimHorizon,
-    Latest,
-    AtSequence(SequenceNumber),
-    AfterSequence(SequenceNumber),
-    AtTimestamp { unix_millis: i64 },
-}
-
-impl StartingPosition {
-    /// Reads a position as GetShardIterator (`ShardIteratorType`) and SubscribeToShard
-    /// (`StartingPosition.Type`) name it: `field` is the type's field and value.
-    pub(crate) fn parse(
-        (field, kind): (&str, &str),
-        sequence: Option<&str>,
-        timestamp: Option<f64>,
-    ) -> Result<StartingPosition, ApiError> {
-        let sequence = || -> Result<SequenceNumber, ApiError> {
-            let text = sequence.ok_or_else(|| {
-                ApiError::invalid_argument(format!("StartingSequenceNumber is required for {field} {kind}."))
-            })?;
-            SequenceNumber::parse(text)
-                .ok_or_else(|| ApiError::invalid_argument(format!("Invalid StartingSequenceNumber: {text}")))
-        };
-        Ok(match kind {
-            "TRIM_HORIZON" => StartingPosition::TrimHorizon,
-            "LATEST" => StartingPosition::Latest,
-            "AT_SEQUENCE_NUMBER" => StartingPosition::AtSequence(sequence()?),
-            "AFTER_SEQUENCE_NUMBER" => StartingPosition::AfterSequence(sequence()?),
-            "AT_TIMESTAMP" => {
-                let seconds = timestamp.ok_or_else(|| {
-                    ApiError::invalid_argument(format!("Timestamp is required for {field} AT_TIMESTAMP."))
-                })?;
-                StartingPosition::AtTimestamp { unix_millis: (seconds * 1000.0).ceil() as i64 }
-            }
-            other => {
-                return Err(ApiError::validation(format!(
-                    "Value '{other}' at '{field}' failed to satisfy constraint: Member must satisfy enum \
-                     value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"
-                )));
-            }
-        })
-    }
-}
-
 /// The result of reading a shard.
 #[derive(Debug)]
 pub(crate) struct ReadOutcome {
@@ -314,7 +237,30 @@ impl KinesisStore {
             streams: Mutex::new(HashMap::new()),
             next_uid: AtomicU64::new(1),
             limits,
+            reshard_calls: Mutex::new(Default::default()),
         }
+    }
+
+    /// Counts a resharding call of the account at emulated second `second` against AWS's
+    /// per-account rates: "SplitShard has a limit of five transactions per second per account",
+    /// MergeShards likewise, and UpdateShardCount refuses "over 10 TPS" (Kinesis API Reference);
+    /// a call beyond them is `LimitExceededException`.
+    pub(crate) fn admit_reshard_call(&self, request: Reshard, second: u64) -> Result<(), ApiError> {
+        let (index, operation, limit) = match request {
+            Reshard::Split { .. } => (0, "SplitShard", 5),
+            Reshard::Merge { .. } => (1, "MergeShards", 5),
+            Reshard::Uniform { .. } => (2, "UpdateShardCount", 10),
+        };
+        if lock(&self.reshard_calls)[index].admit(second, limit) {
+            return Ok(());
+        }
+        Err(ApiError::bad_request(
+            "LimitExceededException",
+            format!(
+                "Rate exceeded for {operation} of account {}: at most {limit} calls a second.",
+                self.account_id
+            ),
+        ))
     }
 
     pub(crate) fn account_id(&self) -> &str {
@@ -616,8 +562,7 @@ impl Stream {
     }
 
     /// Starts a subscription of consumer `consumer_arn` to shard `shard_index` at `now_ms` emulator
-    /// milliseconds since the epoch, taking the shard over from an earlier subscription of the
-    /// consumer unless that one started under 5 seconds ago.
+    /// milliseconds since the epoch (see [`Consumer::take_over`]).
     pub(crate) fn take_over_shard(
         &self,
         consumer_arn: &str,
@@ -629,18 +574,7 @@ impl Stream {
             .iter_mut()
             .find(|consumer| consumer.arn == consumer_arn)
             .ok_or_else(|| ApiError::not_found(format!("Consumer {consumer_arn} not found.")))?;
-        if let Some(previous) = consumer.subscriptions.get(&shard_index)
-            && now_ms - previous.started_ms < SUBSCRIPTION_TAKEOVER_MS
-        {
-            return Err(ApiError::in_use(format!(
-                "Consumer {consumer_arn} subscribed to shard {} less than 5 seconds ago.",
-                shard_id(shard_index)
-            )));
-        }
-        let subscription =
-            Subscription { id: NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed), started_ms: now_ms };
-        consumer.subscriptions.insert(shard_index, subscription);
-        Ok(subscription)
+        consumer.take_over(shard_index, now_ms)
     }
 
     /// Whether `subscription` of consumer `consumer_arn` still holds shard `shard_index`: `None`

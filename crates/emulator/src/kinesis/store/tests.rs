@@ -357,3 +357,22 @@ async fn an_on_demand_stream_scales_to_double_its_peak_while_staying_active() {
     let ranges: Vec<_> = lineage.open().iter().map(|&shard| lineage.shards()[shard].range).collect();
     assert_eq!(ranges, vocabulary::split_hash_key_space(5));
 }
+
+#[test]
+fn resharding_calls_are_limited_per_account_and_operation() {
+    let (store, _stream) = store_with_stream(2);
+    let split = Reshard::Split { shard: 0, at: 1 << 100 };
+    for _ in 0..5 {
+        store.admit_reshard_call(split, 3).unwrap();
+    }
+    let refused = store.admit_reshard_call(split, 3).unwrap_err();
+    assert_eq!(refused.code, "LimitExceededException");
+    assert!(refused.message.contains("SplitShard"), "{}", refused.message);
+    // Each operation has its own budget, and the next second a new one.
+    store.admit_reshard_call(Reshard::Merge { shard: 0, adjacent: 1 }, 3).unwrap();
+    for _ in 0..10 {
+        store.admit_reshard_call(Reshard::Uniform { target: 4 }, 3).unwrap();
+    }
+    assert!(store.admit_reshard_call(Reshard::Uniform { target: 4 }, 3).is_err());
+    store.admit_reshard_call(split, 4).unwrap();
+}
