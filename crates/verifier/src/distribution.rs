@@ -30,6 +30,13 @@ pub struct ShardRecords {
     pub open: Option<bool>,
 }
 
+impl ShardRecords {
+    /// A shard no acknowledgement named.
+    fn idle(shard: String) -> ShardRecords {
+        ShardRecords { shard, records: 0, bytes: 0, share: 0.0, parents: Vec::new(), open: None }
+    }
+}
+
 /// One shard of a resharded stream's lineage, as ListShards reported it after the last step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardLineage {
@@ -105,14 +112,7 @@ impl Distribution {
             }
             let id = format!("shardId-{index:012}");
             if !per_shard.iter().any(|s| s.shard == id) {
-                per_shard.push(ShardRecords {
-                    shard: id,
-                    records: 0,
-                    bytes: 0,
-                    share: 0.0,
-                    parents: Vec::new(),
-                    open: None,
-                });
+                per_shard.push(ShardRecords::idle(id));
                 missing -= 1;
             }
         }
@@ -161,14 +161,7 @@ impl Distribution {
             let index = match self.per_shard.iter().position(|s| s.shard == shard.shard) {
                 Some(index) => index,
                 None => {
-                    self.per_shard.push(ShardRecords {
-                        shard: shard.shard.clone(),
-                        records: 0,
-                        bytes: 0,
-                        share: 0.0,
-                        parents: Vec::new(),
-                        open: None,
-                    });
+                    self.per_shard.push(ShardRecords::idle(shard.shard.clone()));
                     self.per_shard.len() - 1
                 }
             };

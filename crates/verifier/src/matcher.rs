@@ -375,7 +375,7 @@ impl Matcher {
         let delivered_unacknowledged: Vec<u64> =
             expectation.failed.keys().copied().filter(|seq| state.seen.contains(*seq)).collect();
         let duplicated_records = state.duplicated.count_ones();
-        let (reordered, reordered_examples) = state.order.outcome();
+        let order = state.order.outcome();
 
         let counts = Counts {
             generated: expectation.generated,
@@ -386,7 +386,7 @@ impl Matcher {
             lost,
             duplicated: state.extra_copies,
             duplicated_records,
-            reordered,
+            reordered: order.reordered,
             corrupt: state.corrupt,
             corrupt_bytes: state.corrupt_bytes,
             unexpected: state.unexpected.total(),
@@ -425,7 +425,7 @@ impl Matcher {
                 .take(MAX_EXAMPLES)
                 .map(|(seq, reason)| FailedSend { seq: *seq, reason: reason.clone() })
                 .collect(),
-            reordered: reordered_examples,
+            reordered: order.examples,
             corrupt: state.corrupt_examples.clone(),
             unexpected: state.unexpected.clone(),
             late: state.late_examples.clone(),
@@ -445,7 +445,7 @@ impl Matcher {
                     duplicated: &|seq| state.duplicated.contains(seq),
                 };
                 let measures = PhaseMeasures {
-                    reordered: state.order.reordered_by_phase(),
+                    reordered: order.by_phase,
                     latency_ms: state
                         .phase_latency_ms
                         .iter()

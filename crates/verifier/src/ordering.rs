@@ -27,10 +27,18 @@ pub(crate) struct OrderChecker {
     group: Option<u64>,
     /// The objects of the open group, in listing order.
     pending: Vec<PendingObject>,
-    reordered: u64,
-    /// Reordered first deliveries per phase (see [`OrderChecker::record`]).
+    /// Reordered first deliveries of the closed groups, per phase (see [`OrderChecker::record`]).
     reordered_by_phase: Vec<u64>,
     examples: Vec<ReorderedExample>,
+}
+
+/// What the checker found: reordered first deliveries, in all and per phase, and the first examples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OrderOutcome {
+    pub(crate) reordered: u64,
+    /// Per phase (see [`OrderChecker::record`]), as long as the highest phase with one plus one.
+    pub(crate) by_phase: Vec<u64>,
+    pub(crate) examples: Vec<ReorderedExample>,
 }
 
 /// First deliveries of one object, per key as runs of consecutive kseqs in byte order.
@@ -51,7 +59,6 @@ struct Run {
 /// What evaluating a group found.
 #[derive(Debug, Default)]
 struct Outcome {
-    reordered: u64,
     reordered_by_phase: Vec<u64>,
     examples: Vec<ReorderedExample>,
     /// The highest kseq per key id after the group.
@@ -92,19 +99,13 @@ impl OrderChecker {
         }
     }
 
-    /// Reordered first deliveries and the first examples, counting the open group as if it closed now.
-    pub(crate) fn outcome(&self) -> (u64, Vec<ReorderedExample>) {
+    /// What was found, counting the open group as if it closed now.
+    pub(crate) fn outcome(&self) -> OrderOutcome {
         let open = self.evaluate();
         let mut examples = self.examples.clone();
         examples.extend(open.examples.into_iter().take(MAX_EXAMPLES.saturating_sub(examples.len())));
-        (self.reordered + open.reordered, examples)
-    }
-
-    /// Reordered first deliveries per phase, counting the open group as if it closed now; the
-    /// vector is as long as the highest phase seen plus one.
-    pub(crate) fn reordered_by_phase(&self) -> Vec<u64> {
-        let open = self.evaluate();
-        add_phases(self.reordered_by_phase.clone(), &open.reordered_by_phase)
+        let by_phase = add_phases(self.reordered_by_phase.clone(), &open.reordered_by_phase);
+        OrderOutcome { reordered: by_phase.iter().sum(), by_phase, examples }
     }
 
     fn close_group(&mut self) {
@@ -112,7 +113,6 @@ impl OrderChecker {
             return;
         }
         let outcome = self.evaluate();
-        self.reordered += outcome.reordered;
         self.reordered_by_phase =
             add_phases(std::mem::take(&mut self.reordered_by_phase), &outcome.reordered_by_phase);
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
@@ -136,7 +136,6 @@ impl OrderChecker {
                 for run in runs {
                     if let Some(top) = top.filter(|&top| run.start < top) {
                         let below = run.end.min(top - 1) - run.start + 1;
-                        outcome.reordered += below;
                         if outcome.reordered_by_phase.len() <= run.phase {
                             outcome.reordered_by_phase.resize(run.phase + 1, 0);
                         }
@@ -311,7 +310,8 @@ mod tests {
                 checker.record(key, *kseq, 0);
             }
         }
-        checker.outcome()
+        let outcome = checker.outcome();
+        (outcome.reordered, outcome.examples)
     }
 
     #[test]
@@ -384,7 +384,7 @@ mod tests {
         let mut checker = OrderChecker::default();
         checker.begin_object("o0", 1);
         (10..20).chain(0..10).chain([20]).for_each(|kseq| checker.record("a", kseq, 0));
-        assert_eq!(checker.outcome().0, 10);
+        assert_eq!(checker.outcome().reordered, 10);
     }
 
     /// A naive reference: every first delivery below the key's running maximum, in a given order.
@@ -445,7 +445,7 @@ mod tests {
                 }
             }
             let explained = permutations((0..objects.len()).collect()).iter().any(|order| naive(&objects, order) == 0);
-            let (reordered, _) = checker.outcome();
+            let reordered = checker.outcome().reordered;
             prop_assert_eq!(reordered == 0, explained, "{:?}", objects);
         }
     }
@@ -465,11 +465,11 @@ mod tests {
         for kseq in [2, 3] {
             checker.record("k", kseq, 0);
         }
-        assert_eq!(checker.outcome().0, 2);
-        assert_eq!(checker.reordered_by_phase(), [2]);
+        assert_eq!(checker.outcome().reordered, 2);
+        assert_eq!(checker.outcome().by_phase, [2]);
         checker.begin_object("c", 3);
         checker.record("j", 1, 2);
         checker.record("j", 0, 2);
-        assert_eq!(checker.reordered_by_phase(), [2, 0, 1]);
+        assert_eq!(checker.outcome().by_phase, [2, 0, 1]);
     }
 }
