@@ -125,21 +125,25 @@ fn monitoring(settings: &StreamSettings) -> Vec<EnhancedMetrics> {
 
 /// The shards a listing shows, in index order: open ones, and closed ones until the retention
 /// period has passed since they closed ("Resharding a stream", Kinesis Data Streams Developer Guide).
-fn listed_shards(state: &State, stream: &Stream) -> (shards::Lineage, Vec<usize>) {
+struct Listing {
+    lineage: Arc<shards::Lineage>,
+    listed: Vec<usize>,
+    /// The trim horizon: the oldest moment the retention period still covers, never before the
+    /// stream was created, in emulator milliseconds since the Unix epoch.
+    horizon_ms: i64,
+}
+
+fn listed_shards(state: &State, stream: &Stream) -> Listing {
     let lineage = stream.lineage();
-    let retention_ms = i64::from(lock(&stream.settings).retention_hours) * 3_600_000;
+    let retention_ms = lock(&stream.settings).retention_ms();
     let now_ms = unix_millis(state.clock.now());
     let listed = (0..lineage.shards().len())
         .filter(|&shard| {
             lineage.shards()[shard].closed.is_none_or(|closed| closed.at_ms + retention_ms > now_ms)
         })
         .collect();
-    (lineage, listed)
-}
-
-/// The index a shard id names, whether or not the stream has that shard.
-fn shard_number(shard_id: &str) -> Option<usize> {
-    shard_id.strip_prefix("shardId-").filter(|digits| digits.len() == 12)?.parse().ok()
+    let horizon_ms = (now_ms - retention_ms).max(unix_millis(stream.created));
+    Listing { lineage, listed, horizon_ms }
 }
 
 fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
@@ -157,7 +161,7 @@ fn describe_stream_summary(state: &State, body: &[u8]) -> OpResult {
             enhanced_monitoring: monitoring(&settings),
             encryption_type: encryption_name(settings.kms_key_id.is_some()),
             key_id: settings.kms_key_id.clone(),
-            open_shard_count: stream.lineage().open().len(),
+            open_shard_count: stream.open_shard_count(),
             consumer_count: lock(&stream.consumers).len(),
         },
     }))
@@ -167,8 +171,8 @@ fn describe_stream(state: &State, body: &[u8]) -> OpResult {
     let input: DescribeStreamInput = json::parse(body)?;
     let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let limit = clamp_limit(input.limit, 100, 10_000, "limit")?;
-    let after = input.exclusive_start_shard_id.as_deref().map(shard_number);
-    let (lineage, listed) = listed_shards(state, &stream);
+    let after = input.exclusive_start_shard_id.as_deref().map(store::shard_number);
+    let Listing { lineage, listed, .. } = listed_shards(state, &stream);
     let listed: Vec<usize> = listed
         .into_iter()
         .filter(|&shard| match after {
@@ -232,7 +236,7 @@ impl ShardFilterKind {
                 let id = filter.shard_id.as_deref().ok_or_else(|| {
                     ApiError::invalid_argument("ShardId is required for ShardFilter type AFTER_SHARD_ID.")
                 })?;
-                let index = shard_number(id).ok_or_else(|| {
+                let index = store::shard_number(id).ok_or_else(|| {
                     ApiError::invalid_argument(format!("Invalid ShardId in ShardFilter: {id}"))
                 })?;
                 ShardFilterKind::AfterShardId(index)
@@ -314,7 +318,7 @@ fn list_shards(state: &State, body: &[u8]) -> OpResult {
         None => {
             let stream = lookup(state, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
             let first = match input.exclusive_start_shard_id.as_deref() {
-                Some(id) => shard_number(id).map_or(usize::MAX, |index| index + 1),
+                Some(id) => store::shard_number(id).map_or(usize::MAX, |index| index + 1),
                 None => 0,
             };
             let filter = match &input.shard_filter {
@@ -324,9 +328,7 @@ fn list_shards(state: &State, body: &[u8]) -> OpResult {
             (stream, first, filter)
         }
     };
-    let (lineage, listed) = listed_shards(state, &stream);
-    let retention_ms = i64::from(lock(&stream.settings).retention_hours) * 3_600_000;
-    let horizon_ms = (unix_millis(state.clock.now()) - retention_ms).max(unix_millis(stream.created));
+    let Listing { lineage, listed, horizon_ms } = listed_shards(state, &stream);
     let matching: Vec<usize> = listed
         .into_iter()
         .filter(|&index| index >= first && filter.keeps(index, &lineage.shards()[index], horizon_ms))

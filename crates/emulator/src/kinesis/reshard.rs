@@ -4,12 +4,14 @@
 //! and merges take effect a while later in emulator time, when the stream is ACTIVE again. Reads and
 //! writes go on meanwhile ("Resharding a stream", Kinesis Data Streams Developer Guide).
 
+use std::sync::Arc;
+
 use crate::error::ApiError;
 use crate::json::{self, OpResult, Route};
 use crate::kinesis::api::{
     Empty, MergeShardsInput, SplitShardInput, UpdateShardCountInput, UpdateShardCountOutput,
 };
-use crate::kinesis::store::{MAX_SHARDS, Reshard};
+use crate::kinesis::store::{MAX_SHARDS, Reshard, Stream};
 use crate::state::State;
 
 /// The resharding operations.
@@ -46,9 +48,7 @@ fn update_shard_count(state: &State, body: &[u8]) -> OpResult {
         ));
     }
     let target = target as usize;
-    let request = Reshard::Uniform { target };
-    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
-    let current = stream.reshard(request, state.kinesis.account_id())?;
+    let current = reshard(state, &stream, Reshard::Uniform { target })?;
     tracing::debug!(stream = %stream.name, current, target, "UpdateShardCount accepted");
     Ok(json::ok(&UpdateShardCountOutput {
         stream_name: stream.name.clone(),
@@ -69,9 +69,7 @@ fn split_shard(state: &State, body: &[u8]) -> OpResult {
     })?;
     let stream = state.kinesis.get(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let shard = stream.shard_or_not_found(&input.shard_to_split, state.kinesis.account_id())?;
-    let request = Reshard::Split { shard, at };
-    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
-    stream.reshard(request, state.kinesis.account_id())?;
+    reshard(state, &stream, Reshard::Split { shard, at })?;
     Ok(json::ok(&Empty {}))
 }
 
@@ -81,13 +79,14 @@ fn merge_shards(state: &State, body: &[u8]) -> OpResult {
     let account_id = state.kinesis.account_id();
     let shard = stream.shard_or_not_found(&input.shard_to_merge, account_id)?;
     let adjacent = stream.shard_or_not_found(&input.adjacent_shard_to_merge, account_id)?;
-    let request = Reshard::Merge { shard, adjacent };
-    state.kinesis.admit_reshard_call(request, emulated_second(state))?;
-    stream.reshard(request, account_id)?;
+    reshard(state, &stream, Reshard::Merge { shard, adjacent })?;
     Ok(json::ok(&Empty {}))
 }
 
-/// The current second of emulator time, counted from the clock's start.
-fn emulated_second(state: &State) -> u64 {
-    state.clock.elapsed_at(state.clock.now()).as_secs()
+/// Counts `request` against the account's call rate in the current emulated second, then asks
+/// `stream` for it; the open shard count before it.
+fn reshard(state: &State, stream: &Arc<Stream>, request: Reshard) -> Result<usize, ApiError> {
+    let second = state.clock.elapsed_at(state.clock.now()).as_secs();
+    state.kinesis.admit_reshard_call(request, second)?;
+    stream.reshard(request, state.kinesis.account_id())
 }

@@ -234,7 +234,7 @@ fn describe_limits(state: &State) -> OpResult {
         streams.iter().filter(|stream| lock(&stream.settings).mode == StreamMode::OnDemand).count();
     Ok(json::ok(&DescribeLimitsOutput {
         shard_limit: SHARD_LIMIT,
-        open_shard_count: streams.iter().map(|stream| stream.lineage().open().len()).sum(),
+        open_shard_count: streams.iter().map(|stream| stream.open_shard_count()).sum(),
         on_demand_stream_count: on_demand,
         on_demand_stream_count_limit: ON_DEMAND_STREAM_LIMIT,
     }))

@@ -15,6 +15,11 @@ pub(crate) fn shard_id(index: usize) -> String {
     format!("shardId-{index:012}")
 }
 
+/// The index a shard id names, whether or not a stream has that shard.
+pub(crate) fn shard_number(shard_id: &str) -> Option<usize> {
+    shard_id.strip_prefix("shardId-").filter(|digits| digits.len() == 12)?.parse().ok()
+}
+
 /// A resharding call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reshard {

@@ -17,7 +17,7 @@ pub(crate) use crate::kinesis::limits::{SHARD_READ_BYTES_PER_SECOND, ShardLimits
 use crate::kinesis::sequence::SequenceNumber;
 pub(crate) use crate::kinesis::sequence::StartingPosition;
 use crate::kinesis::shards::{Lineage, Step};
-pub(crate) use crate::kinesis::shards::{Reshard, shard_id};
+pub(crate) use crate::kinesis::shards::{Reshard, shard_id, shard_number};
 use crate::sync::lock;
 
 /// Shards an on-demand stream starts with, as in AWS.
@@ -95,6 +95,11 @@ impl StreamSettings {
     /// The retention period of a new stream.
     pub(crate) const DEFAULT_RETENTION_HOURS: u32 = 24;
 
+    /// The retention period in milliseconds.
+    pub(crate) fn retention_ms(&self) -> i64 {
+        i64::from(self.retention_hours) * 3_600_000
+    }
+
     fn new(mode: StreamMode) -> StreamSettings {
         StreamSettings {
             mode,
@@ -108,8 +113,9 @@ impl StreamSettings {
 
 #[derive(Debug)]
 struct StreamLog {
-    /// Every shard the stream has had; `shards` holds their records, index for index.
-    lineage: Lineage,
+    /// Every shard the stream has had; `shards` holds their records, index for index. Shared with
+    /// readers, who hold the lineage they last saw; a resharding writes a new one.
+    lineage: Arc<Lineage>,
     shards: Vec<ShardLog>,
     /// The resharding under way: the stream is UPDATING until it completes.
     pending: Option<PendingReshard>,
@@ -291,7 +297,7 @@ impl KinesisStore {
             clock,
             limits: self.limits,
             log: Mutex::new(StreamLog {
-                lineage: Lineage::new(shard_count, unix_millis(created)),
+                lineage: Arc::new(Lineage::new(shard_count, unix_millis(created))),
                 shards: (0..shard_count).map(|_| ShardLog::new()).collect(),
                 pending: None,
                 scalings: Vec::new(),
@@ -449,18 +455,19 @@ impl Stream {
 
     /// The index of the shard with this id.
     pub(crate) fn shard_index(&self, shard_id: &str) -> Option<usize> {
-        let index: usize =
-            shard_id.strip_prefix("shardId-").filter(|digits| digits.len() == 12)?.parse().ok()?;
+        let index = shard_number(shard_id)?;
         (index < self.log().shards.len()).then_some(index)
     }
 
     /// The stream's log, with a resharding whose time has come applied first.
     fn log(&self) -> std::sync::MutexGuard<'_, StreamLog> {
         let mut log = lock(&self.log);
-        let now_ms = unix_millis(self.clock.now());
-        if log.pending.as_ref().is_some_and(|pending| pending.ready_ms <= now_ms) {
+        // The clock is read only while a resharding is under way, not on every access.
+        let due = log.pending.as_ref().map(|pending| pending.ready_ms);
+        if due.is_some_and(|ready_ms| ready_ms <= unix_millis(self.clock.now())) {
             let pending = log.pending.take().expect("a pending reshard");
             let StreamLog { lineage, shards, .. } = &mut *log;
+            let lineage = Arc::make_mut(lineage);
             for step in pending.steps {
                 let opened = lineage.apply(step, pending.ready_ms, |shard| shards[shard].next_counter - 1);
                 shards.extend(opened.iter().map(|_| ShardLog::new()));
@@ -477,8 +484,18 @@ impl Stream {
     }
 
     /// The shard lineage as it is now.
-    pub(crate) fn lineage(&self) -> Lineage {
-        self.log().lineage.clone()
+    pub(crate) fn lineage(&self) -> Arc<Lineage> {
+        Arc::clone(&self.log().lineage)
+    }
+
+    /// How many shards are open.
+    pub(crate) fn open_shard_count(&self) -> usize {
+        self.log().lineage.open().len()
+    }
+
+    /// Whether no resharding is under way, visible or not.
+    fn settled(&self) -> bool {
+        self.log().pending.is_none()
     }
 
     /// `UPDATING` while a resharding is under way, else `ACTIVE`.
@@ -550,7 +567,7 @@ impl Stream {
             runtime.spawn(async move {
                 tokio::time::sleep(wait).await;
                 while let Some(stream) = stream.upgrade() {
-                    if stream.status() == "ACTIVE" {
+                    if stream.settled() {
                         break;
                     }
                     drop(stream);
@@ -851,8 +868,7 @@ impl Stream {
     /// Drops the records older than the retention period at emulator time `now_ms`: past it they
     /// are no longer readable (IncreaseStreamRetentionPeriod, "Changing the data retention period").
     pub(crate) fn trim_expired(&self, now_ms: i64) {
-        let hours = i64::from(lock(&self.settings).retention_hours);
-        let cutoff = now_ms.saturating_sub(hours * 3_600_000);
+        let cutoff = now_ms.saturating_sub(lock(&self.settings).retention_ms());
         let mut log = self.log();
         for shard in &mut log.shards {
             let expired = shard.records.partition_point(|record| record.arrival_ms < cutoff);
