@@ -69,13 +69,12 @@ pub async fn run_steps(
     for (index, step) in steps.iter().enumerate() {
         tokio::time::sleep_until(start + step.at).await;
         let fail = |reason: String| ReshardError { index, what: step.action.describe(), reason };
-        let open_before = open_shards(client, stream).await.map_err(fail)?;
+        let (_, open_before) = status(client, stream).await.map_err(fail)?;
         let (requested, first_seq, throttled_before) = (SystemTime::now(), probe.sent(), probe.throttled());
         call(client, stream, &step.action).await.map_err(fail)?;
-        wait_active(client, stream).await.map_err(fail)?;
+        let open_after = wait_active(client, stream).await.map_err(fail)?;
         let (active, end_seq) = (SystemTime::now(), probe.sent());
         let throttled = probe.throttled().saturating_sub(throttled_before);
-        let open_after = open_shards(client, stream).await.map_err(fail)?;
         tracing::info!(
             step = index,
             action = %step.action.describe(),
@@ -190,13 +189,13 @@ async fn call(client: &Client, stream: &str, action: &ReshardAction) -> Result<(
     Ok(())
 }
 
-async fn wait_active(client: &Client, stream: &str) -> Result<(), String> {
+/// Waits for the stream to be ACTIVE again; its open shard count then.
+async fn wait_active(client: &Client, stream: &str) -> Result<usize, String> {
     let deadline = Instant::now() + ACTIVE_DEADLINE;
     loop {
-        let summary = client.describe_stream_summary().stream_name(stream).send().await;
-        let summary = summary.map_err(|e| aws_error::line("DescribeStreamSummary", &e))?;
-        if summary.stream_description_summary().is_some_and(|s| s.stream_status() == &StreamStatus::Active) {
-            return Ok(());
+        let (status, open) = status(client, stream).await?;
+        if status == StreamStatus::Active {
+            return Ok(open);
         }
         if Instant::now() >= deadline {
             return Err(format!("stream {stream} was still UPDATING after {} s", ACTIVE_DEADLINE.as_secs()));
@@ -205,9 +204,13 @@ async fn wait_active(client: &Client, stream: &str) -> Result<(), String> {
     }
 }
 
-async fn open_shards(client: &Client, stream: &str) -> Result<usize, String> {
+/// The stream's status and open shard count, from DescribeStreamSummary.
+async fn status(client: &Client, stream: &str) -> Result<(StreamStatus, usize), String> {
     let summary = client.describe_stream_summary().stream_name(stream).send().await;
     let summary = summary.map_err(|e| aws_error::line("DescribeStreamSummary", &e))?;
-    let open = summary.stream_description_summary().map_or(0, |s| s.open_shard_count());
-    Ok(usize::try_from(open).unwrap_or(0))
+    let summary = summary
+        .stream_description_summary()
+        .ok_or_else(|| format!("DescribeStreamSummary of {stream} returned no summary"))?;
+    let open = usize::try_from(summary.open_shard_count()).unwrap_or(0);
+    Ok((summary.stream_status().clone(), open))
 }

@@ -445,15 +445,9 @@ impl RunPlan<'_> {
                 _ => Ok(crate::reshard::Resharded::default()),
             }
         };
-        let (produced, resharded) = tokio::join!(
-            async {
-                let produced = producing.await;
-                (produced, tokio::time::Instant::now())
-            },
-            resharding
-        );
-        let (produced, finished) = (produced.0?, produced.1);
-        let resharded = resharded?;
+        let ((produced, finished), resharded) =
+            tokio::join!(async { (producing.await, tokio::time::Instant::now()) }, resharding);
+        let (produced, resharded) = (produced?, resharded?);
         // A step that started after the last record was sent tested nothing under load.
         if let Some((index, record)) =
             resharded.steps.iter().enumerate().find(|(_, record)| start + record.step.at > finished)
