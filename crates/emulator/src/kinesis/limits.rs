@@ -52,8 +52,7 @@ impl WriteWindow {
 /// Reference). So every byte a call returns is paid for at 2 MiB/s before the next call is served.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBudget {
-    second: u64,
-    calls: u32,
+    calls: CallRate,
     /// Emulator milliseconds since the clock's start before which no call is served.
     paid_until_ms: u64,
 }
@@ -61,15 +60,7 @@ pub(crate) struct ReadBudget {
 impl ReadBudget {
     /// Counts a call at `now_ms`; false, counting nothing, when the shard must refuse it.
     pub(crate) fn admit(&mut self, now_ms: u64) -> bool {
-        let second = now_ms / 1000;
-        if self.second != second {
-            *self = ReadBudget { second, calls: 0, ..*self };
-        }
-        if self.calls >= SHARD_READS_PER_SECOND || now_ms < self.paid_until_ms {
-            return false;
-        }
-        self.calls += 1;
-        true
+        now_ms >= self.paid_until_ms && self.calls.admit(now_ms / 1000, SHARD_READS_PER_SECOND)
     }
 
     /// Charges `bytes` returned by a call at `now_ms`.
